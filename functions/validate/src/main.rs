@@ -1,0 +1,74 @@
+//! `validate`: consumes the incoming bucket's notifications from SQS in batches, and validates,
+//! stores and records every document. Failures are reported per message (partial batch
+//! response), so one bad message never makes a good one run again.
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use intake::adapters::Aws;
+use intake::adapters::dynamodb::DocumentTable;
+use intake::adapters::s3::DocumentStore;
+use intake::config::{Env, ValidateConfig};
+use intake::pipeline::Validator;
+use intake::s3_event::{IncomingMessage, parse_incoming_message};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    intake::telemetry::init();
+    let config = ValidateConfig::from_env(&Env::process())?;
+    let aws = Aws::from_env().await?;
+    let validator = Validator {
+        store: DocumentStore::new(&aws),
+        table: DocumentTable::new(&aws, &config.table),
+        config,
+    };
+    let validator = &validator;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(handle(validator, event.payload).await)
+    }))
+    .await
+}
+
+async fn handle(validator: &Validator, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let message_id = message.message_id.unwrap_or_default();
+        let body = message.body.unwrap_or_default();
+        let objects = match parse_incoming_message(&body) {
+            Ok(IncomingMessage::TestEvent) => continue,
+            Ok(IncomingMessage::Objects(objects)) => objects,
+            Err(e) => {
+                // Not ours to judge: leave it to the retries and then the dead-letter queue,
+                // where an operator sees it.
+                tracing::error!(message_id, error = %e, "unreadable message");
+                response.batch_item_failures.push(failure(&message_id));
+                continue;
+            }
+        };
+        for object in &objects {
+            match validator.process(object).await {
+                Ok(processed) => tracing::info!(
+                    message_id,
+                    document_id = processed.record.id,
+                    status = processed.record.status.map(|s| s.as_str()),
+                    sha256 = processed.record.sha256,
+                    size = processed.record.size,
+                    reasons = ?processed.record.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+                    write = ?processed.write,
+                    "document processed"
+                ),
+                Err(e) => {
+                    tracing::error!(message_id, key = object.key, error = %e, "document not processed");
+                    response.batch_item_failures.push(failure(&message_id));
+                    break;
+                }
+            }
+        }
+    }
+    response
+}
+
+fn failure(message_id: &str) -> BatchItemFailure {
+    let mut failure = BatchItemFailure::default();
+    failure.item_identifier = message_id.to_string();
+    failure
+}

@@ -1,0 +1,379 @@
+//! DynamoDB: the documents table.
+//!
+//! One table holds two kinds of item:
+//! - a document (`id` = document id), indexed by `sha256`, by `department` and by `received_day`
+//!   (all three global secondary indexes sort on `received_at`, and are sparse: a pending upload
+//!   appears in none of them);
+//! - a hash claim (`id` = `sha256#<hex>`), written once by the first document with those bytes:
+//!   the conditional write on it is what makes duplicate detection race-free.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+
+use super::{Aws, AwsError};
+use crate::hashing::DocumentHash;
+use crate::model::{
+    Channel, DocumentRecord, DocumentStatus, Finding, ReasonCode, Severity, StorageLocation,
+};
+
+/// Index of documents by SHA-256.
+pub const INDEX_BY_SHA256: &str = "by_sha256";
+/// Index of documents by department, sorted by received time.
+pub const INDEX_BY_DEPARTMENT: &str = "by_department";
+/// Index of documents by Warsaw calendar day, sorted by received time.
+pub const INDEX_BY_DAY: &str = "by_day";
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The outcome of claiming a document's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashClaim {
+    /// This document is the first with these bytes (or claimed them before, on an earlier try).
+    Original,
+    /// Another document holds the claim.
+    DuplicateOf(String),
+}
+
+/// The outcome of writing a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordWrite {
+    /// The record now holds the verdict.
+    Written,
+    /// A verdict was recorded before (a redelivered event); nothing changed.
+    AlreadyRecorded,
+}
+
+/// The documents table.
+#[derive(Clone, Debug)]
+pub struct DocumentTable {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+fn dynamo_error<E>(operation: &'static str, err: &aws_sdk_dynamodb::error::SdkError<E>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let detail = match err.code() {
+        Some(code) => format!("{code}: {}", err.message().unwrap_or("")),
+        None => aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string(),
+    };
+    AwsError { operation, detail }
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool {
+    err.code() == Some("ConditionalCheckFailedException")
+}
+
+impl DocumentTable {
+    /// An adapter over `table`.
+    pub fn new(aws: &Aws, table: impl Into<String>) -> Self {
+        DocumentTable {
+            client: aws_sdk_dynamodb::Client::new(&aws.config),
+            table: table.into(),
+        }
+    }
+
+    /// Creates the pending record of a requested upload. Fails if the id exists.
+    pub async fn create_pending(&self, record: &DocumentRecord) -> Result<(), AwsError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(record)))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await
+            .map_err(|e| dynamo_error("dynamodb:PutItem", &e))?;
+        Ok(())
+    }
+
+    /// Reads a document's record (strongly consistent).
+    pub async fn get(&self, id: &str) -> Result<Option<DocumentRecord>, AwsError> {
+        let response = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("dynamodb:GetItem", &e))?;
+        Ok(response
+            .item
+            .filter(|item| str_attr(item, "kind") == Some("document"))
+            .map(|item| from_item(&item)))
+    }
+
+    /// Claims `hash` for `document_id`: succeeds for the first document with these bytes and
+    /// again for the same document (a retry); any other document learns whose they are.
+    pub async fn claim_hash(
+        &self,
+        hash: &DocumentHash,
+        document_id: &str,
+        claimed_at: &str,
+    ) -> Result<HashClaim, AwsError> {
+        let claim_id = format!("sha256#{}", hash.to_hex());
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", AttributeValue::S(claim_id.clone()))
+            .item("kind", AttributeValue::S("hash_claim".into()))
+            .item("original_id", AttributeValue::S(document_id.to_string()))
+            .item("claimed_at", AttributeValue::S(claimed_at.to_string()))
+            .condition_expression("attribute_not_exists(id) OR original_id = :me")
+            .expression_attribute_values(":me", AttributeValue::S(document_id.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(HashClaim::Original),
+            Err(e) if is_condition_failure(&e) => {
+                let holder = match e.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(failed)) => failed
+                        .item()
+                        .and_then(|item| str_attr(item, "original_id"))
+                        .map(str::to_string),
+                    _ => None,
+                };
+                let holder = match holder {
+                    Some(h) => h,
+                    // Not every DynamoDB returns the old item on a failed condition; the claim
+                    // never changes once written, so reading it is safe.
+                    None => self.claim_holder(&claim_id).await?,
+                };
+                Ok(HashClaim::DuplicateOf(holder))
+            }
+            Err(e) => Err(dynamo_error("dynamodb:PutItem", &e)),
+        }
+    }
+
+    async fn claim_holder(&self, claim_id: &str) -> Result<String, AwsError> {
+        let response = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(claim_id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("dynamodb:GetItem", &e))?;
+        response
+            .item
+            .as_ref()
+            .and_then(|item| str_attr(item, "original_id"))
+            .map(str::to_string)
+            .ok_or_else(|| AwsError {
+                operation: "dynamodb:GetItem",
+                detail: format!("hash claim {claim_id} has no original_id"),
+            })
+    }
+
+    /// Writes a document's verdict once: over its pending record, or as a new record for an
+    /// object that arrived without one. A record that already holds a verdict is left as it is.
+    pub async fn record_verdict(&self, record: &DocumentRecord) -> Result<RecordWrite, AwsError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(record)))
+            .condition_expression("attribute_not_exists(id) OR #status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":pending",
+                AttributeValue::S(DocumentStatus::Pending.as_str().into()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(RecordWrite::Written),
+            Err(e) if is_condition_failure(&e) => Ok(RecordWrite::AlreadyRecorded),
+            Err(e) => Err(dynamo_error("dynamodb:PutItem", &e)),
+        }
+    }
+
+    /// Every document recorded with these bytes, oldest first.
+    pub async fn find_by_sha256(&self, hash: &DocumentHash) -> Result<Vec<DocumentRecord>, AwsError> {
+        let mut records = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let response = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(INDEX_BY_SHA256)
+                .key_condition_expression("sha256 = :h")
+                .expression_attribute_values(":h", AttributeValue::S(hash.to_hex()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| dynamo_error("dynamodb:Query", &e))?;
+            records.extend(response.items().iter().map(from_item));
+            match response.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(records),
+            }
+        }
+    }
+}
+
+fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn num_attr(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+/// A record as a DynamoDB item. Unset fields are left out, which keeps the indexes sparse.
+pub fn to_item(record: &DocumentRecord) -> Item {
+    let mut item = Item::new();
+    let mut s = |name: &str, value: Option<&str>| {
+        if let Some(v) = value {
+            item.insert(name.to_string(), AttributeValue::S(v.to_string()));
+        }
+    };
+    s("id", Some(&record.id));
+    s("kind", Some("document"));
+    s("channel", record.channel.map(Channel::as_str));
+    s("service", record.service.as_deref());
+    s("department", record.department.as_deref());
+    s("status", record.status.map(DocumentStatus::as_str));
+    s("file_name", record.file_name.as_deref());
+    s("applicant_reference", record.applicant_reference.as_deref());
+    s("declared_sha256", record.declared_sha256.as_deref());
+    s("created_at", record.created_at.as_deref());
+    s("sha256", record.sha256.as_deref());
+    s("pdf_version", record.pdf_version.as_deref());
+    s("received_at", record.received_at.as_deref());
+    s("received_day", record.received_day.as_deref());
+    s("validated_at", record.validated_at.as_deref());
+    s("duplicate_of", record.duplicate_of.as_deref());
+    s("storage_bucket", record.storage.as_ref().map(|l| l.bucket.as_str()));
+    s("storage_key", record.storage.as_ref().map(|l| l.key.as_str()));
+    let mut n = |name: &str, value: Option<u64>| {
+        if let Some(v) = value {
+            item.insert(name.to_string(), AttributeValue::N(v.to_string()));
+        }
+    };
+    n("declared_size", record.declared_size);
+    n("size", record.size);
+    n("pages", record.pages.map(u64::from));
+    if !record.findings.is_empty() {
+        let findings = record
+            .findings
+            .iter()
+            .map(|f| {
+                AttributeValue::M(HashMap::from([
+                    ("code".to_string(), AttributeValue::S(f.code.as_str().into())),
+                    (
+                        "severity".to_string(),
+                        AttributeValue::S(
+                            match f.severity {
+                                Severity::Reject => "reject",
+                                Severity::Warning => "warning",
+                            }
+                            .into(),
+                        ),
+                    ),
+                    ("message".to_string(), AttributeValue::S(f.message.clone())),
+                ]))
+            })
+            .collect();
+        item.insert("findings".to_string(), AttributeValue::L(findings));
+    }
+    item
+}
+
+/// A record from a DynamoDB item. Unknown or malformed attributes read as unset; a finding with
+/// a code this build does not know is kept out rather than failing the read.
+pub fn from_item(item: &Item) -> DocumentRecord {
+    let s = |name: &str| str_attr(item, name).map(str::to_string);
+    let storage = match (s("storage_bucket"), s("storage_key")) {
+        (Some(bucket), Some(key)) => Some(StorageLocation { bucket, key }),
+        _ => None,
+    };
+    let findings = item
+        .get("findings")
+        .and_then(|v| v.as_l().ok())
+        .map(|list| list.iter().filter_map(finding_from_attr).collect())
+        .unwrap_or_default();
+    DocumentRecord {
+        id: s("id").unwrap_or_default(),
+        channel: str_attr(item, "channel").and_then(Channel::parse),
+        service: s("service"),
+        department: s("department"),
+        status: str_attr(item, "status").and_then(DocumentStatus::parse),
+        file_name: s("file_name"),
+        applicant_reference: s("applicant_reference"),
+        declared_size: num_attr(item, "declared_size"),
+        declared_sha256: s("declared_sha256"),
+        created_at: s("created_at"),
+        sha256: s("sha256"),
+        size: num_attr(item, "size"),
+        pages: num_attr(item, "pages").and_then(|p| u32::try_from(p).ok()),
+        pdf_version: s("pdf_version"),
+        received_at: s("received_at"),
+        received_day: s("received_day"),
+        validated_at: s("validated_at"),
+        findings,
+        storage,
+        duplicate_of: s("duplicate_of"),
+    }
+}
+
+fn finding_from_attr(value: &AttributeValue) -> Option<Finding> {
+    let map = value.as_m().ok()?;
+    let code: ReasonCode =
+        serde_json::from_value(serde_json::Value::String(str_attr(map, "code")?.to_string()))
+            .ok()?;
+    let severity = match str_attr(map, "severity")? {
+        "reject" => Severity::Reject,
+        "warning" => Severity::Warning,
+        _ => return None,
+    };
+    Some(Finding {
+        code,
+        severity,
+        message: str_attr(map, "message").unwrap_or("").to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_round_trips_through_an_item() {
+        let record = DocumentRecord {
+            id: "0190a6f0-0000-7000-8000-000000000001".into(),
+            channel: Some(Channel::Web),
+            service: Some("child-benefit".into()),
+            status: Some(DocumentStatus::Rejected),
+            file_name: Some("wniosek żółw.pdf".into()),
+            declared_size: Some(10),
+            size: Some(11),
+            pages: Some(2),
+            received_at: Some("2020-03-16T09:30:00.000Z".into()),
+            received_day: Some("2020-03-16".into()),
+            findings: vec![
+                Finding::warning(ReasonCode::SizeMismatch, "size"),
+                Finding::reject(ReasonCode::NoPages, "no pages"),
+            ],
+            storage: Some(StorageLocation {
+                bucket: "q".into(),
+                key: "web/x".into(),
+            }),
+            ..Default::default()
+        };
+        let item = to_item(&record);
+        assert!(!item.contains_key("department"), "unset fields stay out");
+        assert!(!item.contains_key("sha256"), "sparse index keys stay out");
+        assert_eq!(from_item(&item), record);
+    }
+}

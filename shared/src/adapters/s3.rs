@@ -1,0 +1,181 @@
+//! S3: reading incoming documents once, archiving accepted ones, quarantining rejected ones, and
+//! presigning browser uploads.
+
+use std::time::SystemTime;
+
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{MetadataDirective, ServerSideEncryption};
+
+use super::{Aws, AwsError};
+use crate::hashing::{DocumentHash, DocumentReader, ReadDocument};
+use crate::upload::{PostPolicySpec, PresignedPost, SigningCredentials};
+
+/// The document buckets.
+#[derive(Clone, Debug)]
+pub struct DocumentStore {
+    client: aws_sdk_s3::Client,
+    /// Base URL for browser uploads: `None` for AWS's own virtual-hosted endpoint.
+    endpoint: Option<String>,
+    force_path_style: bool,
+    region: String,
+    credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
+}
+
+impl DocumentStore {
+    /// An adapter over the configured S3.
+    pub fn new(aws: &Aws) -> Self {
+        let config = aws_sdk_s3::config::Builder::from(&aws.config)
+            .force_path_style(aws.s3_force_path_style)
+            .build();
+        DocumentStore {
+            client: aws_sdk_s3::Client::from_conf(config),
+            endpoint: aws.config.endpoint_url().map(|e| e.trim_end_matches('/').to_string()),
+            force_path_style: aws.s3_force_path_style,
+            region: aws.region().to_string(),
+            credentials: aws.config.credentials_provider(),
+        }
+    }
+
+    /// Reads an object once, hashing it as it streams in and keeping at most `limit` bytes.
+    pub async fn read_document(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        limit: u64,
+    ) -> Result<ReadDocument, AwsError> {
+        let response = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| AwsError::new("s3:GetObject", &e))?;
+        let expected = response.content_length().and_then(|n| u64::try_from(n).ok());
+        let mut reader = DocumentReader::new(limit, expected);
+        let mut body = response.body;
+        while let Some(chunk) = body.try_next().await.map_err(|e| AwsError {
+            operation: "s3:GetObject",
+            detail: format!("reading the body: {e}"),
+        })? {
+            reader.push(&chunk);
+        }
+        Ok(reader.finish())
+    }
+
+    /// Stores an accepted document under its content-addressed key, with the SHA-256 sent along
+    /// so that S3 verifies what it stores. Storing the same bytes again is a no-op (conditional
+    /// write), so a redelivered event leaves one object.
+    pub async fn archive(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        hash: &DocumentHash,
+        document_id: &str,
+    ) -> Result<(), AwsError> {
+        let result = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .checksum_sha256(hash.to_base64())
+            .content_type("application/pdf")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .if_none_match("*")
+            .metadata("document-id", document_id)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The object exists: its key is its hash, so it holds these very bytes.
+            Err(e) if e.code() == Some("PreconditionFailed") => Ok(()),
+            Err(e) => Err(AwsError::new("s3:PutObject", &e)),
+        }
+    }
+
+    /// Keeps a rejected document: a server-side copy of the exact version received, with the
+    /// reason codes as metadata. Copying again overwrites with the same bytes.
+    pub async fn quarantine(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        source_version: Option<&str>,
+        bucket: &str,
+        key: &str,
+        document_id: &str,
+        reasons: &str,
+    ) -> Result<(), AwsError> {
+        let mut source = format!(
+            "{source_bucket}/{}",
+            percent_encoding::utf8_percent_encode(source_key, COPY_SOURCE_ENCODE)
+        );
+        if let Some(version) = source_version {
+            source.push_str("?versionId=");
+            source.push_str(version);
+        }
+        self.client
+            .copy_object()
+            .copy_source(source)
+            .bucket(bucket)
+            .key(key)
+            .metadata_directive(MetadataDirective::Replace)
+            .metadata("document-id", document_id)
+            .metadata("reasons", reasons)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("s3:CopyObject", &e))?;
+        Ok(())
+    }
+
+    /// Presigns a browser upload of one document into `bucket` with the function's credentials.
+    pub async fn presign_upload(
+        &self,
+        spec: &PostPolicySpec<'_>,
+        now: SystemTime,
+    ) -> Result<PresignedPost, AwsError> {
+        let provider = self.credentials.as_ref().ok_or_else(|| AwsError {
+            operation: "presign",
+            detail: "no AWS credentials are configured".into(),
+        })?;
+        let credentials = provider.provide_credentials().await.map_err(|e| AwsError {
+            operation: "presign",
+            detail: format!("loading credentials: {e}"),
+        })?;
+        let signing = SigningCredentials {
+            access_key_id: credentials.access_key_id().to_string(),
+            secret_access_key: credentials.secret_access_key().to_string(),
+            session_token: credentials.session_token().map(str::to_string),
+        };
+        let url = self.upload_url(spec.bucket);
+        Ok(crate::upload::presign_post(
+            spec,
+            &url,
+            &self.region,
+            &signing,
+            now,
+        ))
+    }
+
+    fn upload_url(&self, bucket: &str) -> String {
+        match (&self.endpoint, self.force_path_style) {
+            (Some(endpoint), true) => format!("{endpoint}/{bucket}"),
+            (Some(endpoint), false) => endpoint.replacen("://", &format!("://{bucket}."), 1),
+            (None, _) => format!("https://{bucket}.s3.{}.amazonaws.com", self.region),
+        }
+    }
+}
+
+/// Characters escaped in an `x-amz-copy-source` key: everything but unreserved ones and `/`.
+const COPY_SOURCE_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');

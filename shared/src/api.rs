@@ -1,0 +1,219 @@
+//! The web-form API of `intake-api`, as plain functions: routing, and the JSON it answers.
+
+use serde::Serialize;
+
+use crate::model::{DocumentRecord, DocumentStatus, Severity};
+use crate::upload::{PresignedPost, UploadSpec};
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /uploads`: request an upload form.
+    CreateUpload,
+    /// `GET /uploads/{id}`: the status of an upload.
+    UploadStatus(String),
+    /// A known path with the wrong method.
+    MethodNotAllowed(&'static str),
+    /// Anything else.
+    NotFound,
+}
+
+/// Routes a method and path (a trailing slash is tolerated).
+pub fn route(method: &str, path: &str) -> Route {
+    let path = path.trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    match (method, segments.as_slice()) {
+        ("POST", ["uploads"]) => Route::CreateUpload,
+        (_, ["uploads"]) => Route::MethodNotAllowed("POST"),
+        ("GET", ["uploads", id]) => Route::UploadStatus((*id).to_string()),
+        (_, ["uploads", _]) => Route::MethodNotAllowed("GET"),
+        _ => Route::NotFound,
+    }
+}
+
+/// The JSON error body every 4xx and 5xx carries.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    /// A stable code for programs.
+    pub error: String,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// An error body.
+    pub fn new(error: &str, message: impl Into<String>) -> Self {
+        ErrorBody {
+            error: error.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The answer to `POST /uploads`.
+#[derive(Debug, Serialize)]
+pub struct UploadCreated {
+    /// The upload's id: also the document's id.
+    pub upload_id: String,
+    /// Where to ask for the verdict.
+    pub status_url: String,
+    /// The form to POST the file with.
+    pub upload: UploadForm,
+}
+
+/// A presigned POST in the shape a browser script uses directly.
+#[derive(Debug, Serialize)]
+pub struct UploadForm {
+    /// Where to POST.
+    pub url: String,
+    /// The fields to send before the file (any order; the file goes last, as `file`).
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// When the form stops working.
+    pub expires_at: String,
+    /// The largest file the form accepts.
+    pub max_bytes: u64,
+}
+
+/// Builds the answer to `POST /uploads`.
+pub fn upload_created(upload_id: &str, post: PresignedPost, max_bytes: u64) -> UploadCreated {
+    UploadCreated {
+        upload_id: upload_id.to_string(),
+        status_url: format!("/uploads/{upload_id}"),
+        upload: UploadForm {
+            url: post.url,
+            fields: post
+                .fields
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::Value::String(v)))
+                .collect(),
+            expires_at: post.expires_at,
+            max_bytes,
+        },
+    }
+}
+
+/// The pending record of a new upload.
+pub fn pending_record(upload_id: &str, spec: &UploadSpec, now: jiff::Timestamp) -> DocumentRecord {
+    DocumentRecord {
+        id: upload_id.to_string(),
+        channel: Some(crate::model::Channel::Web),
+        service: Some(spec.service.clone()),
+        status: Some(DocumentStatus::Pending),
+        file_name: Some(spec.file_name.clone()),
+        applicant_reference: spec.applicant_reference.clone(),
+        declared_size: Some(spec.size),
+        declared_sha256: spec.sha256.map(|h| h.to_hex()),
+        created_at: Some(crate::time::utc_rfc3339(now)),
+        ..DocumentRecord::default()
+    }
+}
+
+/// A reason shown to the sender.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ReasonView {
+    /// The reason code.
+    pub code: String,
+    /// `reject` or `warning`.
+    pub severity: &'static str,
+    /// The explanation.
+    pub message: String,
+}
+
+/// The answer to `GET /uploads/{id}`: what the sender may know of their document. Storage
+/// locations stay internal.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct UploadStatus {
+    /// The upload id.
+    pub upload_id: String,
+    /// `pending`, `accepted`, `rejected` or `duplicate`.
+    pub status: &'static str,
+    /// The service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The sender's file name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// The sender's reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applicant_reference: Option<String>,
+    /// The SHA-256 of what arrived: the sender's proof of what was received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Bytes received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
+    /// When it arrived (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<String>,
+    /// For a duplicate, the upload first received with the same bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    /// Why it was rejected, and any warnings.
+    pub reasons: Vec<ReasonView>,
+}
+
+/// What `GET /uploads/{id}` shows of a record.
+pub fn upload_status(record: &DocumentRecord) -> UploadStatus {
+    UploadStatus {
+        upload_id: record.id.clone(),
+        status: record.status.unwrap_or(DocumentStatus::Pending).as_str(),
+        service: record.service.clone(),
+        file_name: record.file_name.clone(),
+        applicant_reference: record.applicant_reference.clone(),
+        sha256: record.sha256.clone(),
+        size: record.size,
+        pages: record.pages,
+        received_at: record.received_at.clone(),
+        duplicate_of: record.duplicate_of.clone(),
+        reasons: record
+            .findings
+            .iter()
+            .map(|f| ReasonView {
+                code: f.code.as_str().to_string(),
+                severity: match f.severity {
+                    Severity::Reject => "reject",
+                    Severity::Warning => "warning",
+                },
+                message: f.message.clone(),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Finding, ReasonCode};
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("POST", "/uploads"), Route::CreateUpload);
+        assert_eq!(route("POST", "/uploads/"), Route::CreateUpload);
+        assert_eq!(route("GET", "/uploads/abc"), Route::UploadStatus("abc".into()));
+        assert_eq!(route("GET", "/uploads"), Route::MethodNotAllowed("POST"));
+        assert_eq!(route("DELETE", "/uploads/abc"), Route::MethodNotAllowed("GET"));
+        assert_eq!(route("GET", "/"), Route::NotFound);
+        assert_eq!(route("GET", "/uploads/a/b"), Route::NotFound);
+    }
+
+    #[test]
+    fn status_shows_reasons_and_hides_storage() {
+        let record = DocumentRecord {
+            id: "u1".into(),
+            status: Some(DocumentStatus::Rejected),
+            findings: vec![Finding::reject(ReasonCode::Empty, "the file is empty")],
+            storage: Some(crate::model::StorageLocation {
+                bucket: "quarantine".into(),
+                key: "web/u1".into(),
+            }),
+            ..Default::default()
+        };
+        let json = serde_json::to_value(upload_status(&record)).unwrap();
+        assert_eq!(json["status"], "rejected");
+        assert_eq!(json["reasons"][0]["code"], "empty");
+        assert!(!json.to_string().contains("quarantine"));
+    }
+}

@@ -1,0 +1,178 @@
+//! Configuration from the environment, read and checked once at cold start.
+
+use std::time::Duration;
+
+/// A required variable is missing or a value does not parse. The message names the variable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The variable is not set.
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    /// The variable's value is not acceptable.
+    #[error("environment variable {name}: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
+}
+
+/// Reads configuration from a source of variables (the process environment in the functions,
+/// a map in tests).
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl Env<fn(&str) -> Option<String>> {
+    /// The process environment.
+    pub fn process() -> Self {
+        Env(|name| std::env::var(name).ok())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// A required, non-empty string.
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        match (self.0)(name) {
+            Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+            _ => Err(ConfigError::Missing(name)),
+        }
+    }
+
+    /// A positive whole number, or `default` when unset.
+    pub fn u64_or(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match (self.0)(name) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    reason: format!("'{v}' is not a positive whole number"),
+                }),
+            },
+        }
+    }
+
+    /// `true`/`false` (also `1`/`0`), or `default` when unset.
+    pub fn bool_or(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match (self.0)(name).as_deref().map(str::trim) {
+            None | Some("") => Ok(default),
+            Some("true" | "1") => Ok(true),
+            Some("false" | "0") => Ok(false),
+            Some(v) => Err(ConfigError::Invalid {
+                name,
+                reason: format!("'{v}' is not true or false"),
+            }),
+        }
+    }
+}
+
+/// What `intake-api` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// The documents table.
+    pub table: String,
+    /// The bucket uploads go to.
+    pub incoming_bucket: String,
+    /// The largest document accepted, in bytes.
+    pub max_upload_bytes: u64,
+    /// How long an upload form is valid.
+    pub upload_url_ttl: Duration,
+}
+
+impl ApiConfig {
+    /// Reads `INTAKE_TABLE`, `INTAKE_INCOMING_BUCKET`, `INTAKE_MAX_UPLOAD_BYTES` and
+    /// `INTAKE_UPLOAD_URL_TTL_SECONDS` (at most 900).
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let ttl = env.u64_or("INTAKE_UPLOAD_URL_TTL_SECONDS", 900)?;
+        if ttl > crate::upload::MAX_UPLOAD_URL_TTL.as_secs() {
+            return Err(ConfigError::Invalid {
+                name: "INTAKE_UPLOAD_URL_TTL_SECONDS",
+                reason: format!("{ttl} is over the maximum of 900 seconds"),
+            });
+        }
+        Ok(ApiConfig {
+            table: env.required("INTAKE_TABLE")?,
+            incoming_bucket: env.required("INTAKE_INCOMING_BUCKET")?,
+            max_upload_bytes: env.u64_or(
+                "INTAKE_MAX_UPLOAD_BYTES",
+                crate::upload::DEFAULT_MAX_UPLOAD_BYTES,
+            )?,
+            upload_url_ttl: Duration::from_secs(ttl),
+        })
+    }
+}
+
+/// What `validate` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidateConfig {
+    /// The documents table.
+    pub table: String,
+    /// Where accepted documents are stored.
+    pub archive_bucket: String,
+    /// Where rejected documents are kept.
+    pub quarantine_bucket: String,
+    /// The largest document read into memory, in bytes; larger ones are hashed and rejected.
+    pub max_document_bytes: u64,
+}
+
+impl ValidateConfig {
+    /// Reads `INTAKE_TABLE`, `INTAKE_ARCHIVE_BUCKET`, `INTAKE_QUARANTINE_BUCKET` and
+    /// `INTAKE_MAX_UPLOAD_BYTES`.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(ValidateConfig {
+            table: env.required("INTAKE_TABLE")?,
+            archive_bucket: env.required("INTAKE_ARCHIVE_BUCKET")?,
+            quarantine_bucket: env.required("INTAKE_QUARANTINE_BUCKET")?,
+            max_document_bytes: env.u64_or(
+                "INTAKE_MAX_UPLOAD_BYTES",
+                crate::upload::DEFAULT_MAX_UPLOAD_BYTES,
+            )?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env(move |name: &str| map.get(name).cloned())
+    }
+
+    #[test]
+    fn api_config_reads_defaults_and_names_missing_variables() {
+        let cfg = ApiConfig::from_env(&env(&[
+            ("INTAKE_TABLE", "docs"),
+            ("INTAKE_INCOMING_BUCKET", "in"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.max_upload_bytes, 50 * 1024 * 1024);
+        assert_eq!(cfg.upload_url_ttl, Duration::from_secs(900));
+        assert_eq!(
+            ApiConfig::from_env(&env(&[("INTAKE_TABLE", "docs")])),
+            Err(ConfigError::Missing("INTAKE_INCOMING_BUCKET"))
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_variable_name() {
+        let base = [("INTAKE_TABLE", "docs"), ("INTAKE_INCOMING_BUCKET", "in")];
+        for (name, value) in [
+            ("INTAKE_UPLOAD_URL_TTL_SECONDS", "3600"),
+            ("INTAKE_UPLOAD_URL_TTL_SECONDS", "0"),
+            ("INTAKE_MAX_UPLOAD_BYTES", "lots"),
+        ] {
+            let mut pairs = base.to_vec();
+            pairs.push((name, value));
+            let err = ApiConfig::from_env(&env(&pairs)).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        assert!(env(&[("X", "maybe")]).bool_or("X", false).is_err());
+        assert_eq!(env(&[("X", "1")]).bool_or("X", false), Ok(true));
+    }
+}

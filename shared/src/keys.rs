@@ -1,0 +1,104 @@
+//! Where objects live: the key layout of the incoming, archive and quarantine buckets.
+
+use crate::hashing::DocumentHash;
+use crate::model::Channel;
+
+/// Prefix of everything the buckets' notifications watch.
+pub const INCOMING_PREFIX: &str = "incoming/";
+/// Prefix of web-form uploads in the incoming bucket.
+pub const WEB_INCOMING_PREFIX: &str = "incoming/web/";
+
+/// What an incoming key says about its document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingKey {
+    /// The channel the key belongs to.
+    pub channel: Channel,
+    /// The document id (for web uploads, the upload id).
+    pub document_id: String,
+}
+
+/// Reads the channel and document id out of an incoming key; `None` for a key that no channel
+/// writes (such an object is still recorded and quarantined, never dropped).
+pub fn parse_incoming_key(key: &str) -> Option<IncomingKey> {
+    let id = key.strip_prefix(WEB_INCOMING_PREFIX)?.strip_suffix(".pdf")?;
+    is_document_id(id).then(|| IncomingKey {
+        channel: Channel::Web,
+        document_id: id.to_string(),
+    })
+}
+
+/// Document ids are UUIDs in their hyphenated form.
+pub fn is_document_id(id: &str) -> bool {
+    uuid::Uuid::try_parse(id).is_ok() && id.len() == 36
+}
+
+/// A fresh document id: a time-ordered UUID (v7), so ids sort by creation.
+pub fn new_document_id() -> String {
+    uuid::Uuid::now_v7().hyphenated().to_string()
+}
+
+/// A stable id for an object whose key no channel writes, so that redeliveries of its event
+/// land on the same record.
+pub fn stray_object_id(bucket: &str, key: &str) -> String {
+    let hash = DocumentHash::of(format!("{bucket}/{key}").as_bytes()).to_hex();
+    format!("stray-{}", &hash[..32])
+}
+
+/// Archive key of an accepted document: content-addressed by its SHA-256, so the same bytes are
+/// stored once whatever the number of uploads.
+pub fn archive_key(hash: &DocumentHash) -> String {
+    let hex = hash.to_hex();
+    format!("sha256/{}/{hex}.pdf", &hex[..2])
+}
+
+/// Quarantine key of a rejected document: by channel and document id, so every rejected upload is
+/// kept on its own, even when two carry the same bytes.
+pub fn quarantine_key(channel: Option<Channel>, document_id: &str) -> String {
+    let channel = channel.map_or("unknown", Channel::as_str);
+    format!("{channel}/{document_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_keys_parse_and_others_do_not() {
+        let id = new_document_id();
+        assert_eq!(
+            parse_incoming_key(&format!("incoming/web/{id}.pdf")),
+            Some(IncomingKey {
+                channel: Channel::Web,
+                document_id: id.clone()
+            })
+        );
+        for key in [
+            "incoming/web/.pdf".to_string(),
+            format!("incoming/web/{id}.exe"),
+            format!("incoming/other/{id}.pdf"),
+            "incoming/web/../../x.pdf".to_string(),
+            format!("incoming/web/{id}/x.pdf"),
+        ] {
+            assert_eq!(parse_incoming_key(&key), None, "{key}");
+        }
+    }
+
+    #[test]
+    fn ids_sort_by_creation_and_stray_ids_are_stable() {
+        let a = new_document_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = new_document_id();
+        assert!(a < b);
+        assert_eq!(stray_object_id("b", "k"), stray_object_id("b", "k"));
+        assert_ne!(stray_object_id("b", "k"), stray_object_id("b", "k2"));
+    }
+
+    #[test]
+    fn archive_key_is_content_addressed() {
+        let h = DocumentHash::of(b"abc");
+        assert_eq!(
+            archive_key(&h),
+            "sha256/ba/ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad.pdf"
+        );
+    }
+}

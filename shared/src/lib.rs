@@ -1,0 +1,19 @@
+//! intake: document intake for a city hall.
+//!
+//! The library the Lambda functions share: the document model, PDF validation, hashing, upload
+//! requests, the S3 event shapes, and the AWS adapters. Handlers in `functions/` only parse their
+//! event, call into here, and answer.
+
+pub mod adapters;
+pub mod api;
+pub mod config;
+pub mod hashing;
+pub mod keys;
+pub mod model;
+pub mod pdf;
+pub mod pipeline;
+pub mod s3_event;
+pub mod services;
+pub mod telemetry;
+pub mod time;
+pub mod upload;

@@ -1,0 +1,278 @@
+//! The document model: what the system knows about every document it receives.
+
+use serde::{Deserialize, Serialize};
+
+/// How a document reached the city hall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Uploaded by a citizen or company through the web form (ePUAP-style electronic inbox).
+    Web,
+    /// Scanned at a drop-box site by its scanning station.
+    DropBox,
+}
+
+impl Channel {
+    /// The stable name used in records, keys and metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::DropBox => "drop_box",
+        }
+    }
+
+    /// Parses the stable name back.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "web" => Some(Channel::Web),
+            "drop_box" => Some(Channel::DropBox),
+            _ => None,
+        }
+    }
+}
+
+/// Where a document stands in the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    /// An upload was requested; the bytes have not been validated yet.
+    Pending,
+    /// Validated and stored in the archive.
+    Accepted,
+    /// Failed validation; the original bytes are kept in quarantine with the reasons.
+    Rejected,
+    /// The same bytes were already received; the record points to the original.
+    Duplicate,
+}
+
+impl DocumentStatus {
+    /// The stable name used in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatus::Pending => "pending",
+            DocumentStatus::Accepted => "accepted",
+            DocumentStatus::Rejected => "rejected",
+            DocumentStatus::Duplicate => "duplicate",
+        }
+    }
+
+    /// Parses the stable name back.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(DocumentStatus::Pending),
+            "accepted" => Some(DocumentStatus::Accepted),
+            "rejected" => Some(DocumentStatus::Rejected),
+            "duplicate" => Some(DocumentStatus::Duplicate),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a finding stops the document or only informs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The document is rejected (and kept in quarantine).
+    Reject,
+    /// The document is accepted; the finding is recorded.
+    Warning,
+}
+
+/// A machine-readable reason code. Later checks add codes; consumers must accept unknown ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// The file has no bytes.
+    Empty,
+    /// The bytes do not start like a PDF.
+    NotPdf,
+    /// The PDF ends before its end-of-file marker: it was cut off.
+    Truncated,
+    /// The PDF could not be parsed.
+    Unparseable,
+    /// The PDF has no pages.
+    NoPages,
+    /// The file is larger than the configured maximum.
+    TooLarge,
+    /// The SHA-256 the sender declared does not match the bytes received.
+    HashMismatch,
+    /// The size the sender declared does not match the bytes received.
+    SizeMismatch,
+    /// The object arrived without the metadata of a requested upload.
+    UnknownUpload,
+}
+
+impl ReasonCode {
+    /// The stable name used in records and APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::Empty => "empty",
+            ReasonCode::NotPdf => "not_pdf",
+            ReasonCode::Truncated => "truncated",
+            ReasonCode::Unparseable => "unparseable",
+            ReasonCode::NoPages => "no_pages",
+            ReasonCode::TooLarge => "too_large",
+            ReasonCode::HashMismatch => "hash_mismatch",
+            ReasonCode::SizeMismatch => "size_mismatch",
+            ReasonCode::UnknownUpload => "unknown_upload",
+        }
+    }
+}
+
+/// One thing validation found: a code for machines, a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// What was found.
+    pub code: ReasonCode,
+    /// Whether it rejects the document.
+    pub severity: Severity,
+    /// A readable explanation, safe to show to the sender. Never contains document contents.
+    pub message: String,
+}
+
+impl Finding {
+    /// A finding that rejects the document.
+    pub fn reject(code: ReasonCode, message: impl Into<String>) -> Self {
+        Finding {
+            code,
+            severity: Severity::Reject,
+            message: message.into(),
+        }
+    }
+
+    /// A finding that is recorded but does not reject the document.
+    pub fn warning(code: ReasonCode, message: impl Into<String>) -> Self {
+        Finding {
+            code,
+            severity: Severity::Warning,
+            message: message.into(),
+        }
+    }
+}
+
+/// The outcome of validating one document's bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Everything found, rejecting or not, in the order found.
+    pub findings: Vec<Finding>,
+    /// Page count, when the PDF could be read.
+    pub pages: Option<u32>,
+    /// The version the PDF header declares, when there is one.
+    pub pdf_version: Option<String>,
+}
+
+impl Verdict {
+    /// True when no finding rejects the document.
+    pub fn is_accepted(&self) -> bool {
+        !self.findings.iter().any(|f| f.severity == Severity::Reject)
+    }
+
+    /// The findings that reject the document.
+    pub fn rejections(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Reject)
+    }
+}
+
+/// Where a document's bytes are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageLocation {
+    /// The S3 bucket.
+    pub bucket: String,
+    /// The S3 key.
+    pub key: String,
+}
+
+impl std::fmt::Display for StorageLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// A document's record, as kept in the documents table.
+///
+/// A web-form upload creates it as [`DocumentStatus::Pending`] with what the sender declared;
+/// validation completes it once, with a conditional write.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct DocumentRecord {
+    /// The document id (for web uploads, the upload id).
+    pub id: String,
+    /// The channel it came through; `None` for an object no channel wrote.
+    pub channel: Option<Channel>,
+    /// The service it is for, when known.
+    pub service: Option<String>,
+    /// The department it is routed to; unset until routing resolves it.
+    pub department: Option<String>,
+    /// Where it stands.
+    pub status: Option<DocumentStatus>,
+    /// The sender's file name.
+    pub file_name: Option<String>,
+    /// The sender's own reference.
+    pub applicant_reference: Option<String>,
+    /// The size the sender declared.
+    pub declared_size: Option<u64>,
+    /// The SHA-256 the sender declared (hex).
+    pub declared_sha256: Option<String>,
+    /// When the upload was requested (RFC 3339 UTC).
+    pub created_at: Option<String>,
+    /// The SHA-256 of the bytes received (hex).
+    pub sha256: Option<String>,
+    /// The size of the bytes received.
+    pub size: Option<u64>,
+    /// The page count.
+    pub pages: Option<u32>,
+    /// The PDF version its header declares.
+    pub pdf_version: Option<String>,
+    /// When the bytes arrived (RFC 3339 UTC).
+    pub received_at: Option<String>,
+    /// The calendar day of `received_at` in Europe/Warsaw (YYYY-MM-DD).
+    pub received_day: Option<String>,
+    /// When validation recorded its verdict (RFC 3339 UTC).
+    pub validated_at: Option<String>,
+    /// Everything validation found.
+    pub findings: Vec<Finding>,
+    /// Where the bytes are kept (archive, or quarantine when rejected).
+    pub storage: Option<StorageLocation>,
+    /// For a duplicate, the id of the document first received with the same bytes.
+    pub duplicate_of: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_do_not_reject() {
+        let mut verdict = Verdict::default();
+        assert!(verdict.is_accepted());
+        verdict
+            .findings
+            .push(Finding::warning(ReasonCode::SizeMismatch, "size differs"));
+        assert!(verdict.is_accepted());
+        verdict
+            .findings
+            .push(Finding::reject(ReasonCode::NoPages, "no pages"));
+        assert!(!verdict.is_accepted());
+        assert_eq!(verdict.rejections().count(), 1);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in [
+            DocumentStatus::Pending,
+            DocumentStatus::Accepted,
+            DocumentStatus::Rejected,
+            DocumentStatus::Duplicate,
+        ] {
+            assert_eq!(DocumentStatus::parse(s.as_str()), Some(s));
+        }
+        for c in [Channel::Web, Channel::DropBox] {
+            assert_eq!(Channel::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(
+            serde_json::to_string(&ReasonCode::HashMismatch).unwrap(),
+            format!("\"{}\"", ReasonCode::HashMismatch.as_str())
+        );
+    }
+}

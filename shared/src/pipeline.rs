@@ -1,0 +1,328 @@
+//! The validation path for one incoming object: read once, judge, store, record.
+//!
+//! Every step is safe to repeat, so a redelivered message or a function that died half-way ends
+//! in the same state: one archive object per distinct content, one record per document.
+
+use jiff::Timestamp;
+
+use crate::adapters::AwsError;
+use crate::adapters::dynamodb::{DocumentTable, HashClaim, RecordWrite};
+use crate::adapters::s3::DocumentStore;
+use crate::config::ValidateConfig;
+use crate::hashing::{DocumentHash, ReadDocument};
+use crate::keys;
+use crate::model::{
+    Channel, DocumentRecord, DocumentStatus, Finding, ReasonCode, StorageLocation, Verdict,
+};
+use crate::s3_event::ObjectCreated;
+
+/// Judges the bytes received against the PDF check and what the sender declared.
+pub fn assess(read: &ReadDocument, pending: Option<&DocumentRecord>, limit: u64) -> Verdict {
+    let mut verdict = match &read.bytes {
+        Some(bytes) => crate::pdf::check_pdf(bytes),
+        None => Verdict {
+            findings: vec![Finding::reject(
+                ReasonCode::TooLarge,
+                format!(
+                    "the file is {} bytes; the largest accepted is {limit} bytes",
+                    read.size
+                ),
+            )],
+            ..Verdict::default()
+        },
+    };
+    let Some(pending) = pending else {
+        verdict.findings.push(Finding::reject(
+            ReasonCode::UnknownUpload,
+            "the file arrived without a requested upload",
+        ));
+        return verdict;
+    };
+    if let Some(declared) = pending.declared_sha256.as_deref() {
+        if DocumentHash::from_hex(declared) != Some(read.hash) {
+            verdict.findings.push(Finding::reject(
+                ReasonCode::HashMismatch,
+                "the file's SHA-256 differs from the one declared: it changed in transit",
+            ));
+        }
+    }
+    if let Some(declared) = pending.declared_size {
+        if declared != read.size {
+            verdict.findings.push(Finding::warning(
+                ReasonCode::SizeMismatch,
+                format!(
+                    "{} bytes arrived; {declared} were declared",
+                    read.size
+                ),
+            ));
+        }
+    }
+    verdict
+}
+
+/// Where the document's bytes end up, decided from the verdict and the hash claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Accepted and the first with these bytes: stored in the archive.
+    Archive,
+    /// Accepted, but the bytes were received before under another document.
+    Duplicate {
+        /// The first document with these bytes.
+        original: String,
+    },
+    /// Rejected: kept in quarantine.
+    Quarantine,
+}
+
+/// The complete record of a judged document, built over its pending record when there is one.
+#[allow(clippy::too_many_arguments)]
+pub fn judged_record(
+    document_id: &str,
+    channel: Option<Channel>,
+    pending: Option<&DocumentRecord>,
+    object: &ObjectCreated,
+    read: &ReadDocument,
+    verdict: Verdict,
+    disposition: &Disposition,
+    storage: StorageLocation,
+    now: Timestamp,
+) -> DocumentRecord {
+    let mut record = pending.cloned().unwrap_or_default();
+    record.id = document_id.to_string();
+    record.channel = record.channel.or(channel);
+    record.status = Some(match disposition {
+        Disposition::Archive => DocumentStatus::Accepted,
+        Disposition::Duplicate { .. } => DocumentStatus::Duplicate,
+        Disposition::Quarantine => DocumentStatus::Rejected,
+    });
+    record.duplicate_of = match disposition {
+        Disposition::Duplicate { original } => Some(original.clone()),
+        _ => None,
+    };
+    record.sha256 = Some(read.hash.to_hex());
+    record.size = Some(read.size);
+    record.pages = verdict.pages;
+    record.pdf_version = verdict.pdf_version;
+    record.findings = verdict.findings;
+    record.received_at = Some(crate::time::utc_rfc3339(object.event_time));
+    record.received_day = Some(crate::time::office_day(object.event_time));
+    record.validated_at = Some(crate::time::utc_rfc3339(now));
+    record.storage = Some(storage);
+    record
+}
+
+/// Runs the validation path against S3 and DynamoDB.
+#[derive(Clone, Debug)]
+pub struct Validator {
+    /// The buckets.
+    pub store: DocumentStore,
+    /// The documents table.
+    pub table: DocumentTable,
+    /// Bucket names and limits.
+    pub config: ValidateConfig,
+}
+
+/// What processing one object did.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    /// The document's record as it stands.
+    pub record: DocumentRecord,
+    /// Whether this call wrote it or found it already written.
+    pub write: RecordWrite,
+}
+
+impl Validator {
+    /// Validates, stores and records one incoming object. An error leaves the message to be
+    /// retried; every step before it is safe to repeat.
+    pub async fn process(&self, object: &ObjectCreated) -> Result<Processed, AwsError> {
+        let (document_id, channel) = match keys::parse_incoming_key(&object.key) {
+            Some(parsed) => (parsed.document_id, Some(parsed.channel)),
+            None => (keys::stray_object_id(&object.bucket, &object.key), None),
+        };
+        let existing = self.table.get(&document_id).await?;
+        if let Some(record) = existing.as_ref() {
+            if record.status != Some(DocumentStatus::Pending) {
+                // A redelivery of a message whose verdict is already recorded.
+                return Ok(Processed {
+                    record: record.clone(),
+                    write: RecordWrite::AlreadyRecorded,
+                });
+            }
+        }
+        let pending = existing.filter(|_| channel.is_some());
+        let read = self
+            .store
+            .read_document(
+                &object.bucket,
+                &object.key,
+                object.version_id.as_deref(),
+                self.config.max_document_bytes,
+            )
+            .await?;
+        let verdict = assess(&read, pending.as_ref(), self.config.max_document_bytes);
+        let now = Timestamp::now();
+
+        let (disposition, storage) = if verdict.is_accepted() {
+            let archive = StorageLocation {
+                bucket: self.config.archive_bucket.clone(),
+                key: keys::archive_key(&read.hash),
+            };
+            match self
+                .table
+                .claim_hash(&read.hash, &document_id, &crate::time::utc_rfc3339(now))
+                .await?
+            {
+                HashClaim::Original => {
+                    // Accepted bytes were kept: `assess` rejects anything over the limit.
+                    let bytes = read.bytes.clone().unwrap_or_default();
+                    self.store
+                        .archive(&archive.bucket, &archive.key, bytes, &read.hash, &document_id)
+                        .await?;
+                    (Disposition::Archive, archive)
+                }
+                HashClaim::DuplicateOf(original) => (Disposition::Duplicate { original }, archive),
+            }
+        } else {
+            let quarantine = StorageLocation {
+                bucket: self.config.quarantine_bucket.clone(),
+                key: keys::quarantine_key(channel, &document_id),
+            };
+            let reasons: Vec<&str> = verdict.rejections().map(|f| f.code.as_str()).collect();
+            self.store
+                .quarantine(
+                    &object.bucket,
+                    &object.key,
+                    object.version_id.as_deref(),
+                    &quarantine.bucket,
+                    &quarantine.key,
+                    &document_id,
+                    &reasons.join(","),
+                )
+                .await?;
+            (Disposition::Quarantine, quarantine)
+        };
+
+        let record = judged_record(
+            &document_id,
+            channel,
+            pending.as_ref(),
+            object,
+            &read,
+            verdict,
+            &disposition,
+            storage,
+            now,
+        );
+        let write = self.table.record_verdict(&record).await?;
+        let record = match write {
+            RecordWrite::Written => record,
+            // Another delivery of the same event got there first; report what it recorded.
+            RecordWrite::AlreadyRecorded => self.table.get(&document_id).await?.unwrap_or(record),
+        };
+        Ok(Processed { record, write })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hashing::DocumentReader;
+    use crate::pdf::samples::minimal_pdf;
+
+    fn read(bytes: &[u8], limit: u64) -> ReadDocument {
+        let mut reader = DocumentReader::new(limit, None);
+        reader.push(bytes);
+        reader.finish()
+    }
+
+    fn pending(bytes: &[u8]) -> DocumentRecord {
+        DocumentRecord {
+            id: "id".into(),
+            status: Some(DocumentStatus::Pending),
+            declared_size: Some(bytes.len() as u64),
+            declared_sha256: Some(DocumentHash::of(bytes).to_hex()),
+            ..Default::default()
+        }
+    }
+
+    fn codes(v: &Verdict) -> Vec<ReasonCode> {
+        v.findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn a_declared_valid_pdf_is_accepted() {
+        let pdf = minimal_pdf(1, "a");
+        let v = assess(&read(&pdf, 1 << 20), Some(&pending(&pdf)), 1 << 20);
+        assert!(v.is_accepted(), "{v:?}");
+        assert!(v.findings.is_empty());
+    }
+
+    #[test]
+    fn bytes_changed_in_transit_are_rejected() {
+        let pdf = minimal_pdf(1, "a");
+        let other = minimal_pdf(1, "b");
+        let v = assess(&read(&other, 1 << 20), Some(&pending(&pdf)), 1 << 20);
+        assert_eq!(codes(&v), vec![ReasonCode::HashMismatch]);
+    }
+
+    #[test]
+    fn a_size_mismatch_alone_is_a_warning() {
+        let pdf = minimal_pdf(1, "a");
+        let mut p = pending(&pdf);
+        p.declared_sha256 = None;
+        p.declared_size = Some(1);
+        let v = assess(&read(&pdf, 1 << 20), Some(&p), 1 << 20);
+        assert!(v.is_accepted());
+        assert_eq!(codes(&v), vec![ReasonCode::SizeMismatch]);
+    }
+
+    #[test]
+    fn oversized_and_unrequested_files_are_rejected() {
+        let pdf = minimal_pdf(1, "a");
+        let v = assess(&read(&pdf, 10), Some(&pending(&pdf)), 10);
+        assert_eq!(codes(&v), vec![ReasonCode::TooLarge]);
+        let v = assess(&read(&pdf, 1 << 20), None, 1 << 20);
+        assert_eq!(codes(&v), vec![ReasonCode::UnknownUpload]);
+    }
+
+    #[test]
+    fn judged_record_keeps_what_the_sender_declared() {
+        let pdf = minimal_pdf(2, "a");
+        let mut p = pending(&pdf);
+        p.service = Some("child-benefit".into());
+        p.file_name = Some("a.pdf".into());
+        let r = read(&pdf, 1 << 20);
+        let verdict = assess(&r, Some(&p), 1 << 20);
+        let object = ObjectCreated {
+            bucket: "in".into(),
+            key: "incoming/web/id.pdf".into(),
+            version_id: None,
+            size: Some(pdf.len() as u64),
+            // 23:30 UTC on 31 March is already 1 April in Warsaw (UTC+2).
+            event_time: "2020-03-31T23:30:00Z".parse().unwrap(),
+        };
+        let storage = StorageLocation {
+            bucket: "archive".into(),
+            key: keys::archive_key(&r.hash),
+        };
+        let record = judged_record(
+            "id",
+            Some(Channel::Web),
+            Some(&p),
+            &object,
+            &r,
+            verdict,
+            &Disposition::Duplicate {
+                original: "first".into(),
+            },
+            storage,
+            "2020-04-01T00:00:00Z".parse().unwrap(),
+        );
+        assert_eq!(record.status, Some(DocumentStatus::Duplicate));
+        assert_eq!(record.duplicate_of.as_deref(), Some("first"));
+        assert_eq!(record.service.as_deref(), Some("child-benefit"));
+        assert_eq!(record.pages, Some(2));
+        assert_eq!(record.received_day.as_deref(), Some("2020-04-01"));
+        assert_eq!(record.received_at.as_deref(), Some("2020-03-31T23:30:00.000Z"));
+    }
+}
