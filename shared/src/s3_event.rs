@@ -96,10 +96,8 @@ pub fn parse_incoming_message(body: &str) -> Result<IncomingMessage, EventError>
         if !record.event_name.starts_with("ObjectCreated:") {
             continue;
         }
-        let event_time = record
-            .event_time
-            .parse::<Timestamp>()
-            .map_err(|_| EventError::BadTime(record.event_time.chars().take(40).collect()))?;
+        let event_time = parse_event_time(&record.event_time)
+            .ok_or_else(|| EventError::BadTime(record.event_time.chars().take(40).collect()))?;
         objects.push(ObjectCreated {
             bucket: record.s3.bucket.name,
             key: decode_key(&record.s3.object.key)?,
@@ -109,6 +107,15 @@ pub fn parse_incoming_message(body: &str) -> Result<IncomingMessage, EventError>
         });
     }
     Ok(IncomingMessage::Objects(objects))
+}
+
+/// S3 stamps events in UTC (`2020-03-16T09:30:00.123Z`); an offset-less stamp (some emulators
+/// send one) is read as UTC too.
+fn parse_event_time(text: &str) -> Option<Timestamp> {
+    text.parse::<Timestamp>().ok().or_else(|| {
+        let civil: jiff::civil::DateTime = text.parse().ok()?;
+        civil.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    })
 }
 
 /// S3 sends keys form-encoded: `+` is a space and everything else non-safe is percent-encoded.
@@ -163,6 +170,15 @@ mod tests {
             Err(EventError::BadTime("yesterday".into()))
         );
         assert_eq!(decode_key("%FF%FE"), Err(EventError::BadKey));
+    }
+
+    #[test]
+    fn a_time_without_offset_is_utc() {
+        let naive = EVENT.replace("2020-03-16T09:30:00.123Z", "2020-03-16T09:30:00.123456");
+        let IncomingMessage::Objects(objects) = parse_incoming_message(&naive).unwrap() else {
+            panic!("expected objects");
+        };
+        assert_eq!(objects[0].event_time.to_string(), "2020-03-16T09:30:00.123456Z");
     }
 
     #[test]

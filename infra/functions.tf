@@ -1,0 +1,169 @@
+# The functions, each with its own least-privilege role and log group.
+
+locals {
+  functions = {
+    intake-api = {
+      description = "Web-form API: upload requests and upload status."
+      memory      = 128
+      timeout     = 10
+      environment = {
+        INTAKE_TABLE                  = aws_dynamodb_table.documents.name
+        INTAKE_INCOMING_BUCKET        = aws_s3_bucket.documents["incoming"].id
+        INTAKE_MAX_UPLOAD_BYTES       = tostring(var.max_upload_bytes)
+        INTAKE_UPLOAD_URL_TTL_SECONDS = tostring(var.upload_url_ttl_seconds)
+        INTAKE_S3_FORCE_PATH_STYLE    = tostring(local.local_aws)
+      }
+    }
+    validate = {
+      description = "Validates, stores and records every incoming document."
+      memory      = var.validate_memory_mb
+      timeout     = var.validate_timeout_seconds
+      environment = {
+        INTAKE_TABLE               = aws_dynamodb_table.documents.name
+        INTAKE_ARCHIVE_BUCKET      = aws_s3_bucket.documents["archive"].id
+        INTAKE_QUARANTINE_BUCKET   = aws_s3_bucket.documents["quarantine"].id
+        INTAKE_MAX_UPLOAD_BYTES    = tostring(var.max_upload_bytes)
+        INTAKE_S3_FORCE_PATH_STYLE = tostring(local.local_aws)
+      }
+    }
+  }
+}
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each           = local.functions
+  name               = "${var.name}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+resource "aws_cloudwatch_log_group" "function" {
+  for_each          = local.functions
+  name              = "/aws/lambda/${var.name}-${each.key}"
+  retention_in_days = var.log_retention_days
+}
+
+data "aws_iam_policy_document" "function_logs" {
+  for_each = local.functions
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "function_logs" {
+  for_each = local.functions
+  name     = "logs"
+  role     = aws_iam_role.function[each.key].id
+  policy   = data.aws_iam_policy_document.function_logs[each.key].json
+}
+
+# intake-api signs browser uploads with its own credentials, so it may write web uploads and
+# nothing else; it creates pending records and reads them back.
+data "aws_iam_policy_document" "intake_api" {
+  statement {
+    sid       = "PresignWebUploads"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.documents["incoming"].arn}/incoming/web/*"]
+  }
+  statement {
+    sid       = "UploadRecords"
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "intake_api" {
+  name   = "intake-api"
+  role   = aws_iam_role.function["intake-api"].id
+  policy = data.aws_iam_policy_document.intake_api.json
+}
+
+# validate reads incoming objects, writes the archive and quarantine, records verdicts, and
+# consumes its queue.
+data "aws_iam_policy_document" "validate" {
+  statement {
+    sid       = "ReadIncoming"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.documents["incoming"].arn}/incoming/*"]
+  }
+  statement {
+    sid     = "StoreDocuments"
+    actions = ["s3:PutObject"]
+    resources = [
+      "${aws_s3_bucket.documents["archive"].arn}/*",
+      "${aws_s3_bucket.documents["quarantine"].arn}/*",
+    ]
+  }
+  statement {
+    sid       = "RecordDocuments"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+  }
+  statement {
+    sid       = "ConsumeQueue"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.validate.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "validate" {
+  name   = "validate"
+  role   = aws_iam_role.function["validate"].id
+  policy = data.aws_iam_policy_document.validate.json
+}
+
+resource "aws_lambda_function" "function" {
+  for_each         = local.functions
+  function_name    = "${var.name}-${each.key}"
+  description      = each.value.description
+  role             = aws_iam_role.function[each.key].arn
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = [var.lambda_architecture]
+  filename         = "${var.lambda_package_dir}/${each.key}.zip"
+  source_code_hash = filebase64sha256("${var.lambda_package_dir}/${each.key}.zip")
+  memory_size      = each.value.memory
+  timeout          = each.value.timeout
+
+  environment {
+    variables = merge(each.value.environment, { RUST_LOG = "info" })
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.function[each.key].name
+  }
+
+  depends_on = [aws_iam_role_policy.function_logs]
+}
+
+resource "aws_lambda_function_url" "intake_api" {
+  function_name = aws_lambda_function.function["intake-api"].function_name
+  # Citizens upload without an AWS identity; what they send is validated, and each upload form
+  # is limited to one key, one size range and 15 minutes.
+  authorization_type = "NONE"
+  cors {
+    allow_origins = var.cors_allowed_origins
+    allow_methods = ["GET", "POST"]
+    allow_headers = ["content-type"]
+    max_age       = 3600
+  }
+}
+
+resource "aws_lambda_event_source_mapping" "validate" {
+  event_source_arn                   = aws_sqs_queue.validate.arn
+  function_name                      = aws_lambda_function.function["validate"].arn
+  batch_size                         = var.validate_batch_size
+  maximum_batching_window_in_seconds = 1
+  function_response_types            = ["ReportBatchItemFailures"]
+  enabled                            = var.event_source_mapping_enabled
+}

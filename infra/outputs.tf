@@ -1,0 +1,44 @@
+output "api_url" {
+  description = "The web-form API's function URL."
+  value       = aws_lambda_function_url.intake_api.function_url
+}
+
+output "buckets" {
+  description = "The document buckets."
+  value       = { for k, b in aws_s3_bucket.documents : k => b.id }
+}
+
+output "documents_table" {
+  description = "The documents table."
+  value       = aws_dynamodb_table.documents.name
+}
+
+output "validate_queue_url" {
+  description = "The queue the incoming bucket notifies."
+  value       = aws_sqs_queue.validate.url
+}
+
+output "validate_dlq_url" {
+  description = "Where messages go after repeated failures."
+  value       = aws_sqs_queue.validate_dlq.url
+}
+
+output "functions" {
+  description = "Each function's name, handler environment, memory and timeout: what the local stack runs the binaries with."
+  value = {
+    for k, f in aws_lambda_function.function : k => {
+      name        = f.function_name
+      memory_mb   = f.memory_size
+      timeout_s   = f.timeout
+      environment = f.environment[0].variables
+    }
+  }
+}
+
+output "validate_event_source" {
+  description = "How Lambda feeds validate from its queue."
+  value = {
+    queue_arn  = aws_lambda_event_source_mapping.validate.event_source_arn
+    batch_size = aws_lambda_event_source_mapping.validate.batch_size
+  }
+}

@@ -1,0 +1,112 @@
+variable "name" {
+  description = "Name prefix of every resource; also tells stacks apart in one account."
+  type        = string
+  default     = "intake"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name))
+    error_message = "name must be 2-31 lower-case letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "AWS region."
+  type        = string
+  default     = "eu-central-1"
+}
+
+variable "aws_endpoint_url" {
+  description = "A local AWS endpoint (for example moto at http://127.0.0.1:5000). Null, the default, deploys to real AWS."
+  type        = string
+  default     = null
+}
+
+variable "require_tls" {
+  description = "Deny any S3 request to the document buckets that is not over TLS. Only the local stack turns this off: moto enforces the policy but speaks plain HTTP."
+  type        = bool
+  default     = true
+}
+
+variable "lambda_package_dir" {
+  description = "Directory with one zip per function (intake-api.zip, validate.zip), each holding its `bootstrap` binary, as `cargo lambda build --release --arm64 --output-format zip` lays them out under target/lambda/<function>/bootstrap.zip (see README)."
+  type        = string
+}
+
+variable "lambda_architecture" {
+  description = "CPU architecture of the function binaries: arm64 (cheaper per ms) or x86_64."
+  type        = string
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "max_upload_bytes" {
+  description = "Largest document accepted, in bytes."
+  type        = number
+  default     = 52428800
+}
+
+variable "upload_url_ttl_seconds" {
+  description = "How long a presigned upload form stays valid (at most 900)."
+  type        = number
+  default     = 900
+  validation {
+    condition     = var.upload_url_ttl_seconds >= 60 && var.upload_url_ttl_seconds <= 900
+    error_message = "upload_url_ttl_seconds must be between 60 and 900."
+  }
+}
+
+variable "validate_memory_mb" {
+  description = "Memory of the validate function: it holds one document (up to max_upload_bytes) at a time."
+  type        = number
+  default     = 512
+}
+
+variable "validate_timeout_seconds" {
+  description = "Timeout of the validate function for one batch."
+  type        = number
+  default     = 120
+}
+
+variable "validate_visibility_timeout_seconds" {
+  description = "How long a received message stays hidden before it is delivered again. Null: six times the validate timeout, as AWS advises."
+  type        = number
+  default     = null
+}
+
+variable "validate_batch_size" {
+  description = "Messages per validate invocation."
+  type        = number
+  default     = 10
+}
+
+variable "validate_max_receive_count" {
+  description = "Deliveries of one message before it moves to the dead-letter queue."
+  type        = number
+  default     = 5
+}
+
+variable "event_source_mapping_enabled" {
+  description = "Whether Lambda polls the validate queue. The local stack sets false: its own poller feeds the function binaries, which moto cannot run."
+  type        = bool
+  default     = true
+}
+
+variable "incoming_retention_days" {
+  description = "Days an upload stays in the incoming bucket after arrival (the archive and quarantine keep documents for good)."
+  type        = number
+  default     = 30
+}
+
+variable "log_retention_days" {
+  description = "Days function logs are kept."
+  type        = number
+  default     = 90
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins of the web form allowed to call the API and post uploads from a browser."
+  type        = list(string)
+  default     = ["*"]
+}

@@ -1,0 +1,123 @@
+//! The web form, as a browser runs it: ask for an upload, post the file with the presigned
+//! form, then poll for the verdict.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+/// One submitted document.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The upload id.
+    pub upload_id: String,
+    /// The HTTP status of the presigned POST.
+    pub post_status: u16,
+}
+
+/// Asks the API for an upload form: the raw status and JSON body.
+pub async fn request_upload(
+    http: &reqwest::Client,
+    api: &str,
+    request: &Value,
+) -> anyhow::Result<(u16, Value)> {
+    let response = http
+        .post(format!("{api}/uploads"))
+        .json(request)
+        .send()
+        .await
+        .context("POST /uploads")?;
+    let status = response.status().as_u16();
+    let body = response.json().await.context("POST /uploads answer is not JSON")?;
+    Ok((status, body))
+}
+
+/// Posts `bytes` with the form from a `POST /uploads` answer.
+pub async fn post_file(
+    http: &reqwest::Client,
+    created: &Value,
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> anyhow::Result<u16> {
+    let url = created["upload"]["url"].as_str().context("no upload.url")?;
+    let fields = created["upload"]["fields"]
+        .as_object()
+        .context("no upload.fields")?;
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in fields {
+        form = form.text(name.clone(), value.as_str().unwrap_or("").to_string());
+    }
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(file_name.to_string())
+        .mime_str("application/pdf")?;
+    form = form.part("file", part);
+    let response = http.post(url).multipart(form).send().await.context("presigned POST")?;
+    Ok(response.status().as_u16())
+}
+
+/// Requests an upload for `bytes` and posts them; fails if either step is refused.
+pub async fn submit(
+    http: &reqwest::Client,
+    api: &str,
+    service: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> anyhow::Result<Submission> {
+    let request = serde_json::json!({
+        "service": service,
+        "file_name": file_name,
+        "size": bytes.len(),
+        "sha256": intake::hashing::DocumentHash::of(&bytes).to_hex(),
+    });
+    let (status, created) = request_upload(http, api, &request).await?;
+    if status != 201 {
+        bail!("POST /uploads answered {status}: {created}");
+    }
+    let upload_id = created["upload_id"]
+        .as_str()
+        .context("no upload_id")?
+        .to_string();
+    let post_status = post_file(http, &created, file_name, bytes).await?;
+    if !(200..300).contains(&post_status) {
+        bail!("the presigned POST answered {post_status}");
+    }
+    Ok(Submission {
+        upload_id,
+        post_status,
+    })
+}
+
+/// `GET /uploads/{id}`: the raw status and JSON body.
+pub async fn upload_status(
+    http: &reqwest::Client,
+    api: &str,
+    upload_id: &str,
+) -> anyhow::Result<(u16, Value)> {
+    let response = http
+        .get(format!("{api}/uploads/{upload_id}"))
+        .send()
+        .await
+        .context("GET /uploads/{id}")?;
+    let status = response.status().as_u16();
+    Ok((status, response.json().await.context("status is not JSON")?))
+}
+
+/// Polls until the upload is no longer pending.
+pub async fn wait_for_verdict(
+    http: &reqwest::Client,
+    api: &str,
+    upload_id: &str,
+    timeout: Duration,
+) -> anyhow::Result<Value> {
+    let start = Instant::now();
+    loop {
+        let (status, body) = upload_status(http, api, upload_id).await?;
+        if status == 200 && body["status"] != "pending" {
+            return Ok(body);
+        }
+        if start.elapsed() > timeout {
+            bail!("no verdict for {upload_id} after {timeout:?} (last answer {status}: {body})");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

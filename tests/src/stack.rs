@@ -1,0 +1,205 @@
+//! The whole system on a local AWS: moto, `infra/` applied with terraform, and the function
+//! binaries running as Lambda runs them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::process::Command;
+
+use crate::moto::Moto;
+use crate::poller::Poller;
+use crate::runtime::{FunctionHost, FunctionSpec};
+use crate::terraform::{StackOutputs, Terraform};
+
+/// The functions the stack deploys and runs.
+pub const FUNCTIONS: &[&str] = &["intake-api", "validate"];
+
+/// How to set up a stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Where logs, packages and terraform state go.
+    pub work_dir: PathBuf,
+    /// Where the function binaries are (`target/debug` by default).
+    pub bin_dir: PathBuf,
+    /// Extra terraform variables (name, value).
+    pub terraform_vars: Vec<(&'static str, String)>,
+}
+
+impl StackOptions {
+    /// Defaults: binaries from `INTAKE_BIN_DIR` or the workspace's `target/debug`.
+    pub fn new(work_dir: impl Into<PathBuf>) -> Self {
+        let bin_dir = std::env::var("INTAKE_BIN_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                std::env::var("CARGO_TARGET_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|_| crate::workspace_root().join("target"))
+                    .join("debug")
+            });
+        StackOptions {
+            work_dir: work_dir.into(),
+            bin_dir,
+            terraform_vars: Vec::new(),
+        }
+    }
+}
+
+/// A running local stack.
+pub struct Stack {
+    moto: Option<Moto>,
+    /// The local AWS endpoint.
+    pub aws_endpoint: String,
+    /// The region.
+    pub region: String,
+    /// What terraform created.
+    pub outputs: StackOutputs,
+    /// The web-form API's local function URL.
+    pub api_url: String,
+    /// The function hosts by short name.
+    pub functions: HashMap<String, FunctionHost>,
+    /// The poller feeding validate.
+    pub validate_poller: Poller,
+    /// Where logs and state are.
+    pub work_dir: PathBuf,
+}
+
+impl Stack {
+    /// Starts moto, applies `infra/`, and starts the functions.
+    pub async fn start(options: StackOptions) -> anyhow::Result<Stack> {
+        let work = &options.work_dir;
+        std::fs::create_dir_all(work.join("logs"))?;
+        for function in FUNCTIONS {
+            let binary = options.bin_dir.join(function);
+            if !binary.is_file() {
+                bail!(
+                    "{} is missing: build the functions first (cargo build --workspace --bins)",
+                    binary.display()
+                );
+            }
+        }
+        let region = "eu-central-1".to_string();
+        let moto = Moto::start(&work.join("logs/moto.log")).await?;
+        let aws_endpoint = moto.endpoint.clone();
+
+        let packages = work.join("packages");
+        package_functions(&options.bin_dir, &packages).await?;
+
+        let terraform = Terraform::new(&crate::workspace_root().join("infra"), work, &aws_endpoint);
+        terraform.init().await?;
+        let mut vars = vec![
+            ("region", region.clone()),
+            ("lambda_package_dir", packages.display().to_string()),
+            ("lambda_architecture", "x86_64".to_string()),
+            ("event_source_mapping_enabled", "false".to_string()),
+            // moto enforces the TLS-only bucket policy, but serves plain HTTP.
+            ("require_tls", "false".to_string()),
+        ];
+        vars.extend(options.terraform_vars.iter().cloned());
+        let outputs = terraform.apply(&vars).await?;
+
+        let mut functions = HashMap::new();
+        for name in FUNCTIONS {
+            let deployed = outputs
+                .functions
+                .get(*name)
+                .with_context(|| format!("terraform has no function {name}"))?;
+            let spec = FunctionSpec {
+                name: name.to_string(),
+                function_name: deployed.name.clone(),
+                binary: options.bin_dir.join(name),
+                environment: deployed.environment.clone(),
+                memory_mb: deployed.memory_mb,
+                timeout: Duration::from_secs(deployed.timeout_s),
+                region: region.clone(),
+                log: work.join(format!("logs/{name}.log")),
+            };
+            functions.insert(name.to_string(), FunctionHost::start(spec, &aws_endpoint).await?);
+        }
+        let api_port = crate::function_url::start(functions["intake-api"].clone()).await?;
+        let sdk = sdk_config(&aws_endpoint, &region).await;
+        let validate_poller = Poller::start(
+            aws_sdk_sqs::Client::new(&sdk),
+            outputs.validate_queue_url.clone(),
+            outputs.validate_event_source.queue_arn.clone(),
+            region.clone(),
+            outputs.validate_event_source.batch_size,
+            functions["validate"].clone(),
+        );
+        Ok(Stack {
+            moto: Some(moto),
+            aws_endpoint,
+            region,
+            outputs,
+            api_url: format!("http://127.0.0.1:{api_port}"),
+            functions,
+            validate_poller,
+            work_dir: work.clone(),
+        })
+    }
+
+    /// A fresh SDK configuration for the local AWS (one per caller: SDK connection pools belong
+    /// to the runtime that made them).
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        sdk_config(&self.aws_endpoint, &self.region).await
+    }
+
+    /// An S3 client for the local AWS.
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// A host by short name.
+    pub fn function(&self, name: &str) -> &FunctionHost {
+        &self.functions[name]
+    }
+
+    /// Stops the functions and moto.
+    pub async fn stop(mut self) {
+        for host in self.functions.values() {
+            host.stop().await;
+        }
+        if let Some(moto) = self.moto.take() {
+            moto.stop().await;
+        }
+    }
+}
+
+async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "local",
+        ))
+        .load()
+        .await
+}
+
+/// Zips each function binary as `bootstrap`, the layout Lambda's provided.al2023 runtime wants.
+async fn package_functions(bin_dir: &Path, packages: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(packages)?;
+    for function in FUNCTIONS {
+        let script = "import sys, zipfile\n\
+            with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED, compresslevel=1) as z:\n\
+            \x20   info = zipfile.ZipInfo('bootstrap')\n\
+            \x20   info.external_attr = 0o755 << 16\n\
+            \x20   info.compress_type = zipfile.ZIP_DEFLATED\n\
+            \x20   z.writestr(info, open(sys.argv[1], 'rb').read())\n";
+        let status = Command::new("python3")
+            .args(["-c", script])
+            .arg(bin_dir.join(function))
+            .arg(packages.join(format!("{function}.zip")))
+            .status()
+            .await
+            .context("running python3 to package the functions")?;
+        if !status.success() {
+            bail!("packaging {function} failed");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Applying `infra/` to the local AWS with the real terraform.
+//!
+//! Init works offline when the machine has a provider mirror (a `-plugin-dir` layout with
+//! `registry.terraform.io/hashicorp/aws` in it) and online against the registry otherwise.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use tokio::process::Command;
+
+/// Directories searched for a provider mirror, after `INTAKE_TF_PLUGIN_DIR`.
+const MIRROR_CANDIDATES: &[&str] = &[
+    "/opt/tf-plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+];
+
+/// The local provider mirror, if this machine has one.
+pub fn provider_mirror() -> Option<PathBuf> {
+    let home_plugins = std::env::var("HOME")
+        .ok()
+        .map(|h| PathBuf::from(h).join(".terraform.d/plugins"));
+    std::env::var("INTAKE_TF_PLUGIN_DIR")
+        .ok()
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(MIRROR_CANDIDATES.iter().map(PathBuf::from))
+        .chain(home_plugins)
+        .find(|dir| dir.join("registry.terraform.io/hashicorp/aws").is_dir())
+}
+
+/// One function as deployed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FunctionOutput {
+    /// The function name.
+    pub name: String,
+    /// Memory in MB.
+    pub memory_mb: u32,
+    /// Timeout in seconds.
+    pub timeout_s: u64,
+    /// The environment variables.
+    pub environment: HashMap<String, String>,
+}
+
+/// The event source mapping of validate.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventSourceOutput {
+    /// The queue ARN.
+    pub queue_arn: String,
+    /// Messages per invocation.
+    pub batch_size: usize,
+}
+
+/// What `infra/` outputs.
+#[derive(Debug, Clone)]
+pub struct StackOutputs {
+    /// The function URL of intake-api.
+    pub api_url: String,
+    /// incoming, archive, quarantine.
+    pub buckets: HashMap<String, String>,
+    /// The documents table.
+    pub documents_table: String,
+    /// The validate queue.
+    pub validate_queue_url: String,
+    /// Its dead-letter queue.
+    pub validate_dlq_url: String,
+    /// The functions by short name.
+    pub functions: HashMap<String, FunctionOutput>,
+    /// How validate is fed.
+    pub validate_event_source: EventSourceOutput,
+}
+
+/// A terraform working area for one stack: its own data dir and state, outside `infra/`.
+pub struct Terraform {
+    infra: PathBuf,
+    work: PathBuf,
+    endpoint: String,
+}
+
+impl Terraform {
+    /// Terraform for `infra` against `endpoint`, keeping its files in `work`.
+    pub fn new(infra: &Path, work: &Path, endpoint: &str) -> Self {
+        Terraform {
+            infra: infra.to_path_buf(),
+            work: work.to_path_buf(),
+            endpoint: endpoint.to_string(),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("terraform");
+        command
+            .arg(format!("-chdir={}", self.infra.display()))
+            .env("TF_DATA_DIR", self.work.join("tf-data"))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .kill_on_drop(true);
+        // A CLI config that does not exist only makes terraform print a warning.
+        if let Ok(config) = std::env::var("TF_CLI_CONFIG_FILE") {
+            if !Path::new(&config).is_file() {
+                command.env_remove("TF_CLI_CONFIG_FILE");
+            }
+        }
+        command
+    }
+
+    async fn run(&self, args: &[String], what: &str) -> anyhow::Result<Vec<u8>> {
+        let output = self
+            .command()
+            .args(args)
+            .output()
+            .await
+            .with_context(|| format!("running terraform {what} (is terraform installed?)"))?;
+        let log = self.work.join(format!("terraform-{what}.log"));
+        let mut text = output.stdout.clone();
+        text.extend_from_slice(&output.stderr);
+        std::fs::write(&log, &text)?;
+        if !output.status.success() {
+            let tail: String = String::from_utf8_lossy(&text)
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            bail!("terraform {what} failed (log: {}):\n{tail}", log.display());
+        }
+        Ok(output.stdout)
+    }
+
+    /// `terraform init`, offline from a provider mirror when there is one.
+    pub async fn init(&self) -> anyhow::Result<()> {
+        let mut args = vec![
+            "init".to_string(),
+            "-backend=false".into(),
+            "-input=false".into(),
+            "-no-color".into(),
+        ];
+        if let Some(mirror) = provider_mirror() {
+            args.push(format!("-plugin-dir={}", mirror.display()));
+        }
+        self.run(&args, "init").await.map(|_| ())
+    }
+
+    /// `terraform apply` with `vars`, then the outputs.
+    pub async fn apply(&self, vars: &[(&str, String)]) -> anyhow::Result<StackOutputs> {
+        let state = self.work.join("terraform.tfstate");
+        let mut args = vec![
+            "apply".to_string(),
+            "-auto-approve".into(),
+            "-input=false".into(),
+            "-no-color".into(),
+            format!("-state={}", state.display()),
+            format!("-var=aws_endpoint_url={}", self.endpoint),
+        ];
+        args.extend(vars.iter().map(|(k, v)| format!("-var={k}={v}")));
+        self.run(&args, "apply").await?;
+        let json = self
+            .run(
+                &[
+                    "output".to_string(),
+                    "-json".into(),
+                    format!("-state={}", state.display()),
+                ],
+                "output",
+            )
+            .await?;
+        parse_outputs(&json)
+    }
+}
+
+fn parse_outputs(json: &[u8]) -> anyhow::Result<StackOutputs> {
+    let raw: HashMap<String, serde_json::Value> =
+        serde_json::from_slice(json).context("terraform output -json is not JSON")?;
+    let value = |name: &str| -> anyhow::Result<serde_json::Value> {
+        raw.get(name)
+            .and_then(|o| o.get("value"))
+            .cloned()
+            .with_context(|| format!("terraform output {name} is missing"))
+    };
+    Ok(StackOutputs {
+        api_url: serde_json::from_value(value("api_url")?)?,
+        buckets: serde_json::from_value(value("buckets")?)?,
+        documents_table: serde_json::from_value(value("documents_table")?)?,
+        validate_queue_url: serde_json::from_value(value("validate_queue_url")?)?,
+        validate_dlq_url: serde_json::from_value(value("validate_dlq_url")?)?,
+        functions: serde_json::from_value(value("functions")?)?,
+        validate_event_source: serde_json::from_value(value("validate_event_source")?)?,
+    })
+}
