@@ -1,0 +1,477 @@
+//! The web-form pipeline end to end on the local stack: moto, `infra/` applied with terraform,
+//! and the real function binaries under the Lambda Runtime API emulation, driven through the
+//! real AWS SDK and HTTP exactly as a browser and AWS would.
+//!
+//! One stack serves every test in this file (terraform against moto takes about a minute and a
+//! half); each test uses its own documents, so they can run side by side.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use intake::adapters::Aws;
+use intake::adapters::dynamodb::DocumentTable;
+use intake::hashing::DocumentHash;
+use intake::model::DocumentStatus;
+use intake::pdf::samples::minimal_pdf;
+use intake_local::browser;
+use intake_local::proxy::{Fault, FaultRule};
+use intake_local::stack::{Stack, StackOptions};
+use serde_json::json;
+
+const VERDICT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The stack's upload limit, small so that an oversized file is cheap to make.
+const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
+
+fn stack() -> &'static Stack {
+    static STACK: OnceLock<&'static Stack> = OnceLock::new();
+    STACK.get_or_init(|| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        // The stack's runtime and child processes live on a thread of their own for the whole
+        // test process: children are tied to the thread that started them.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            let work = intake_local::workspace_root()
+                .join("target/local-stack-tests")
+                .join(std::process::id().to_string());
+            let mut options = StackOptions::new(work);
+            options.terraform_vars = vec![
+                ("validate_timeout_seconds", "30".into()),
+                ("validate_visibility_timeout_seconds", "6".into()),
+                ("validate_max_receive_count", "3".into()),
+                ("max_upload_bytes", MAX_UPLOAD_BYTES.to_string()),
+            ];
+            let started = runtime.block_on(Stack::start(options));
+            let stack: &'static Stack = match started {
+                Ok(stack) => Box::leak(Box::new(stack)),
+                Err(e) => panic!("the local stack did not start: {e:#}"),
+            };
+            sender.send(stack).expect("test thread waits");
+            loop {
+                std::thread::park();
+            }
+        });
+        receiver.recv().expect("the local stack did not start (see the panic above)")
+    })
+}
+
+async fn table() -> DocumentTable {
+    let s = stack();
+    let aws = Aws {
+        config: s.sdk_config().await,
+        s3_force_path_style: true,
+    };
+    DocumentTable::new(&aws, &s.outputs.documents_table)
+}
+
+fn bucket(name: &str) -> String {
+    stack().outputs.buckets[name].clone()
+}
+
+async fn object_bytes(bucket: &str, key: &str) -> Vec<u8> {
+    let s3 = stack().s3().await;
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e}"));
+    object.body.collect().await.expect("body").into_bytes().to_vec()
+}
+
+async fn version_count(bucket: &str, key: &str) -> usize {
+    let s3 = stack().s3().await;
+    let versions = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix(key)
+        .send()
+        .await
+        .expect("list versions");
+    versions
+        .versions()
+        .iter()
+        .filter(|v| v.key() == Some(key))
+        .count()
+}
+
+async fn submit_and_wait(http: &reqwest::Client, name: &str, bytes: Vec<u8>) -> serde_json::Value {
+    let api = &stack().api_url;
+    let submission = browser::submit(http, api, "general-letter", name, bytes)
+        .await
+        .expect("submission");
+    browser::wait_for_verdict(http, api, &submission.upload_id, VERDICT_TIMEOUT)
+        .await
+        .expect("verdict")
+}
+
+async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn queue_depth(queue_url: &str) -> (u64, u64) {
+    let sqs = aws_sdk_sqs::Client::new(&stack().sdk_config().await);
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .expect("queue attributes");
+    let get = |name: aws_sdk_sqs::types::QueueAttributeName| {
+        attributes
+            .attributes()
+            .and_then(|a| a.get(&name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages),
+        get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    )
+}
+
+#[tokio::test]
+async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
+    let s = stack();
+    let http = reqwest::Client::new();
+    let table = table().await;
+    let samples = intake_local::samples::web_form_samples(&uuid::Uuid::now_v7().to_string());
+    let mut first_valid: Option<(String, String)> = None;
+    for sample in samples {
+        let submission = browser::submit(
+            &http,
+            &s.api_url,
+            sample.service,
+            sample.file_name,
+            sample.bytes.clone(),
+        )
+        .await
+        .expect("submission");
+        let verdict =
+            browser::wait_for_verdict(&http, &s.api_url, &submission.upload_id, VERDICT_TIMEOUT)
+                .await
+                .expect("verdict");
+        assert_eq!(verdict["status"], sample.expected_status, "{}: {verdict}", sample.label);
+        let codes: Vec<&str> = verdict["reasons"]
+            .as_array()
+            .expect("reasons")
+            .iter()
+            .filter_map(|r| r["code"].as_str())
+            .collect();
+        if let Some(reason) = sample.expected_reason {
+            assert_eq!(codes, vec![reason], "{}", sample.label);
+        }
+        let hash = DocumentHash::of(&sample.bytes).to_hex();
+        assert_eq!(verdict["sha256"], hash.as_str(), "{}", sample.label);
+        assert_eq!(verdict["size"], sample.bytes.len(), "{}", sample.label);
+
+        let record = table
+            .get(&submission.upload_id)
+            .await
+            .expect("read")
+            .expect("record exists");
+        assert_eq!(record.service.as_deref(), Some(sample.service));
+        assert_eq!(record.file_name.as_deref(), Some(sample.file_name));
+        assert!(record.received_day.is_some() && record.received_at.is_some());
+        let storage = record.storage.clone().expect("stored somewhere");
+        // Whatever the verdict, the exact bytes are kept.
+        assert_eq!(object_bytes(&storage.bucket, &storage.key).await, sample.bytes, "{}", sample.label);
+        match sample.expected_status {
+            "accepted" => {
+                assert_eq!(storage.bucket, bucket("archive"));
+                assert_eq!(storage.key, intake::keys::archive_key(&DocumentHash::of(&sample.bytes)));
+                assert_eq!(verdict["pages"], 2);
+                first_valid = Some((submission.upload_id.clone(), storage.key.clone()));
+            }
+            "rejected" => assert_eq!(storage.bucket, bucket("quarantine")),
+            "duplicate" => {
+                let (original, key) = first_valid.clone().expect("original first");
+                assert_eq!(verdict["duplicate_of"], original.as_str());
+                assert_eq!(storage.key, key, "a duplicate points to the original's bytes");
+                assert_eq!(version_count(&bucket("archive"), &key).await, 1);
+                let same_bytes = table
+                    .find_by_sha256(&DocumentHash::of(&sample.bytes))
+                    .await
+                    .expect("query by sha256");
+                let mut statuses: Vec<_> = same_bytes.iter().filter_map(|r| r.status).collect();
+                statuses.sort_by_key(|s| s.as_str());
+                assert_eq!(statuses, vec![DocumentStatus::Accepted, DocumentStatus::Duplicate]);
+            }
+            other => panic!("unexpected expectation {other}"),
+        }
+    }
+    // Both functions ran as binaries booted through the Lambda Runtime API.
+    for name in ["intake-api", "validate"] {
+        let stats = s.function(name).stats();
+        assert!(stats.cold_starts >= 1 && stats.responses >= 1, "{name}: {stats:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_api_refuses_bad_requests_with_a_json_error() {
+    let s = stack();
+    let http = reqwest::Client::new();
+    let api = &s.api_url;
+    let cases = [
+        (json!("not an object"), 400, "malformed_request"),
+        (json!({"service": "child-benefit", "file_name": "a.pdf"}), 400, "malformed_request"),
+        (
+            json!({"service": "dog-licence", "file_name": "a.pdf", "size": 10}),
+            400,
+            "unknown_service",
+        ),
+        (
+            json!({"service": "child-benefit", "file_name": "a.pdf", "size": MAX_UPLOAD_BYTES + 1}),
+            413,
+            "too_large",
+        ),
+        (
+            json!({"service": "child-benefit", "file_name": "a.docx", "size": 10}),
+            400,
+            "invalid_field",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let (got, answer) = browser::request_upload(&http, api, &body).await.expect("answer");
+        assert_eq!((got, answer["error"].as_str()), (status, Some(code)), "{body}: {answer}");
+        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let raw = http
+        .post(format!("{api}/uploads"))
+        .header("content-type", "application/json")
+        .body("{\"service\": ")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(raw.status().as_u16(), 400);
+
+    for (method, path, status) in [
+        ("GET", "/uploads/01a2c0de-0000-7000-8000-000000000000", 404),
+        ("GET", "/uploads/not-an-id", 404),
+        ("DELETE", "/uploads/01a2c0de-0000-7000-8000-000000000000", 405),
+        ("GET", "/uploads", 405),
+        ("GET", "/admin", 404),
+    ] {
+        let answer = http
+            .request(method.parse().expect("method"), format!("{api}{path}"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(answer.status().as_u16(), status, "{method} {path}");
+        let body: serde_json::Value = answer.json().await.expect("JSON error body");
+        assert!(body["error"].is_string(), "{method} {path}: {body}");
+    }
+
+    // An upload that was requested but never sent is pending, with what was declared.
+    let (status, created) = browser::request_upload(
+        &http,
+        api,
+        &json!({"service": "voter-register-entry", "file_name": "spis.pdf", "size": 100,
+                "applicant_reference": "WY-2020/17"}),
+    )
+    .await
+    .expect("answer");
+    assert_eq!(status, 201, "{created}");
+    let id = created["upload_id"].as_str().expect("id");
+    let (status, pending) = browser::upload_status(&http, api, id).await.expect("status");
+    assert_eq!(status, 200);
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(pending["applicant_reference"], "WY-2020/17");
+    let fields = created["upload"]["fields"].as_object().expect("fields");
+    assert_eq!(fields["key"], format!("incoming/web/{id}.pdf").as_str());
+    assert!(fields.contains_key("policy") && fields.contains_key("x-amz-signature"));
+    assert_eq!(fields["x-amz-security-token"], "local-session-token");
+}
+
+#[tokio::test]
+async fn bytes_that_differ_from_the_declaration_or_exceed_the_limit_are_rejected_and_kept() {
+    let s = stack();
+    let http = reqwest::Client::new();
+    let table = table().await;
+    let tag = uuid::Uuid::now_v7().to_string();
+
+    // Declared one document, sent another: changed in transit.
+    let declared = minimal_pdf(1, &format!("declared {tag}"));
+    let sent = minimal_pdf(1, &format!("altered {tag}"));
+    let request = json!({"service": "treasury-letter", "file_name": "a.pdf", "size": declared.len(),
+        "sha256": DocumentHash::of(&declared).to_hex()});
+    let (status, _) = browser::request_upload(&http, &s.api_url, &request).await.expect("answer");
+    assert_eq!(status, 400, "unknown service refused up front");
+    let request = json!({"service": "general-letter", "file_name": "a.pdf", "size": declared.len(),
+        "sha256": DocumentHash::of(&declared).to_hex()});
+    let (status, created) = browser::request_upload(&http, &s.api_url, &request).await.expect("answer");
+    assert_eq!(status, 201);
+    // moto does not check the form's checksum field; real S3 would refuse this POST already.
+    browser::post_file(&http, &created, "a.pdf", sent.clone()).await.expect("post");
+    let id = created["upload_id"].as_str().expect("id");
+    let verdict = browser::wait_for_verdict(&http, &s.api_url, id, VERDICT_TIMEOUT).await.expect("verdict");
+    assert_eq!(verdict["status"], "rejected", "{verdict}");
+    assert_eq!(verdict["reasons"][0]["code"], "hash_mismatch");
+    let record = table.get(id).await.expect("read").expect("record");
+    let storage = record.storage.expect("kept");
+    assert_eq!(object_bytes(&storage.bucket, &storage.key).await, sent);
+
+    // Declared small, sent more than the limit (S3 enforces the form's size range; moto does not).
+    let mut oversized = minimal_pdf(1, &format!("big {tag}"));
+    oversized.resize(MAX_UPLOAD_BYTES as usize + 1000, b' ');
+    let request = json!({"service": "general-letter", "file_name": "big.pdf", "size": 1000});
+    let (_, created) = browser::request_upload(&http, &s.api_url, &request).await.expect("answer");
+    browser::post_file(&http, &created, "big.pdf", oversized.clone()).await.expect("post");
+    let id = created["upload_id"].as_str().expect("id");
+    let verdict = browser::wait_for_verdict(&http, &s.api_url, id, VERDICT_TIMEOUT).await.expect("verdict");
+    assert_eq!(verdict["status"], "rejected", "{verdict}");
+    assert_eq!(verdict["reasons"][0]["code"], "too_large");
+    assert_eq!(verdict["sha256"], DocumentHash::of(&oversized).to_hex().as_str());
+    let record = table.get(id).await.expect("read").expect("record");
+    let storage = record.storage.expect("kept");
+    assert_eq!(object_bytes(&storage.bucket, &storage.key).await.len(), oversized.len());
+}
+
+#[tokio::test]
+async fn a_redelivered_message_leaves_one_archive_object_and_one_record() {
+    let s = stack();
+    let http = reqwest::Client::new();
+    let table = table().await;
+    let bytes = minimal_pdf(3, &format!("redelivered {}", uuid::Uuid::now_v7()));
+    let verdict = submit_and_wait(&http, "raz.pdf", bytes.clone()).await;
+    assert_eq!(verdict["status"], "accepted", "{verdict}");
+    let id = verdict["upload_id"].as_str().expect("id").to_string();
+    let before = table.get(&id).await.expect("read").expect("record");
+
+    // The message S3 sent, delivered again twice (SQS is at-least-once).
+    let body = s
+        .validate_poller
+        .delivered
+        .lock()
+        .expect("lock")
+        .iter()
+        .find(|b| b.contains(&id))
+        .cloned()
+        .expect("the notification for the upload was delivered");
+    let sqs = aws_sdk_sqs::Client::new(&s.sdk_config().await);
+    for _ in 0..2 {
+        sqs.send_message()
+            .queue_url(&s.outputs.validate_queue_url)
+            .message_body(&body)
+            .send()
+            .await
+            .expect("send");
+    }
+    let delivered = || {
+        s.validate_poller
+            .delivered
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|b| b.contains(&id))
+            .count()
+    };
+    wait_until("both redeliveries", VERDICT_TIMEOUT, || async { delivered() >= 3 }).await;
+    // Let the last batch finish: the record must not change.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let after = table.get(&id).await.expect("read").expect("record");
+    assert_eq!(after, before, "the record is written once");
+    let key = intake::keys::archive_key(&DocumentHash::of(&bytes));
+    assert_eq!(version_count(&bucket("archive"), &key).await, 1);
+    assert_eq!(
+        table.find_by_sha256(&DocumentHash::of(&bytes)).await.expect("query").len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_function_killed_in_the_middle_of_a_batch_loses_nothing_and_stores_once() {
+    let s = stack();
+    let http = reqwest::Client::new();
+    let table = table().await;
+    let validate = s.function("validate");
+    let tag = uuid::Uuid::now_v7().to_string();
+    let first = minimal_pdf(1, &format!("first of the batch {tag}"));
+    let second = minimal_pdf(1, &format!("second of the batch {tag}"));
+
+    s.validate_poller.pause();
+    let mut ids = Vec::new();
+    for (name, bytes) in [("1.pdf", &first), ("2.pdf", &second)] {
+        let submission = browser::submit(&http, &s.api_url, "general-letter", name, bytes.clone())
+            .await
+            .expect("submission");
+        ids.push(submission.upload_id);
+    }
+    wait_until("both notifications queued", Duration::from_secs(30), || async {
+        queue_depth(&s.outputs.validate_queue_url).await.0 >= 2
+    })
+    .await;
+    // Die exactly when storing the second document: its hash is claimed, its bytes not yet
+    // archived, its record not yet written.
+    let second_key = intake::keys::archive_key(&DocumentHash::of(&second));
+    validate.inject(FaultRule {
+        method: "PUT".into(),
+        path_contains: second_key.clone(),
+        body_contains: String::new(),
+        fault: Fault::KillFunction,
+    });
+    let crashes_before = validate.stats().crashes;
+    s.validate_poller.resume();
+
+    for (id, bytes) in ids.iter().zip([&first, &second]) {
+        let verdict = browser::wait_for_verdict(&http, &s.api_url, id, VERDICT_TIMEOUT)
+            .await
+            .expect("verdict after redelivery");
+        assert_eq!(verdict["status"], "accepted", "{verdict}");
+        let key = intake::keys::archive_key(&DocumentHash::of(bytes));
+        assert_eq!(version_count(&bucket("archive"), &key).await, 1);
+        assert_eq!(object_bytes(&bucket("archive"), &key).await, *bytes);
+        let records = table.find_by_sha256(&DocumentHash::of(bytes)).await.expect("query");
+        assert_eq!(records.len(), 1, "one record for {id}");
+        assert_eq!(records[0].id, *id);
+    }
+    assert!(
+        validate.stats().crashes > crashes_before,
+        "the injected crash happened: {:?}",
+        validate.stats()
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_message_goes_to_the_dead_letter_queue_and_holds_nothing_back() {
+    let s = stack();
+    let http = reqwest::Client::new();
+    let sqs = aws_sdk_sqs::Client::new(&s.sdk_config().await);
+    let marker = format!("not an S3 event {}", uuid::Uuid::now_v7());
+    sqs.send_message()
+        .queue_url(&s.outputs.validate_queue_url)
+        .message_body(&marker)
+        .send()
+        .await
+        .expect("send");
+    let bytes = minimal_pdf(1, &format!("next to a poison message {}", uuid::Uuid::now_v7()));
+    let verdict = submit_and_wait(&http, "ok.pdf", bytes).await;
+    assert_eq!(verdict["status"], "accepted");
+
+    wait_until("the poison message in the DLQ", Duration::from_secs(90), || async {
+        let received = sqs
+            .receive_message()
+            .queue_url(&s.outputs.validate_dlq_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("receive");
+        received.messages().iter().any(|m| m.body() == Some(marker.as_str()))
+    })
+    .await;
+}
