@@ -192,9 +192,15 @@ mod tests {
     fn routes() {
         assert_eq!(route("POST", "/uploads"), Route::CreateUpload);
         assert_eq!(route("POST", "/uploads/"), Route::CreateUpload);
-        assert_eq!(route("GET", "/uploads/abc"), Route::UploadStatus("abc".into()));
+        assert_eq!(
+            route("GET", "/uploads/abc"),
+            Route::UploadStatus("abc".into())
+        );
         assert_eq!(route("GET", "/uploads"), Route::MethodNotAllowed("POST"));
-        assert_eq!(route("DELETE", "/uploads/abc"), Route::MethodNotAllowed("GET"));
+        assert_eq!(
+            route("DELETE", "/uploads/abc"),
+            Route::MethodNotAllowed("GET")
+        );
         assert_eq!(route("GET", "/"), Route::NotFound);
         assert_eq!(route("GET", "/uploads/a/b"), Route::NotFound);
     }

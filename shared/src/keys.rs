@@ -20,7 +20,9 @@ pub struct IncomingKey {
 /// Reads the channel and document id out of an incoming key; `None` for a key that no channel
 /// writes (such an object is still recorded and quarantined, never dropped).
 pub fn parse_incoming_key(key: &str) -> Option<IncomingKey> {
-    let id = key.strip_prefix(WEB_INCOMING_PREFIX)?.strip_suffix(".pdf")?;
+    let id = key
+        .strip_prefix(WEB_INCOMING_PREFIX)?
+        .strip_suffix(".pdf")?;
     is_document_id(id).then(|| IncomingKey {
         channel: Channel::Web,
         document_id: id.to_string(),

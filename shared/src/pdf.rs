@@ -58,10 +58,9 @@ pub fn check_pdf(bytes: &[u8]) -> Verdict {
     let pages = document.get_pages().len();
     verdict.pages = Some(u32::try_from(pages).unwrap_or(u32::MAX));
     if pages == 0 {
-        verdict.findings.push(Finding::reject(
-            ReasonCode::NoPages,
-            "the PDF has no pages",
-        ));
+        verdict
+            .findings
+            .push(Finding::reject(ReasonCode::NoPages, "the PDF has no pages"));
     }
     verdict
 }

@@ -50,10 +50,7 @@ pub fn assess(read: &ReadDocument, pending: Option<&DocumentRecord>, limit: u64)
         if declared != read.size {
             verdict.findings.push(Finding::warning(
                 ReasonCode::SizeMismatch,
-                format!(
-                    "{} bytes arrived; {declared} were declared",
-                    read.size
-                ),
+                format!("{} bytes arrived; {declared} were declared", read.size),
             ));
         }
     }
@@ -176,7 +173,13 @@ impl Validator {
                     // Accepted bytes were kept: `assess` rejects anything over the limit.
                     let bytes = read.bytes.clone().unwrap_or_default();
                     self.store
-                        .archive(&archive.bucket, &archive.key, bytes, &read.hash, &document_id)
+                        .archive(
+                            &archive.bucket,
+                            &archive.key,
+                            bytes,
+                            &read.hash,
+                            &document_id,
+                        )
                         .await?;
                     (Disposition::Archive, archive)
                 }
@@ -189,15 +192,7 @@ impl Validator {
             };
             let reasons: Vec<&str> = verdict.rejections().map(|f| f.code.as_str()).collect();
             self.store
-                .quarantine(
-                    &object.bucket,
-                    &object.key,
-                    object.version_id.as_deref(),
-                    &quarantine.bucket,
-                    &quarantine.key,
-                    &document_id,
-                    &reasons.join(","),
-                )
+                .quarantine(object, &quarantine, &document_id, &reasons.join(","))
                 .await?;
             (Disposition::Quarantine, quarantine)
         };
@@ -323,6 +318,9 @@ mod tests {
         assert_eq!(record.service.as_deref(), Some("child-benefit"));
         assert_eq!(record.pages, Some(2));
         assert_eq!(record.received_day.as_deref(), Some("2020-04-01"));
-        assert_eq!(record.received_at.as_deref(), Some("2020-03-31T23:30:00.000Z"));
+        assert_eq!(
+            record.received_at.as_deref(),
+            Some("2020-03-31T23:30:00.000Z")
+        );
     }
 }

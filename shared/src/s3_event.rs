@@ -101,7 +101,11 @@ pub fn parse_incoming_message(body: &str) -> Result<IncomingMessage, EventError>
         objects.push(ObjectCreated {
             bucket: record.s3.bucket.name,
             key: decode_key(&record.s3.object.key)?,
-            version_id: record.s3.object.version_id.filter(|v| !v.is_empty() && v != "null"),
+            version_id: record
+                .s3
+                .object
+                .version_id
+                .filter(|v| !v.is_empty() && v != "null"),
             size: record.s3.object.size,
             event_time,
         });
@@ -114,7 +118,10 @@ pub fn parse_incoming_message(body: &str) -> Result<IncomingMessage, EventError>
 fn parse_event_time(text: &str) -> Option<Timestamp> {
     text.parse::<Timestamp>().ok().or_else(|| {
         let civil: jiff::civil::DateTime = text.parse().ok()?;
-        civil.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+        civil
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp())
     })
 }
 
@@ -178,7 +185,10 @@ mod tests {
         let IncomingMessage::Objects(objects) = parse_incoming_message(&naive).unwrap() else {
             panic!("expected objects");
         };
-        assert_eq!(objects[0].event_time.to_string(), "2020-03-16T09:30:00.123456Z");
+        assert_eq!(
+            objects[0].event_time.to_string(),
+            "2020-03-16T09:30:00.123456Z"
+        );
     }
 
     #[test]

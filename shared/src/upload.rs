@@ -111,7 +111,10 @@ pub fn parse_upload_request(body: &[u8], max_bytes: u64) -> Result<UploadSpec, U
     if file_name.chars().count() > MAX_FILE_NAME_CHARS {
         return Err(invalid("file_name", "must be at most 255 characters"));
     }
-    if file_name.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
+    if file_name
+        .chars()
+        .any(|c| c.is_control() || c == '/' || c == '\\')
+    {
         return Err(invalid(
             "file_name",
             "must not contain control characters or path separators",
@@ -365,7 +368,10 @@ mod tests {
             key: "incoming/web/abc.pdf",
             max_bytes: MAX,
             ttl: Duration::from_secs(3600),
-            metadata: vec![("upload-id", "abc".into()), ("service", "child-benefit".into())],
+            metadata: vec![
+                ("upload-id", "abc".into()),
+                ("service", "child-benefit".into()),
+            ],
             checksum: Some(DocumentHash::of(b"abc")),
         }
     }
@@ -402,16 +408,36 @@ mod tests {
         let has = |c: serde_json::Value| conditions.contains(&c);
         assert!(has(serde_json::json!({"bucket": "incoming"})));
         assert!(has(serde_json::json!(["content-length-range", 0, MAX])));
-        assert!(has(serde_json::json!(["eq", "$key", "incoming/web/abc.pdf"])));
-        assert!(has(serde_json::json!(["eq", "$Content-Type", "application/pdf"])));
-        assert!(has(serde_json::json!(["eq", "$x-amz-meta-upload-id", "abc"])));
-        assert!(has(serde_json::json!(["eq", "$x-amz-meta-service", "child-benefit"])));
+        assert!(has(serde_json::json!([
+            "eq",
+            "$key",
+            "incoming/web/abc.pdf"
+        ])));
+        assert!(has(serde_json::json!([
+            "eq",
+            "$Content-Type",
+            "application/pdf"
+        ])));
+        assert!(has(serde_json::json!([
+            "eq",
+            "$x-amz-meta-upload-id",
+            "abc"
+        ])));
+        assert!(has(serde_json::json!([
+            "eq",
+            "$x-amz-meta-service",
+            "child-benefit"
+        ])));
         assert!(has(serde_json::json!([
             "eq",
             "$x-amz-checksum-sha256",
             DocumentHash::of(b"abc").to_base64()
         ])));
-        assert!(has(serde_json::json!(["eq", "$x-amz-security-token", "token"])));
+        assert!(has(serde_json::json!([
+            "eq",
+            "$x-amz-security-token",
+            "token"
+        ])));
         assert!(has(serde_json::json!([
             "eq",
             "$x-amz-credential",

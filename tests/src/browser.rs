@@ -28,7 +28,10 @@ pub async fn request_upload(
         .await
         .context("POST /uploads")?;
     let status = response.status().as_u16();
-    let body = response.json().await.context("POST /uploads answer is not JSON")?;
+    let body = response
+        .json()
+        .await
+        .context("POST /uploads answer is not JSON")?;
     Ok((status, body))
 }
 
@@ -51,7 +54,12 @@ pub async fn post_file(
         .file_name(file_name.to_string())
         .mime_str("application/pdf")?;
     form = form.part("file", part);
-    let response = http.post(url).multipart(form).send().await.context("presigned POST")?;
+    let response = http
+        .post(url)
+        .multipart(form)
+        .send()
+        .await
+        .context("presigned POST")?;
     Ok(response.status().as_u16())
 }
 

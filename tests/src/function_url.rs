@@ -17,7 +17,10 @@ pub async fn start(host: FunctionHost) -> anyhow::Result<u16> {
     .await
 }
 
-async fn handle(host: &FunctionHost, request: HttpRequest) -> hyper::Response<http_body_util::Full<Bytes>> {
+async fn handle(
+    host: &FunctionHost,
+    request: HttpRequest,
+) -> hyper::Response<http_body_util::Full<Bytes>> {
     let event = to_event(&request);
     match host.invoke(event.to_string().into()).await {
         Ok(body) => from_function_response(&body),

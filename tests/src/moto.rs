@@ -20,7 +20,14 @@ impl Moto {
         ensure_installed().await?;
         let port = crate::process::free_port()?;
         let mut command = Command::new(python());
-        command.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()]);
+        command.args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ]);
         let child = crate::process::spawn_logged(&mut command, log)
             .context("starting moto server (python3 -m moto.server)")?;
         let endpoint = format!("http://127.0.0.1:{port}");
@@ -33,7 +40,10 @@ impl Moto {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        bail!("moto did not answer on {endpoint} within 20 s; see {}", log.display())
+        bail!(
+            "moto did not answer on {endpoint} within 20 s; see {}",
+            log.display()
+        )
     }
 
     /// Stops moto.

@@ -111,7 +111,10 @@ impl Poller {
                 };
                 let Some(failed_ids) = failed_ids else {
                     // Whole batch failed: leave every message to come back.
-                    state.stats.failed_invocations.fetch_add(1, Ordering::SeqCst);
+                    state
+                        .stats
+                        .failed_invocations
+                        .fetch_add(1, Ordering::SeqCst);
                     state
                         .stats
                         .returned
@@ -121,7 +124,11 @@ impl Poller {
                 let entries: Vec<DeleteMessageBatchRequestEntry> = messages
                     .iter()
                     .enumerate()
-                    .filter(|(_, m)| !failed_ids.iter().any(|f| Some(f.as_str()) == m.message_id()))
+                    .filter(|(_, m)| {
+                        !failed_ids
+                            .iter()
+                            .any(|f| Some(f.as_str()) == m.message_id())
+                    })
                     .filter_map(|(i, m)| {
                         DeleteMessageBatchRequestEntry::builder()
                             .id(i.to_string())

@@ -1,7 +1,6 @@
 //! A pass-through proxy in front of the local AWS, one per function, where tests inject faults
 //! at an exact point of a function's work (say, the moment it writes a given archive object).
 
-use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -72,54 +71,52 @@ where
     .await
 }
 
-fn forward<C>(
+async fn forward<C>(
     upstream: String,
     client: reqwest::Client,
     check: Arc<C>,
     request: HttpRequest,
-) -> impl Future<Output = hyper::Response<http_body_util::Full<Bytes>>> + Send
+) -> hyper::Response<http_body_util::Full<Bytes>>
 where
     C: Fn(&HttpRequest) -> Option<Fault> + Send + Sync + 'static,
 {
-    async move {
-        if let Some(fault) = check(&request) {
-            return match fault {
-                Fault::KillFunction => response(503, "function killed by injected fault"),
-                Fault::InternalError => response(500, "injected fault"),
-            };
-        }
-        let path_and_query = request
-            .parts
-            .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str());
-        let Ok(method) = reqwest::Method::from_bytes(request.parts.method.as_str().as_bytes()) else {
-            return response(400, "bad method");
+    if let Some(fault) = check(&request) {
+        return match fault {
+            Fault::KillFunction => response(503, "function killed by injected fault"),
+            Fault::InternalError => response(500, "injected fault"),
         };
-        let mut upstream_request = client.request(method, format!("{upstream}{path_and_query}"));
-        for (name, value) in &request.parts.headers {
-            if !HOP_BY_HOP.contains(&name.as_str()) {
-                upstream_request = upstream_request.header(name.as_str(), value.as_bytes());
-            }
-        }
-        let answer = match upstream_request.body(request.body).send().await {
-            Ok(answer) => answer,
-            Err(e) => return response(502, format!("upstream: {e}")),
-        };
-        let status = answer.status().as_u16();
-        let headers = answer.headers().clone();
-        let body = answer.bytes().await.unwrap_or_default();
-        let mut r = response(status, body);
-        for (name, value) in &headers {
-            if !HOP_BY_HOP.contains(&name.as_str()) {
-                if let (Ok(n), Ok(v)) = (
-                    hyper::header::HeaderName::from_bytes(name.as_str().as_bytes()),
-                    hyper::header::HeaderValue::from_bytes(value.as_bytes()),
-                ) {
-                    r.headers_mut().append(n, v);
-                }
-            }
-        }
-        r
     }
+    let path_and_query = request
+        .parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str());
+    let Ok(method) = reqwest::Method::from_bytes(request.parts.method.as_str().as_bytes()) else {
+        return response(400, "bad method");
+    };
+    let mut upstream_request = client.request(method, format!("{upstream}{path_and_query}"));
+    for (name, value) in &request.parts.headers {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            upstream_request = upstream_request.header(name.as_str(), value.as_bytes());
+        }
+    }
+    let answer = match upstream_request.body(request.body).send().await {
+        Ok(answer) => answer,
+        Err(e) => return response(502, format!("upstream: {e}")),
+    };
+    let status = answer.status().as_u16();
+    let headers = answer.headers().clone();
+    let body = answer.bytes().await.unwrap_or_default();
+    let mut r = response(status, body);
+    for (name, value) in &headers {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            if let (Ok(n), Ok(v)) = (
+                hyper::header::HeaderName::from_bytes(name.as_str().as_bytes()),
+                hyper::header::HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                r.headers_mut().append(n, v);
+            }
+        }
+    }
+    r
 }

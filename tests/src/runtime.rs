@@ -140,7 +140,10 @@ impl FunctionHost {
         let _ = shared.port.set(port);
         let proxy_shared = shared.clone();
         let proxy_port = crate::proxy::start(aws_endpoint, move |request| {
-            let mut faults = proxy_shared.faults.lock().unwrap_or_else(|e| e.into_inner());
+            let mut faults = proxy_shared
+                .faults
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             let hit = faults.iter().position(|rule| rule.matches(request));
             hit.map(|i| {
                 let rule = faults.remove(i);
@@ -199,7 +202,10 @@ impl FunctionHost {
             None => false,
         };
         if !running {
-            *child_slot = Some(self.spawn().map_err(|e| InvokeError::Start(format!("{e:#}")))?);
+            *child_slot = Some(
+                self.spawn()
+                    .map_err(|e| InvokeError::Start(format!("{e:#}")))?,
+            );
         }
         let timeout = self.shared.spec.timeout;
         let id = uuid::Uuid::now_v7().to_string();
@@ -295,9 +301,15 @@ impl FunctionHost {
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
             .env("AWS_LAMBDA_FUNCTION_NAME", &spec.function_name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                spec.memory_mb.to_string(),
+            )
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.function_name))
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", spec.function_name),
+            )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .env("AWS_REGION", &spec.region)
@@ -329,7 +341,10 @@ impl FunctionHost {
     }
 }
 
-async fn runtime_api(shared: &Shared, request: HttpRequest) -> hyper::Response<http_body_util::Full<Bytes>> {
+async fn runtime_api(
+    shared: &Shared,
+    request: HttpRequest,
+) -> hyper::Response<http_body_util::Full<Bytes>> {
     let path = request.parts.uri.path().to_string();
     let Some(rest) = path.strip_prefix(RUNTIME_PREFIX) else {
         return response(404, "not a runtime API path");
@@ -348,7 +363,10 @@ async fn runtime_api(shared: &Shared, request: HttpRequest) -> hyper::Response<h
                     }
                 };
                 set("lambda-runtime-aws-request-id", pending.id);
-                set("lambda-runtime-deadline-ms", pending.deadline_ms.to_string());
+                set(
+                    "lambda-runtime-deadline-ms",
+                    pending.deadline_ms.to_string(),
+                );
                 set(
                     "lambda-runtime-invoked-function-arn",
                     format!(

@@ -115,7 +115,10 @@ impl Stack {
                 region: region.clone(),
                 log: work.join(format!("logs/{name}.log")),
             };
-            functions.insert(name.to_string(), FunctionHost::start(spec, &aws_endpoint).await?);
+            functions.insert(
+                name.to_string(),
+                FunctionHost::start(spec, &aws_endpoint).await?,
+            );
         }
         let api_port = crate::function_url::start(functions["intake-api"].clone()).await?;
         let sdk = sdk_config(&aws_endpoint, &region).await;

@@ -54,7 +54,9 @@ fn stack() -> &'static Stack {
                 std::thread::park();
             }
         });
-        receiver.recv().expect("the local stack did not start (see the panic above)")
+        receiver
+            .recv()
+            .expect("the local stack did not start (see the panic above)")
     })
 }
 
@@ -80,7 +82,13 @@ async fn object_bytes(bucket: &str, key: &str) -> Vec<u8> {
         .send()
         .await
         .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e}"));
-    object.body.collect().await.expect("body").into_bytes().to_vec()
+    object
+        .body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes()
+        .to_vec()
 }
 
 async fn version_count(bucket: &str, key: &str) -> usize {
@@ -164,7 +172,11 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
             browser::wait_for_verdict(&http, &s.api_url, &submission.upload_id, VERDICT_TIMEOUT)
                 .await
                 .expect("verdict");
-        assert_eq!(verdict["status"], sample.expected_status, "{}: {verdict}", sample.label);
+        assert_eq!(
+            verdict["status"], sample.expected_status,
+            "{}: {verdict}",
+            sample.label
+        );
         let codes: Vec<&str> = verdict["reasons"]
             .as_array()
             .expect("reasons")
@@ -188,11 +200,19 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
         assert!(record.received_day.is_some() && record.received_at.is_some());
         let storage = record.storage.clone().expect("stored somewhere");
         // Whatever the verdict, the exact bytes are kept.
-        assert_eq!(object_bytes(&storage.bucket, &storage.key).await, sample.bytes, "{}", sample.label);
+        assert_eq!(
+            object_bytes(&storage.bucket, &storage.key).await,
+            sample.bytes,
+            "{}",
+            sample.label
+        );
         match sample.expected_status {
             "accepted" => {
                 assert_eq!(storage.bucket, bucket("archive"));
-                assert_eq!(storage.key, intake::keys::archive_key(&DocumentHash::of(&sample.bytes)));
+                assert_eq!(
+                    storage.key,
+                    intake::keys::archive_key(&DocumentHash::of(&sample.bytes))
+                );
                 assert_eq!(verdict["pages"], 2);
                 first_valid = Some((submission.upload_id.clone(), storage.key.clone()));
             }
@@ -200,7 +220,10 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
             "duplicate" => {
                 let (original, key) = first_valid.clone().expect("original first");
                 assert_eq!(verdict["duplicate_of"], original.as_str());
-                assert_eq!(storage.key, key, "a duplicate points to the original's bytes");
+                assert_eq!(
+                    storage.key, key,
+                    "a duplicate points to the original's bytes"
+                );
                 assert_eq!(version_count(&bucket("archive"), &key).await, 1);
                 let same_bytes = table
                     .find_by_sha256(&DocumentHash::of(&sample.bytes))
@@ -208,7 +231,10 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
                     .expect("query by sha256");
                 let mut statuses: Vec<_> = same_bytes.iter().filter_map(|r| r.status).collect();
                 statuses.sort_by_key(|s| s.as_str());
-                assert_eq!(statuses, vec![DocumentStatus::Accepted, DocumentStatus::Duplicate]);
+                assert_eq!(
+                    statuses,
+                    vec![DocumentStatus::Accepted, DocumentStatus::Duplicate]
+                );
             }
             other => panic!("unexpected expectation {other}"),
         }
@@ -216,7 +242,10 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
     // Both functions ran as binaries booted through the Lambda Runtime API.
     for name in ["intake-api", "validate"] {
         let stats = s.function(name).stats();
-        assert!(stats.cold_starts >= 1 && stats.responses >= 1, "{name}: {stats:?}");
+        assert!(
+            stats.cold_starts >= 1 && stats.responses >= 1,
+            "{name}: {stats:?}"
+        );
     }
 }
 
@@ -227,7 +256,11 @@ async fn the_api_refuses_bad_requests_with_a_json_error() {
     let api = &s.api_url;
     let cases = [
         (json!("not an object"), 400, "malformed_request"),
-        (json!({"service": "child-benefit", "file_name": "a.pdf"}), 400, "malformed_request"),
+        (
+            json!({"service": "child-benefit", "file_name": "a.pdf"}),
+            400,
+            "malformed_request",
+        ),
         (
             json!({"service": "dog-licence", "file_name": "a.pdf", "size": 10}),
             400,
@@ -245,8 +278,14 @@ async fn the_api_refuses_bad_requests_with_a_json_error() {
         ),
     ];
     for (body, status, code) in cases {
-        let (got, answer) = browser::request_upload(&http, api, &body).await.expect("answer");
-        assert_eq!((got, answer["error"].as_str()), (status, Some(code)), "{body}: {answer}");
+        let (got, answer) = browser::request_upload(&http, api, &body)
+            .await
+            .expect("answer");
+        assert_eq!(
+            (got, answer["error"].as_str()),
+            (status, Some(code)),
+            "{body}: {answer}"
+        );
         assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     let raw = http
@@ -261,7 +300,11 @@ async fn the_api_refuses_bad_requests_with_a_json_error() {
     for (method, path, status) in [
         ("GET", "/uploads/01a2c0de-0000-7000-8000-000000000000", 404),
         ("GET", "/uploads/not-an-id", 404),
-        ("DELETE", "/uploads/01a2c0de-0000-7000-8000-000000000000", 405),
+        (
+            "DELETE",
+            "/uploads/01a2c0de-0000-7000-8000-000000000000",
+            405,
+        ),
         ("GET", "/uploads", 405),
         ("GET", "/admin", 404),
     ] {
@@ -286,7 +329,9 @@ async fn the_api_refuses_bad_requests_with_a_json_error() {
     .expect("answer");
     assert_eq!(status, 201, "{created}");
     let id = created["upload_id"].as_str().expect("id");
-    let (status, pending) = browser::upload_status(&http, api, id).await.expect("status");
+    let (status, pending) = browser::upload_status(&http, api, id)
+        .await
+        .expect("status");
     assert_eq!(status, 200);
     assert_eq!(pending["status"], "pending");
     assert_eq!(pending["applicant_reference"], "WY-2020/17");
@@ -308,16 +353,24 @@ async fn bytes_that_differ_from_the_declaration_or_exceed_the_limit_are_rejected
     let sent = minimal_pdf(1, &format!("altered {tag}"));
     let request = json!({"service": "treasury-letter", "file_name": "a.pdf", "size": declared.len(),
         "sha256": DocumentHash::of(&declared).to_hex()});
-    let (status, _) = browser::request_upload(&http, &s.api_url, &request).await.expect("answer");
+    let (status, _) = browser::request_upload(&http, &s.api_url, &request)
+        .await
+        .expect("answer");
     assert_eq!(status, 400, "unknown service refused up front");
     let request = json!({"service": "general-letter", "file_name": "a.pdf", "size": declared.len(),
         "sha256": DocumentHash::of(&declared).to_hex()});
-    let (status, created) = browser::request_upload(&http, &s.api_url, &request).await.expect("answer");
+    let (status, created) = browser::request_upload(&http, &s.api_url, &request)
+        .await
+        .expect("answer");
     assert_eq!(status, 201);
     // moto does not check the form's checksum field; real S3 would refuse this POST already.
-    browser::post_file(&http, &created, "a.pdf", sent.clone()).await.expect("post");
+    browser::post_file(&http, &created, "a.pdf", sent.clone())
+        .await
+        .expect("post");
     let id = created["upload_id"].as_str().expect("id");
-    let verdict = browser::wait_for_verdict(&http, &s.api_url, id, VERDICT_TIMEOUT).await.expect("verdict");
+    let verdict = browser::wait_for_verdict(&http, &s.api_url, id, VERDICT_TIMEOUT)
+        .await
+        .expect("verdict");
     assert_eq!(verdict["status"], "rejected", "{verdict}");
     assert_eq!(verdict["reasons"][0]["code"], "hash_mismatch");
     let record = table.get(id).await.expect("read").expect("record");
@@ -328,16 +381,28 @@ async fn bytes_that_differ_from_the_declaration_or_exceed_the_limit_are_rejected
     let mut oversized = minimal_pdf(1, &format!("big {tag}"));
     oversized.resize(MAX_UPLOAD_BYTES as usize + 1000, b' ');
     let request = json!({"service": "general-letter", "file_name": "big.pdf", "size": 1000});
-    let (_, created) = browser::request_upload(&http, &s.api_url, &request).await.expect("answer");
-    browser::post_file(&http, &created, "big.pdf", oversized.clone()).await.expect("post");
+    let (_, created) = browser::request_upload(&http, &s.api_url, &request)
+        .await
+        .expect("answer");
+    browser::post_file(&http, &created, "big.pdf", oversized.clone())
+        .await
+        .expect("post");
     let id = created["upload_id"].as_str().expect("id");
-    let verdict = browser::wait_for_verdict(&http, &s.api_url, id, VERDICT_TIMEOUT).await.expect("verdict");
+    let verdict = browser::wait_for_verdict(&http, &s.api_url, id, VERDICT_TIMEOUT)
+        .await
+        .expect("verdict");
     assert_eq!(verdict["status"], "rejected", "{verdict}");
     assert_eq!(verdict["reasons"][0]["code"], "too_large");
-    assert_eq!(verdict["sha256"], DocumentHash::of(&oversized).to_hex().as_str());
+    assert_eq!(
+        verdict["sha256"],
+        DocumentHash::of(&oversized).to_hex().as_str()
+    );
     let record = table.get(id).await.expect("read").expect("record");
     let storage = record.storage.expect("kept");
-    assert_eq!(object_bytes(&storage.bucket, &storage.key).await.len(), oversized.len());
+    assert_eq!(
+        object_bytes(&storage.bucket, &storage.key).await.len(),
+        oversized.len()
+    );
 }
 
 #[tokio::test]
@@ -379,7 +444,10 @@ async fn a_redelivered_message_leaves_one_archive_object_and_one_record() {
             .filter(|b| b.contains(&id))
             .count()
     };
-    wait_until("both redeliveries", VERDICT_TIMEOUT, || async { delivered() >= 3 }).await;
+    wait_until("both redeliveries", VERDICT_TIMEOUT, || async {
+        delivered() >= 3
+    })
+    .await;
     // Let the last batch finish: the record must not change.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
@@ -388,7 +456,11 @@ async fn a_redelivered_message_leaves_one_archive_object_and_one_record() {
     let key = intake::keys::archive_key(&DocumentHash::of(&bytes));
     assert_eq!(version_count(&bucket("archive"), &key).await, 1);
     assert_eq!(
-        table.find_by_sha256(&DocumentHash::of(&bytes)).await.expect("query").len(),
+        table
+            .find_by_sha256(&DocumentHash::of(&bytes))
+            .await
+            .expect("query")
+            .len(),
         1
     );
 }
@@ -411,9 +483,11 @@ async fn a_function_killed_in_the_middle_of_a_batch_loses_nothing_and_stores_onc
             .expect("submission");
         ids.push(submission.upload_id);
     }
-    wait_until("both notifications queued", Duration::from_secs(30), || async {
-        queue_depth(&s.outputs.validate_queue_url).await.0 >= 2
-    })
+    wait_until(
+        "both notifications queued",
+        Duration::from_secs(30),
+        || async { queue_depth(&s.outputs.validate_queue_url).await.0 >= 2 },
+    )
     .await;
     // Die exactly when storing the second document: its hash is claimed, its bytes not yet
     // archived, its record not yet written.
@@ -435,7 +509,10 @@ async fn a_function_killed_in_the_middle_of_a_batch_loses_nothing_and_stores_onc
         let key = intake::keys::archive_key(&DocumentHash::of(bytes));
         assert_eq!(version_count(&bucket("archive"), &key).await, 1);
         assert_eq!(object_bytes(&bucket("archive"), &key).await, *bytes);
-        let records = table.find_by_sha256(&DocumentHash::of(bytes)).await.expect("query");
+        let records = table
+            .find_by_sha256(&DocumentHash::of(bytes))
+            .await
+            .expect("query");
         assert_eq!(records.len(), 1, "one record for {id}");
         assert_eq!(records[0].id, *id);
     }
@@ -458,20 +535,30 @@ async fn an_unreadable_message_goes_to_the_dead_letter_queue_and_holds_nothing_b
         .send()
         .await
         .expect("send");
-    let bytes = minimal_pdf(1, &format!("next to a poison message {}", uuid::Uuid::now_v7()));
+    let bytes = minimal_pdf(
+        1,
+        &format!("next to a poison message {}", uuid::Uuid::now_v7()),
+    );
     let verdict = submit_and_wait(&http, "ok.pdf", bytes).await;
     assert_eq!(verdict["status"], "accepted");
 
-    wait_until("the poison message in the DLQ", Duration::from_secs(90), || async {
-        let received = sqs
-            .receive_message()
-            .queue_url(&s.outputs.validate_dlq_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(0)
-            .send()
-            .await
-            .expect("receive");
-        received.messages().iter().any(|m| m.body() == Some(marker.as_str()))
-    })
+    wait_until(
+        "the poison message in the DLQ",
+        Duration::from_secs(90),
+        || async {
+            let received = sqs
+                .receive_message()
+                .queue_url(&s.outputs.validate_dlq_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .expect("receive");
+            received
+                .messages()
+                .iter()
+                .any(|m| m.body() == Some(marker.as_str()))
+        },
+    )
     .await;
 }

@@ -106,7 +106,12 @@ impl App {
         if let Err(e) = self.table.create_pending(&record).await {
             return internal_error("recording the upload", &e);
         }
-        tracing::info!(upload_id, service = spec.service, size = spec.size, "upload requested");
+        tracing::info!(
+            upload_id,
+            service = spec.service,
+            size = spec.size,
+            "upload requested"
+        );
         respond(
             201,
             &api::upload_created(&upload_id, post, self.config.max_upload_bytes),
@@ -164,8 +169,7 @@ fn respond(status: i64, body: &impl serde::Serialize) -> LambdaFunctionUrlRespon
     response.status_code = status;
     response.headers = headers;
     response.body = Some(
-        serde_json::to_string(body)
-            .unwrap_or_else(|_| json!({"error": "internal"}).to_string()),
+        serde_json::to_string(body).unwrap_or_else(|_| json!({"error": "internal"}).to_string()),
     );
     response
 }

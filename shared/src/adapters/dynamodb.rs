@@ -64,7 +64,9 @@ where
     AwsError { operation, detail }
 }
 
-fn is_condition_failure<E: ProvideErrorMetadata>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool {
+fn is_condition_failure<E: ProvideErrorMetadata>(
+    err: &aws_sdk_dynamodb::error::SdkError<E>,
+) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
 }
 
@@ -196,7 +198,10 @@ impl DocumentTable {
     }
 
     /// Every document recorded with these bytes, oldest first.
-    pub async fn find_by_sha256(&self, hash: &DocumentHash) -> Result<Vec<DocumentRecord>, AwsError> {
+    pub async fn find_by_sha256(
+        &self,
+        hash: &DocumentHash,
+    ) -> Result<Vec<DocumentRecord>, AwsError> {
         let mut records = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -221,7 +226,9 @@ impl DocumentTable {
 }
 
 fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn num_attr(item: &Item, name: &str) -> Option<u64> {
@@ -254,8 +261,14 @@ pub fn to_item(record: &DocumentRecord) -> Item {
     s("received_day", record.received_day.as_deref());
     s("validated_at", record.validated_at.as_deref());
     s("duplicate_of", record.duplicate_of.as_deref());
-    s("storage_bucket", record.storage.as_ref().map(|l| l.bucket.as_str()));
-    s("storage_key", record.storage.as_ref().map(|l| l.key.as_str()));
+    s(
+        "storage_bucket",
+        record.storage.as_ref().map(|l| l.bucket.as_str()),
+    );
+    s(
+        "storage_key",
+        record.storage.as_ref().map(|l| l.key.as_str()),
+    );
     let mut n = |name: &str, value: Option<u64>| {
         if let Some(v) = value {
             item.insert(name.to_string(), AttributeValue::N(v.to_string()));
@@ -270,7 +283,10 @@ pub fn to_item(record: &DocumentRecord) -> Item {
             .iter()
             .map(|f| {
                 AttributeValue::M(HashMap::from([
-                    ("code".to_string(), AttributeValue::S(f.code.as_str().into())),
+                    (
+                        "code".to_string(),
+                        AttributeValue::S(f.code.as_str().into()),
+                    ),
                     (
                         "severity".to_string(),
                         AttributeValue::S(
@@ -329,9 +345,10 @@ pub fn from_item(item: &Item) -> DocumentRecord {
 
 fn finding_from_attr(value: &AttributeValue) -> Option<Finding> {
     let map = value.as_m().ok()?;
-    let code: ReasonCode =
-        serde_json::from_value(serde_json::Value::String(str_attr(map, "code")?.to_string()))
-            .ok()?;
+    let code: ReasonCode = serde_json::from_value(serde_json::Value::String(
+        str_attr(map, "code")?.to_string(),
+    ))
+    .ok()?;
     let severity = match str_attr(map, "severity")? {
         "reject" => Severity::Reject,
         "warning" => Severity::Warning,

@@ -10,6 +10,8 @@ use aws_sdk_s3::types::{MetadataDirective, ServerSideEncryption};
 
 use super::{Aws, AwsError};
 use crate::hashing::{DocumentHash, DocumentReader, ReadDocument};
+use crate::model::StorageLocation;
+use crate::s3_event::ObjectCreated;
 use crate::upload::{PostPolicySpec, PresignedPost, SigningCredentials};
 
 /// The document buckets.
@@ -31,7 +33,10 @@ impl DocumentStore {
             .build();
         DocumentStore {
             client: aws_sdk_s3::Client::from_conf(config),
-            endpoint: aws.config.endpoint_url().map(|e| e.trim_end_matches('/').to_string()),
+            endpoint: aws
+                .config
+                .endpoint_url()
+                .map(|e| e.trim_end_matches('/').to_string()),
             force_path_style: aws.s3_force_path_style,
             region: aws.region().to_string(),
             credentials: aws.config.credentials_provider(),
@@ -55,7 +60,9 @@ impl DocumentStore {
             .send()
             .await
             .map_err(|e| AwsError::new("s3:GetObject", &e))?;
-        let expected = response.content_length().and_then(|n| u64::try_from(n).ok());
+        let expected = response
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok());
         let mut reader = DocumentReader::new(limit, expected);
         let mut body = response.body;
         while let Some(chunk) = body.try_next().await.map_err(|e| AwsError {
@@ -103,27 +110,25 @@ impl DocumentStore {
     /// reason codes as metadata. Copying again overwrites with the same bytes.
     pub async fn quarantine(
         &self,
-        source_bucket: &str,
-        source_key: &str,
-        source_version: Option<&str>,
-        bucket: &str,
-        key: &str,
+        object: &ObjectCreated,
+        destination: &StorageLocation,
         document_id: &str,
         reasons: &str,
     ) -> Result<(), AwsError> {
         let mut source = format!(
-            "{source_bucket}/{}",
-            percent_encoding::utf8_percent_encode(source_key, COPY_SOURCE_ENCODE)
+            "{}/{}",
+            object.bucket,
+            percent_encoding::utf8_percent_encode(&object.key, COPY_SOURCE_ENCODE)
         );
-        if let Some(version) = source_version {
+        if let Some(version) = &object.version_id {
             source.push_str("?versionId=");
             source.push_str(version);
         }
         self.client
             .copy_object()
             .copy_source(source)
-            .bucket(bucket)
-            .key(key)
+            .bucket(&destination.bucket)
+            .key(&destination.key)
             .metadata_directive(MetadataDirective::Replace)
             .metadata("document-id", document_id)
             .metadata("reasons", reasons)

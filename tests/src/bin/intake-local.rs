@@ -93,7 +93,9 @@ async fn push_samples(stack: &Stack) -> anyhow::Result<()> {
             short_id(&submission.upload_id),
             status,
             detail,
-            verdict["pages"].as_u64().map_or("-".into(), |p| p.to_string()),
+            verdict["pages"]
+                .as_u64()
+                .map_or("-".into(), |p| p.to_string()),
             record
                 .storage
                 .as_ref()
@@ -102,10 +104,21 @@ async fn push_samples(stack: &Stack) -> anyhow::Result<()> {
         ]);
     }
     print_table(
-        &["sample", "upload", "status", "reasons", "pages", "stored at", "as expected"],
+        &[
+            "sample",
+            "upload",
+            "status",
+            "reasons",
+            "pages",
+            "stored at",
+            "as expected",
+        ],
         &rows,
     );
-    anyhow::ensure!(all_right, "some samples did not get the outcome they should");
+    anyhow::ensure!(
+        all_right,
+        "some samples did not get the outcome they should"
+    );
     Ok(())
 }
 
@@ -132,7 +145,15 @@ fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     };
     println!();
     line(header.to_vec());
-    line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
+    line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    );
     for row in rows {
         line(row.iter().map(String::as_str).collect());
     }
