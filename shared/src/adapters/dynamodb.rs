@@ -57,11 +57,8 @@ fn dynamo_error<E>(operation: &'static str, err: &aws_sdk_dynamodb::error::SdkEr
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("")),
-        None => aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string(),
-    };
-    AwsError { operation, detail }
+    // The SDKs share one error type; one describer serves both.
+    AwsError::new(operation, err)
 }
 
 fn is_condition_failure<E: ProvideErrorMetadata>(
