@@ -23,6 +23,7 @@ locals {
         INTAKE_ARCHIVE_BUCKET      = aws_s3_bucket.documents["archive"].id
         INTAKE_QUARANTINE_BUCKET   = aws_s3_bucket.documents["quarantine"].id
         INTAKE_MAX_UPLOAD_BYTES    = tostring(var.max_upload_bytes)
+        INTAKE_PDF_POLICY          = var.pdf_policy
         INTAKE_S3_FORCE_PATH_STYLE = tostring(local.local_aws)
       }
     }

@@ -57,6 +57,12 @@ variable "upload_url_ttl_seconds" {
   }
 }
 
+variable "pdf_policy" {
+  description = "The PDF engine's policy per channel as JSON, e.g. {\"drop_box\": {\"active_content\": {\"embedded_file\": \"reject\"}, \"limits\": {\"max_objects\": 100000}}}. Empty: the safe defaults (README, PDF checks)."
+  type        = string
+  default     = ""
+}
+
 variable "validate_memory_mb" {
   description = "Memory of the validate function: it holds one document (up to max_upload_bytes) at a time."
   type        = number

@@ -113,13 +113,26 @@ pub struct ValidateConfig {
     pub quarantine_bucket: String,
     /// The largest document read into memory, in bytes; larger ones are hashed and rejected.
     pub max_document_bytes: u64,
+    /// The PDF engine's policy per channel.
+    pub pdf_policies: crate::pdf::policy::ChannelPolicies,
 }
 
 impl ValidateConfig {
     /// Reads `INTAKE_TABLE`, `INTAKE_ARCHIVE_BUCKET`, `INTAKE_QUARANTINE_BUCKET` and
-    /// `INTAKE_MAX_UPLOAD_BYTES`.
+    /// `INTAKE_MAX_UPLOAD_BYTES`, and `INTAKE_PDF_POLICY` (JSON, see
+    /// [`crate::pdf::policy::ChannelPolicies`]; unset means the safe defaults).
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let pdf_policies = match (env.0)("INTAKE_PDF_POLICY").filter(|p| !p.trim().is_empty()) {
+            None => crate::pdf::policy::ChannelPolicies::default(),
+            Some(json) => crate::pdf::policy::ChannelPolicies::from_json(&json).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "INTAKE_PDF_POLICY",
+                    reason: e.to_string(),
+                }
+            })?,
+        };
         Ok(ValidateConfig {
+            pdf_policies,
             table: env.required("INTAKE_TABLE")?,
             archive_bucket: env.required("INTAKE_ARCHIVE_BUCKET")?,
             quarantine_bucket: env.required("INTAKE_QUARANTINE_BUCKET")?,
@@ -157,6 +170,31 @@ mod tests {
             ApiConfig::from_env(&env(&[("INTAKE_TABLE", "docs")])),
             Err(ConfigError::Missing("INTAKE_INCOMING_BUCKET"))
         );
+    }
+
+    #[test]
+    fn validate_config_reads_the_pdf_policy_and_refuses_a_broken_one() {
+        let base = [
+            ("INTAKE_TABLE", "docs"),
+            ("INTAKE_ARCHIVE_BUCKET", "a"),
+            ("INTAKE_QUARANTINE_BUCKET", "q"),
+        ];
+        let cfg = ValidateConfig::from_env(&env(&base)).unwrap();
+        assert_eq!(
+            cfg.pdf_policies,
+            crate::pdf::policy::ChannelPolicies::default()
+        );
+        let mut pairs = base.to_vec();
+        pairs.push((
+            "INTAKE_PDF_POLICY",
+            r#"{"web": {"limits": {"max_objects": 5}}}"#,
+        ));
+        let cfg = ValidateConfig::from_env(&env(&pairs)).unwrap();
+        assert_eq!(cfg.pdf_policies.web.limits.max_objects, 5);
+        let mut broken = base.to_vec();
+        broken.push(("INTAKE_PDF_POLICY", "{"));
+        let err = ValidateConfig::from_env(&env(&broken)).unwrap_err();
+        assert!(err.to_string().contains("INTAKE_PDF_POLICY"), "{err}");
     }
 
     #[test]

@@ -100,6 +100,44 @@ pub enum ReasonCode {
     SizeMismatch,
     /// The object arrived without the metadata of a requested upload.
     UnknownUpload,
+    /// The PDF needs a password to open.
+    #[serde(rename = "encrypted")]
+    PasswordRequired,
+    /// The PDF opens without a password but carries owner restrictions (printing, copying).
+    EncryptionRestricted,
+    /// The cross-reference data was damaged; the reader had to repair it.
+    Repaired,
+    /// The page tree refers back to itself.
+    PageTreeCycle,
+    /// The page count the page tree declares differs from the pages it holds.
+    PageCountMismatch,
+    /// More objects than the limit.
+    TooManyObjects,
+    /// Streams decompress to more than the limits allow.
+    DecompressionBomb,
+    /// Checking took longer than the time budget.
+    TimeBudgetExceeded,
+    /// JavaScript.
+    #[serde(rename = "javascript")]
+    JavaScript,
+    /// An action on opening.
+    OpenAction,
+    /// Additional actions (`/AA`).
+    AdditionalActions,
+    /// A Launch action.
+    LaunchAction,
+    /// A SubmitForm action.
+    SubmitForm,
+    /// An ImportData action.
+    ImportData,
+    /// A go-to into another file.
+    RemoteGoto,
+    /// An embedded file or attachment.
+    EmbeddedFile,
+    /// Rich media.
+    RichMedia,
+    /// An XFA form.
+    XfaForm,
 }
 
 impl ReasonCode {
@@ -115,8 +153,57 @@ impl ReasonCode {
             ReasonCode::HashMismatch => "hash_mismatch",
             ReasonCode::SizeMismatch => "size_mismatch",
             ReasonCode::UnknownUpload => "unknown_upload",
+            ReasonCode::PasswordRequired => "encrypted",
+            ReasonCode::EncryptionRestricted => "encryption_restricted",
+            ReasonCode::Repaired => "repaired",
+            ReasonCode::PageTreeCycle => "page_tree_cycle",
+            ReasonCode::PageCountMismatch => "page_count_mismatch",
+            ReasonCode::TooManyObjects => "too_many_objects",
+            ReasonCode::DecompressionBomb => "decompression_bomb",
+            ReasonCode::TimeBudgetExceeded => "time_budget_exceeded",
+            ReasonCode::JavaScript => "javascript",
+            ReasonCode::OpenAction => "open_action",
+            ReasonCode::AdditionalActions => "additional_actions",
+            ReasonCode::LaunchAction => "launch_action",
+            ReasonCode::SubmitForm => "submit_form",
+            ReasonCode::ImportData => "import_data",
+            ReasonCode::RemoteGoto => "remote_goto",
+            ReasonCode::EmbeddedFile => "embedded_file",
+            ReasonCode::RichMedia => "rich_media",
+            ReasonCode::XfaForm => "xfa_form",
         }
     }
+
+    /// Every code.
+    pub const ALL: [ReasonCode; 27] = [
+        ReasonCode::Empty,
+        ReasonCode::NotPdf,
+        ReasonCode::Truncated,
+        ReasonCode::Unparseable,
+        ReasonCode::NoPages,
+        ReasonCode::TooLarge,
+        ReasonCode::HashMismatch,
+        ReasonCode::SizeMismatch,
+        ReasonCode::UnknownUpload,
+        ReasonCode::PasswordRequired,
+        ReasonCode::EncryptionRestricted,
+        ReasonCode::Repaired,
+        ReasonCode::PageTreeCycle,
+        ReasonCode::PageCountMismatch,
+        ReasonCode::TooManyObjects,
+        ReasonCode::DecompressionBomb,
+        ReasonCode::TimeBudgetExceeded,
+        ReasonCode::JavaScript,
+        ReasonCode::OpenAction,
+        ReasonCode::AdditionalActions,
+        ReasonCode::LaunchAction,
+        ReasonCode::SubmitForm,
+        ReasonCode::ImportData,
+        ReasonCode::RemoteGoto,
+        ReasonCode::EmbeddedFile,
+        ReasonCode::RichMedia,
+        ReasonCode::XfaForm,
+    ];
 }
 
 /// One thing validation found: a code for machines, a sentence for people.
@@ -151,7 +238,7 @@ impl Finding {
 }
 
 /// The outcome of validating one document's bytes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Verdict {
     /// Everything found, rejecting or not, in the order found.
     pub findings: Vec<Finding>,
@@ -159,6 +246,8 @@ pub struct Verdict {
     pub pages: Option<u32>,
     /// The version the PDF header declares, when there is one.
     pub pdf_version: Option<String>,
+    /// Everything else the PDF engine found out, when it got that far.
+    pub facts: Option<crate::pdf::PdfFacts>,
 }
 
 impl Verdict {
@@ -224,6 +313,8 @@ pub struct DocumentRecord {
     pub pages: Option<u32>,
     /// The PDF version its header declares.
     pub pdf_version: Option<String>,
+    /// The PDF engine's facts (version, revisions, producer, active content, ...) as JSON.
+    pub pdf_facts: Option<String>,
     /// When the bytes arrived (RFC 3339 UTC).
     pub received_at: Option<String>,
     /// The calendar day of `received_at` in Europe/Warsaw (YYYY-MM-DD).
@@ -270,9 +361,11 @@ mod tests {
         for c in [Channel::Web, Channel::DropBox] {
             assert_eq!(Channel::parse(c.as_str()), Some(c));
         }
-        assert_eq!(
-            serde_json::to_string(&ReasonCode::HashMismatch).unwrap(),
-            format!("\"{}\"", ReasonCode::HashMismatch.as_str())
-        );
+        for code in ReasonCode::ALL {
+            assert_eq!(
+                serde_json::to_string(&code).unwrap(),
+                format!("\"{}\"", code.as_str())
+            );
+        }
     }
 }

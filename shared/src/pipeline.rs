@@ -14,12 +14,18 @@ use crate::keys;
 use crate::model::{
     Channel, DocumentRecord, DocumentStatus, Finding, ReasonCode, StorageLocation, Verdict,
 };
+use crate::pdf::policy::PdfPolicy;
 use crate::s3_event::ObjectCreated;
 
 /// Judges the bytes received against the PDF check and what the sender declared.
-pub fn assess(read: &ReadDocument, pending: Option<&DocumentRecord>, limit: u64) -> Verdict {
+pub fn assess(
+    read: &ReadDocument,
+    pending: Option<&DocumentRecord>,
+    limit: u64,
+    policy: &PdfPolicy,
+) -> Verdict {
     let mut verdict = match &read.bytes {
-        Some(bytes) => crate::pdf::check_pdf(bytes),
+        Some(bytes) => crate::pdf::inspect(bytes, policy),
         None => Verdict {
             findings: vec![Finding::reject(
                 ReasonCode::TooLarge,
@@ -100,6 +106,10 @@ pub fn judged_record(
     record.size = Some(read.size);
     record.pages = verdict.pages;
     record.pdf_version = verdict.pdf_version;
+    record.pdf_facts = verdict
+        .facts
+        .as_ref()
+        .and_then(|facts| serde_json::to_string(facts).ok());
     record.findings = verdict.findings;
     record.received_at = Some(crate::time::utc_rfc3339(object.event_time));
     record.received_day = Some(crate::time::office_day(object.event_time));
@@ -156,7 +166,13 @@ impl Validator {
                 self.config.max_document_bytes,
             )
             .await?;
-        let verdict = assess(&read, pending.as_ref(), self.config.max_document_bytes);
+        let policy = self.config.pdf_policies.for_channel(channel);
+        let verdict = assess(
+            &read,
+            pending.as_ref(),
+            self.config.max_document_bytes,
+            policy,
+        );
         let now = Timestamp::now();
 
         let (disposition, storage) = if verdict.is_accepted() {
@@ -247,7 +263,12 @@ mod tests {
     #[test]
     fn a_declared_valid_pdf_is_accepted() {
         let pdf = minimal_pdf(1, "a");
-        let v = assess(&read(&pdf, 1 << 20), Some(&pending(&pdf)), 1 << 20);
+        let v = assess(
+            &read(&pdf, 1 << 20),
+            Some(&pending(&pdf)),
+            1 << 20,
+            &PdfPolicy::default(),
+        );
         assert!(v.is_accepted(), "{v:?}");
         assert!(v.findings.is_empty());
     }
@@ -256,7 +277,12 @@ mod tests {
     fn bytes_changed_in_transit_are_rejected() {
         let pdf = minimal_pdf(1, "a");
         let other = minimal_pdf(1, "b");
-        let v = assess(&read(&other, 1 << 20), Some(&pending(&pdf)), 1 << 20);
+        let v = assess(
+            &read(&other, 1 << 20),
+            Some(&pending(&pdf)),
+            1 << 20,
+            &PdfPolicy::default(),
+        );
         assert_eq!(codes(&v), vec![ReasonCode::HashMismatch]);
     }
 
@@ -266,7 +292,12 @@ mod tests {
         let mut p = pending(&pdf);
         p.declared_sha256 = None;
         p.declared_size = Some(1);
-        let v = assess(&read(&pdf, 1 << 20), Some(&p), 1 << 20);
+        let v = assess(
+            &read(&pdf, 1 << 20),
+            Some(&p),
+            1 << 20,
+            &PdfPolicy::default(),
+        );
         assert!(v.is_accepted());
         assert_eq!(codes(&v), vec![ReasonCode::SizeMismatch]);
     }
@@ -274,9 +305,14 @@ mod tests {
     #[test]
     fn oversized_and_unrequested_files_are_rejected() {
         let pdf = minimal_pdf(1, "a");
-        let v = assess(&read(&pdf, 10), Some(&pending(&pdf)), 10);
+        let v = assess(
+            &read(&pdf, 10),
+            Some(&pending(&pdf)),
+            10,
+            &PdfPolicy::default(),
+        );
         assert_eq!(codes(&v), vec![ReasonCode::TooLarge]);
-        let v = assess(&read(&pdf, 1 << 20), None, 1 << 20);
+        let v = assess(&read(&pdf, 1 << 20), None, 1 << 20, &PdfPolicy::default());
         assert_eq!(codes(&v), vec![ReasonCode::UnknownUpload]);
     }
 
@@ -287,7 +323,7 @@ mod tests {
         p.service = Some("child-benefit".into());
         p.file_name = Some("a.pdf".into());
         let r = read(&pdf, 1 << 20);
-        let verdict = assess(&r, Some(&p), 1 << 20);
+        let verdict = assess(&r, Some(&p), 1 << 20, &PdfPolicy::default());
         let object = ObjectCreated {
             bucket: "in".into(),
             key: "incoming/web/id.pdf".into(),

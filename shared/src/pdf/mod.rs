@@ -1,94 +1,274 @@
-//! The basic PDF check: the bytes are a PDF that parses and has pages.
+//! The PDF engine: one entry point, [`inspect`], that takes a document's bytes and returns a
+//! [`Verdict`]: the findings (each rejecting or warning, with a reason code and a sentence) and
+//! the facts found.
 //!
-//! This is the first gate of validation. Deeper structural, active-content and signature checks
-//! add their findings to the same [`Verdict`].
+//! The order is chosen so that a hostile file costs little: byte-level checks and limits first
+//! ([`scan`]), then lopdf with its own limits (nesting depth, per-stream decompression), then the
+//! engine's walks over the parsed objects, each bounded by the object limit and the time budget.
+
+pub mod policy;
+pub mod samples;
+pub mod scan;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use lopdf::{Dictionary, Document, Object, ObjectId};
+use serde::Serialize;
 
 use crate::model::{Finding, ReasonCode, Verdict};
+use policy::{ActiveContent, PdfPolicy, PolicyAction};
+use scan::Revision;
 
-/// How far into the file the `%PDF-` header may start (readers tolerate leading junk up to 1 KiB).
-const HEADER_SEARCH_WINDOW: usize = 1024;
+/// How a document is encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encryption {
+    /// Not encrypted.
+    None,
+    /// Encrypted, but opens with the empty user password (owner restrictions only).
+    OwnerPasswordOnly,
+    /// Needs a password to open.
+    PasswordRequired,
+}
 
-/// Checks that `bytes` are a PDF that parses and has at least one page.
+/// What the engine found out about a PDF.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PdfFacts {
+    /// Version from the header.
+    pub version: Option<String>,
+    /// Pages found in the page tree.
+    pub pages: Option<u32>,
+    /// The page count the page tree declares.
+    pub declared_pages: Option<u32>,
+    /// The producer from the document information dictionary.
+    pub producer: Option<String>,
+    /// Encryption.
+    pub encryption: Encryption,
+    /// The revisions: the original and one per incremental update, as byte ranges.
+    pub revisions: Vec<Revision>,
+    /// Whether the file is linearized (then its first revision is the linearization section).
+    pub linearized: bool,
+    /// The PDF/A claim in the XMP metadata, e.g. `PDF/A-2B`.
+    pub pdfa: Option<String>,
+    /// Active content found, with how many places carry each kind.
+    pub active_content: BTreeMap<ActiveContent, u32>,
+    /// Objects parsed.
+    pub objects: usize,
+    /// What the reader had to repair, if anything.
+    pub repaired: Option<String>,
+    /// Bytes the Flate streams decompress to.
+    pub decompressed_bytes: u64,
+}
+
+/// The engine with the default policy of the web channel.
 pub fn check_pdf(bytes: &[u8]) -> Verdict {
+    inspect(bytes, &PdfPolicy::default())
+}
+
+/// Inspects a PDF against `policy`.
+pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
+    let started = Instant::now();
+    let limits = &policy.limits;
     let mut verdict = Verdict::default();
+    let reject = |verdict: &mut Verdict, code: ReasonCode, message: String| {
+        verdict.findings.push(Finding::reject(code, message));
+    };
     if bytes.is_empty() {
-        verdict
-            .findings
-            .push(Finding::reject(ReasonCode::Empty, "the file is empty"));
+        reject(&mut verdict, ReasonCode::Empty, "the file is empty".into());
         return verdict;
     }
-    let Some(header_at) = find_header(bytes) else {
-        verdict.findings.push(Finding::reject(
-            ReasonCode::NotPdf,
-            "the file is not a PDF (no %PDF- header in its first 1024 bytes)",
-        ));
+    if bytes.len() as u64 > limits.max_bytes {
+        reject(
+            &mut verdict,
+            ReasonCode::TooLarge,
+            format!(
+                "the file is {} bytes; the largest accepted is {} bytes",
+                bytes.len(),
+                limits.max_bytes
+            ),
+        );
         return verdict;
-    };
-    verdict.pdf_version = header_version(&bytes[header_at..]);
-    if !has_eof_marker(bytes) {
-        // lopdf repairs what it can of a cut-off file; a document missing its end must still
-        // be refused, not accepted with the pages that happened to arrive.
-        verdict.findings.push(Finding::reject(
+    }
+    let raw = scan::scan(bytes);
+    if raw.header_at.is_none() {
+        reject(
+            &mut verdict,
+            ReasonCode::NotPdf,
+            "the file is not a PDF (no %PDF- header in its first 1024 bytes)".into(),
+        );
+        return verdict;
+    }
+    verdict.pdf_version = raw.version.clone();
+    if !raw.has_eof {
+        // lopdf repairs what it can of a cut-off file; a document missing its end must still be
+        // refused, not accepted with the pages that happened to arrive.
+        reject(
+            &mut verdict,
             ReasonCode::Truncated,
-            "the PDF is incomplete: it has no %%EOF marker at its end (the upload was cut off?)",
-        ));
+            "the PDF is incomplete: it has no %%EOF marker at its end (the upload was cut off?)"
+                .into(),
+        );
+        return verdict;
+    }
+    if raw.object_keywords > limits.max_objects {
+        reject(
+            &mut verdict,
+            ReasonCode::TooManyObjects,
+            format!(
+                "the PDF has {} objects; the limit is {}",
+                raw.object_keywords, limits.max_objects
+            ),
+        );
         return verdict;
     }
 
-    // lopdf can panic on some malformed files; a panic must become a rejection, not a crashed
-    // batch that redelivers the same poison message until it lands in the dead-letter queue.
-    let parsed = std::panic::catch_unwind(|| lopdf::Document::load_mem(bytes));
-    let document = match parsed {
+    let options = lopdf::LoadOptions {
+        max_decompressed_size: usize::try_from(limits.max_stream_decompressed_bytes).ok(),
+        ..lopdf::LoadOptions::default()
+    };
+    // lopdf bounds nesting and decompression itself; a panic left in it must still become a
+    // rejection rather than a crashed batch.
+    let loaded = std::panic::catch_unwind(|| Document::load_mem_with_options(bytes, options));
+    let document = match loaded {
         Ok(Ok(document)) => document,
         Ok(Err(e)) => {
-            verdict.findings.push(Finding::reject(
-                ReasonCode::Unparseable,
-                format!("the PDF could not be read: {}", describe_lopdf_error(&e)),
-            ));
+            let (code, message) = load_failure(bytes, &e);
+            reject(&mut verdict, code, message);
             return verdict;
         }
         Err(_) => {
-            verdict.findings.push(Finding::reject(
+            reject(
+                &mut verdict,
                 ReasonCode::Unparseable,
-                "the PDF could not be read: its structure is malformed",
-            ));
+                "the PDF could not be read: its structure is malformed".into(),
+            );
             return verdict;
         }
     };
-    let pages = document.get_pages().len();
-    verdict.pages = Some(u32::try_from(pages).unwrap_or(u32::MAX));
-    if pages == 0 {
-        verdict
-            .findings
-            .push(Finding::reject(ReasonCode::NoPages, "the PDF has no pages"));
+
+    let mut facts = PdfFacts {
+        version: raw.version.clone(),
+        pages: None,
+        declared_pages: None,
+        producer: producer(&document),
+        encryption: Encryption::None,
+        revisions: raw.revisions.clone(),
+        linearized: raw.linearized,
+        pdfa: None,
+        active_content: BTreeMap::new(),
+        objects: document.objects.len(),
+        repaired: document.xref_recovery.map(|r| match r {
+            lopdf::xref::XrefRecovery::OffsetCorrected => {
+                "a cross-reference offset was wrong and was corrected".to_string()
+            }
+            lopdf::xref::XrefRecovery::Reconstructed => {
+                "the cross-reference table was rebuilt by scanning the file".to_string()
+            }
+            _ => "the cross-reference data was repaired".to_string(),
+        }),
+        decompressed_bytes: 0,
+    };
+    let findings = &mut verdict.findings;
+    if document.is_encrypted() {
+        facts.encryption = Encryption::PasswordRequired;
+        findings.push(Finding::reject(
+            ReasonCode::PasswordRequired,
+            "the PDF is protected by a password and cannot be opened",
+        ));
+        verdict.facts = Some(facts);
+        return verdict;
     }
+    if document.was_encrypted() {
+        facts.encryption = Encryption::OwnerPasswordOnly;
+        findings.push(Finding::warning(
+            ReasonCode::EncryptionRestricted,
+            "the PDF is encrypted with owner restrictions only (it opens without a password)",
+        ));
+    }
+    if let Some(repair) = &facts.repaired {
+        findings.push(Finding::warning(
+            ReasonCode::Repaired,
+            format!("the PDF is damaged: {repair}"),
+        ));
+    }
+    if document.objects.len() > limits.max_objects {
+        findings.push(Finding::reject(
+            ReasonCode::TooManyObjects,
+            format!(
+                "the PDF has {} objects; the limit is {}",
+                document.objects.len(),
+                limits.max_objects
+            ),
+        ));
+        verdict.facts = Some(facts);
+        return verdict;
+    }
+
+    let deadline = started + Duration::from_millis(limits.time_budget_ms);
+    let outcome = (|| -> Result<(), OverBudget> {
+        check_page_tree(&document, &mut facts, findings, deadline)?;
+        let found = find_active_content(&document, limits.max_depth, deadline)?;
+        for (kind, count) in &found {
+            match policy.action(*kind) {
+                PolicyAction::Reject => findings.push(Finding::reject(
+                    active_content_code(*kind),
+                    kind.describe().to_string(),
+                )),
+                PolicyAction::Warn => findings.push(Finding::warning(
+                    active_content_code(*kind),
+                    kind.describe().to_string(),
+                )),
+                PolicyAction::Allow => {}
+            }
+            let _ = count;
+        }
+        facts.active_content = found;
+        facts.pdfa = pdfa_claim(&document);
+        check_decompression(&document, policy, &mut facts, findings, deadline)?;
+        Ok(())
+    })();
+    if outcome.is_err() {
+        findings.push(Finding::reject(
+            ReasonCode::TimeBudgetExceeded,
+            format!(
+                "checking the PDF took longer than the budget of {} ms",
+                limits.time_budget_ms
+            ),
+        ));
+    }
+    verdict.pages = facts.pages;
+    verdict.facts = Some(facts);
     verdict
 }
 
-fn find_header(bytes: &[u8]) -> Option<usize> {
-    let window = &bytes[..bytes.len().min(HEADER_SEARCH_WINDOW)];
-    window.windows(5).position(|w| w == b"%PDF-")
+/// The time budget ran out.
+#[derive(Debug)]
+struct OverBudget;
+
+fn on_time(deadline: Instant) -> Result<(), OverBudget> {
+    if Instant::now() > deadline {
+        Err(OverBudget)
+    } else {
+        Ok(())
+    }
 }
 
-/// Readers accept trailing junk after `%%EOF` up to about 1 KiB.
-fn has_eof_marker(bytes: &[u8]) -> bool {
-    let tail = &bytes[bytes.len().saturating_sub(HEADER_SEARCH_WINDOW)..];
-    tail.windows(5).any(|w| w == b"%%EOF")
-}
-
-fn header_version(from_header: &[u8]) -> Option<String> {
-    let rest = from_header.get(5..)?;
-    let len = rest
-        .iter()
-        .take(8)
-        .take_while(|b| b.is_ascii_digit() || **b == b'.')
-        .count();
-    (len > 0).then(|| String::from_utf8_lossy(&rest[..len]).into_owned())
-}
-
-/// lopdf's messages describe structure (offsets, object ids), never content; keep them short.
-fn describe_lopdf_error(e: &lopdf::Error) -> String {
-    let mut text = e.to_string();
+fn load_failure(bytes: &[u8], error: &lopdf::Error) -> (ReasonCode, String) {
+    let text = error.to_string();
+    let encrypted = matches!(
+        error,
+        lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword
+    ) || (scan::find(bytes, b"/Encrypt").is_some()
+        && text.to_lowercase().contains("crypt"));
+    if encrypted {
+        return (
+            ReasonCode::PasswordRequired,
+            "the PDF is protected by a password and cannot be opened".into(),
+        );
+    }
+    let mut text = text;
     if text.len() > 200 {
         let mut cut = 200;
         while !text.is_char_boundary(cut) {
@@ -96,111 +276,331 @@ fn describe_lopdf_error(e: &lopdf::Error) -> String {
         }
         text.truncate(cut);
     }
-    text
+    (
+        ReasonCode::Unparseable,
+        format!("the PDF could not be read: {text}"),
+    )
 }
 
-/// Builders for small PDFs, for tests and samples in this workspace.
-pub mod samples {
-    /// A minimal valid PDF with `pages` pages and a text line on each, with a correct
-    /// cross-reference table. `marker` varies the bytes (and so the hash) between samples.
-    pub fn minimal_pdf(pages: usize, marker: &str) -> Vec<u8> {
-        let mut objects: Vec<String> = Vec::new();
-        let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 3 + 2 * i)).collect();
-        objects.push("<< /Type /Catalog /Pages 2 0 R >>".to_string());
-        objects.push(format!(
-            "<< /Type /Pages /Kids [{}] /Count {} >>",
-            kids.join(" "),
-            pages
+fn producer(document: &Document) -> Option<String> {
+    let info = document.trailer.get(b"Info").ok()?;
+    let info = match info {
+        Object::Reference(id) => document.get_dictionary(*id).ok()?,
+        Object::Dictionary(d) => d,
+        _ => return None,
+    };
+    match info.get(b"Producer").ok()? {
+        Object::String(bytes, _) => Some(decode_text(bytes)),
+        _ => None,
+    }
+}
+
+/// PDF text strings: UTF-16BE with a byte-order mark, or PDFDocEncoding (read as Latin-1).
+fn decode_text(bytes: &[u8]) -> String {
+    let text = if let Some(utf16) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        let units: Vec<u16> = utf16
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        bytes.iter().map(|b| char::from(*b)).collect()
+    };
+    text.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+fn check_page_tree(
+    document: &Document,
+    facts: &mut PdfFacts,
+    findings: &mut Vec<Finding>,
+    deadline: Instant,
+) -> Result<(), OverBudget> {
+    let root = document
+        .catalog()
+        .ok()
+        .and_then(|catalog| catalog.get(b"Pages").ok())
+        .and_then(|pages| pages.as_reference().ok());
+    let Some(root) = root else {
+        findings.push(Finding::reject(
+            ReasonCode::NoPages,
+            "the PDF has no page tree",
         ));
-        for i in 0..pages {
-            let content = format!("BT /F1 12 Tf 72 720 Td ({marker} page {}) Tj ET", i + 1);
-            objects.push(format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R >>",
-                4 + 2 * i
-            ));
-            objects.push(format!(
-                "<< /Length {} >>\nstream\n{content}\nendstream",
-                content.len()
-            ));
+        return Ok(());
+    };
+    facts.declared_pages = document
+        .get_dictionary(root)
+        .ok()
+        .and_then(|d| d.get(b"Count").ok())
+        .and_then(|c| c.as_i64().ok())
+        .and_then(|c| u32::try_from(c).ok());
+
+    // Depth-first over the tree, remembering every node seen: a node met twice is a cycle (or
+    // a shared subtree, which readers also refuse).
+    let mut seen: HashSet<ObjectId> = HashSet::new();
+    let mut stack: Vec<ObjectId> = vec![root];
+    let mut pages: u32 = 0;
+    let mut cycle = false;
+    while let Some(id) = stack.pop() {
+        on_time(deadline)?;
+        if !seen.insert(id) {
+            cycle = true;
+            break;
         }
-        let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-        let mut offsets = Vec::new();
-        for (i, body) in objects.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        let Ok(node) = document.get_dictionary(id) else {
+            continue;
+        };
+        match node.get_type() {
+            Ok(b"Pages") => {
+                if let Ok(kids) = node.get(b"Kids").and_then(Object::as_array) {
+                    stack.extend(kids.iter().rev().filter_map(|k| k.as_reference().ok()));
+                }
+            }
+            // A leaf without /Type is still a page to readers.
+            Ok(b"Page") | Err(_) => pages = pages.saturating_add(1),
+            Ok(_) => {}
         }
-        let xref_at = out.len();
-        out.extend_from_slice(format!("xref\n0 {}\n", objects.len() + 1).as_bytes());
-        out.extend_from_slice(b"0000000000 65535 f \n");
-        for off in offsets {
-            out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-        }
-        out.extend_from_slice(
+    }
+    if cycle {
+        findings.push(Finding::reject(
+            ReasonCode::PageTreeCycle,
+            "the PDF's page tree refers back to itself",
+        ));
+        return Ok(());
+    }
+    facts.pages = Some(pages);
+    if pages == 0 {
+        findings.push(Finding::reject(ReasonCode::NoPages, "the PDF has no pages"));
+    } else if facts.declared_pages != Some(pages) {
+        findings.push(Finding::warning(
+            ReasonCode::PageCountMismatch,
             format!(
-                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n",
-                objects.len() + 1
-            )
-            .as_bytes(),
-        );
-        out
+                "the PDF declares {} pages but has {pages}",
+                facts
+                    .declared_pages
+                    .map_or("no count of".to_string(), |d| d.to_string())
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn active_content_code(kind: ActiveContent) -> ReasonCode {
+    match kind {
+        ActiveContent::JavaScript => ReasonCode::JavaScript,
+        ActiveContent::OpenAction => ReasonCode::OpenAction,
+        ActiveContent::AdditionalActions => ReasonCode::AdditionalActions,
+        ActiveContent::Launch => ReasonCode::LaunchAction,
+        ActiveContent::SubmitForm => ReasonCode::SubmitForm,
+        ActiveContent::ImportData => ReasonCode::ImportData,
+        ActiveContent::RemoteGoTo => ReasonCode::RemoteGoto,
+        ActiveContent::EmbeddedFile => ReasonCode::EmbeddedFile,
+        ActiveContent::RichMedia => ReasonCode::RichMedia,
+        ActiveContent::XfaForm => ReasonCode::XfaForm,
+    }
+}
+
+/// Walks every object (referenced or not: an orphan can be revived by an update) and every
+/// dictionary nested in it, and names the active content found.
+fn find_active_content(
+    document: &Document,
+    max_depth: usize,
+    deadline: Instant,
+) -> Result<BTreeMap<ActiveContent, u32>, OverBudget> {
+    let mut found: BTreeMap<ActiveContent, u32> = BTreeMap::new();
+    let mut note = |kind: ActiveContent| *found.entry(kind).or_default() += 1;
+    if let Ok(catalog) = document.catalog() {
+        if catalog.has(b"OpenAction") {
+            note(ActiveContent::OpenAction);
+        }
+        if let Some(names) = resolve_dict(document, catalog.get(b"Names").ok()) {
+            if names.has(b"JavaScript") {
+                note(ActiveContent::JavaScript);
+            }
+            if names.has(b"EmbeddedFiles") {
+                note(ActiveContent::EmbeddedFile);
+            }
+        }
+        if let Some(form) = resolve_dict(document, catalog.get(b"AcroForm").ok()) {
+            if form.has(b"XFA") {
+                note(ActiveContent::XfaForm);
+            }
+        }
+    }
+    for (index, object) in document.objects.values().enumerate() {
+        if index % 1024 == 0 {
+            on_time(deadline)?;
+        }
+        let mut stack: Vec<(&Object, usize)> = vec![(object, 0)];
+        while let Some((object, depth)) = stack.pop() {
+            if depth > max_depth {
+                continue;
+            }
+            let dict = match object {
+                Object::Dictionary(d) => d,
+                Object::Stream(s) => &s.dict,
+                Object::Array(items) => {
+                    stack.extend(items.iter().map(|o| (o, depth + 1)));
+                    continue;
+                }
+                _ => continue,
+            };
+            classify(dict, &mut note);
+            stack.extend(dict.iter().map(|(_, o)| (o, depth + 1)));
+        }
+    }
+    Ok(found)
+}
+
+fn resolve_dict<'a>(document: &'a Document, object: Option<&'a Object>) -> Option<&'a Dictionary> {
+    match object? {
+        Object::Dictionary(d) => Some(d),
+        Object::Reference(id) => document.get_dictionary(*id).ok(),
+        _ => None,
+    }
+}
+
+fn name_of<'a>(dict: &'a Dictionary, key: &[u8]) -> Option<&'a [u8]> {
+    dict.get(key).ok().and_then(|o| o.as_name().ok())
+}
+
+fn classify(dict: &Dictionary, note: &mut impl FnMut(ActiveContent)) {
+    match name_of(dict, b"S") {
+        Some(b"JavaScript") => note(ActiveContent::JavaScript),
+        Some(b"Launch") => note(ActiveContent::Launch),
+        Some(b"SubmitForm") => note(ActiveContent::SubmitForm),
+        Some(b"ImportData") => note(ActiveContent::ImportData),
+        Some(b"GoToR" | b"GoToE") => note(ActiveContent::RemoteGoTo),
+        _ => {}
+    }
+    // /JS outside a JavaScript action (renditions, malformed actions) still runs in readers.
+    if dict.has(b"JS") && name_of(dict, b"S") != Some(b"JavaScript") {
+        note(ActiveContent::JavaScript);
+    }
+    if dict.has(b"AA") {
+        note(ActiveContent::AdditionalActions);
+    }
+    if name_of(dict, b"Type") == Some(b"EmbeddedFile") || dict.has(b"EF") {
+        note(ActiveContent::EmbeddedFile);
+    }
+    match name_of(dict, b"Subtype") {
+        Some(b"FileAttachment") => note(ActiveContent::EmbeddedFile),
+        Some(b"RichMedia") => note(ActiveContent::RichMedia),
+        _ => {}
+    }
+}
+
+/// The PDF/A claim of the XMP metadata (`pdfaid:part` and `pdfaid:conformance`).
+fn pdfa_claim(document: &Document) -> Option<String> {
+    let catalog = document.catalog().ok()?;
+    let id = catalog.get(b"Metadata").ok()?.as_reference().ok()?;
+    let stream = document.get_object(id).ok()?.as_stream().ok()?;
+    // XMP packets are small; a huge one is not worth decoding for a claim.
+    if stream.content.len() > 4 * 1024 * 1024 {
+        return None;
+    }
+    let xmp = if stream.dict.has(b"Filter") {
+        stream.decompressed_content().ok()?
+    } else {
+        stream.content.clone()
+    };
+    let part = xmp_value(&xmp, "pdfaid:part")?;
+    let conformance = xmp_value(&xmp, "pdfaid:conformance").unwrap_or_default();
+    Some(format!("PDF/A-{part}{}", conformance.to_uppercase()))
+}
+
+/// An XMP property in attribute (`name="v"`) or element (`<name>v</name>`) form.
+fn xmp_value(xmp: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(xmp);
+    let clean = |v: &str| {
+        let v: String = v.trim().chars().take(8).collect();
+        (!v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric())).then_some(v)
+    };
+    if let Some(at) = text.find(&format!("{name}=")) {
+        let rest = &text[at + name.len() + 1..];
+        let quote = rest.chars().next()?;
+        let rest = &rest[quote.len_utf8()..];
+        return clean(&rest[..rest.find(quote)?]);
+    }
+    let open = format!("<{name}>");
+    let at = text.find(&open)?;
+    let rest = &text[at + open.len()..];
+    clean(&rest[..rest.find('<')?])
+}
+
+/// Counts what the Flate streams decompress to, without keeping any of it, and stops at the
+/// limits: a decompression bomb is measured only up to the point where it is one.
+fn check_decompression(
+    document: &Document,
+    policy: &PdfPolicy,
+    facts: &mut PdfFacts,
+    findings: &mut Vec<Finding>,
+    deadline: Instant,
+) -> Result<(), OverBudget> {
+    const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
+    let limits = &policy.limits;
+    let mut total_in: u64 = 0;
+    let mut total_out: u64 = 0;
+    let mut buffer = vec![0u8; 64 * 1024];
+    for object in document.objects.values() {
+        let Object::Stream(stream) = object else {
+            continue;
+        };
+        if !is_flate(&stream.dict) {
+            continue;
+        }
+        total_in += stream.content.len() as u64;
+        let mut decoder = flate2::read::ZlibDecoder::new(&stream.content[..]);
+        let mut stream_out: u64 = 0;
+        loop {
+            on_time(deadline)?;
+            let n = match decoder.read(&mut buffer) {
+                Ok(0) | Err(_) => break, // a corrupt stream is the renderer's problem, not a bomb
+                Ok(n) => n as u64,
+            };
+            stream_out += n;
+            total_out += n;
+            let over = if stream_out > limits.max_stream_decompressed_bytes {
+                Some(format!(
+                    "a stream decompresses to more than {} bytes",
+                    limits.max_stream_decompressed_bytes
+                ))
+            } else if total_out > limits.max_total_decompressed_bytes {
+                Some(format!(
+                    "the streams decompress to more than {} bytes",
+                    limits.max_total_decompressed_bytes
+                ))
+            } else if total_out > RATIO_FLOOR
+                && total_out / total_in.max(1) > limits.max_decompression_ratio
+            {
+                Some(format!(
+                    "the streams decompress to more than {} times their size",
+                    limits.max_decompression_ratio
+                ))
+            } else {
+                None
+            };
+            if let Some(message) = over {
+                facts.decompressed_bytes = total_out;
+                findings.push(Finding::reject(
+                    ReasonCode::DecompressionBomb,
+                    format!("{message} (a decompression bomb)"),
+                ));
+                return Ok(());
+            }
+        }
+    }
+    facts.decompressed_bytes = total_out;
+    Ok(())
+}
+
+fn is_flate(dict: &Dictionary) -> bool {
+    let flate = |o: &Object| matches!(o.as_name(), Ok(b"FlateDecode" | b"Fl"));
+    match dict.get(b"Filter") {
+        Ok(Object::Array(filters)) => filters.first().is_some_and(flate),
+        Ok(filter) => flate(filter),
+        Err(_) => false,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::samples::minimal_pdf;
-    use super::*;
-
-    fn codes(v: &Verdict) -> Vec<ReasonCode> {
-        v.findings.iter().map(|f| f.code).collect()
-    }
-
-    #[test]
-    fn valid_pdf_is_accepted_with_its_pages() {
-        let v = check_pdf(&minimal_pdf(3, "ok"));
-        assert!(v.is_accepted(), "{v:?}");
-        assert_eq!(v.pages, Some(3));
-        assert_eq!(v.pdf_version.as_deref(), Some("1.7"));
-    }
-
-    #[test]
-    fn empty_file_is_rejected_as_empty() {
-        assert_eq!(codes(&check_pdf(b"")), vec![ReasonCode::Empty]);
-    }
-
-    #[test]
-    fn non_pdf_is_rejected_as_not_pdf() {
-        let v = check_pdf(b"PK\x03\x04 this is a zip named .pdf");
-        assert_eq!(codes(&v), vec![ReasonCode::NotPdf]);
-        assert!(!v.is_accepted());
-    }
-
-    #[test]
-    fn truncated_pdf_is_rejected_as_truncated() {
-        let full = minimal_pdf(2, "cut");
-        for cut in [12, full.len() / 3, full.len() / 2, full.len() - 7] {
-            let v = check_pdf(&full[..cut]);
-            assert!(!v.is_accepted(), "cut at {cut} was accepted");
-            assert_eq!(codes(&v), vec![ReasonCode::Truncated], "cut at {cut}");
-        }
-    }
-
-    #[test]
-    fn broken_structure_with_an_eof_marker_is_unparseable() {
-        let v = check_pdf(b"%PDF-1.4\nthis is not a PDF body\n%%EOF\n");
-        assert_eq!(codes(&v), vec![ReasonCode::Unparseable]);
-    }
-
-    #[test]
-    fn pdf_without_pages_is_rejected() {
-        let v = check_pdf(&minimal_pdf(0, "none"));
-        assert_eq!(codes(&v), vec![ReasonCode::NoPages]);
-    }
-
-    #[test]
-    fn header_after_leading_junk_is_found() {
-        let mut bytes = b"junk\n".to_vec();
-        bytes.extend(minimal_pdf(1, "junk"));
-        assert_eq!(find_header(&bytes), Some(5));
-    }
-}
+mod tests;

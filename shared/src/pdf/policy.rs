@@ -1,0 +1,221 @@
+//! What the engine checks against: limits, and what each channel does with each kind of active
+//! content. Both come from configuration (JSON), with safe defaults.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Channel;
+
+/// A kind of active content a PDF can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActiveContent {
+    /// JavaScript: in an action, the names tree, or an annotation.
+    JavaScript,
+    /// An action run when the document opens.
+    OpenAction,
+    /// Additional actions (`/AA`) on the document, a page, a field or an annotation.
+    AdditionalActions,
+    /// A Launch action: runs a program or opens a file.
+    Launch,
+    /// A form submission to a URL.
+    SubmitForm,
+    /// Importing form data from a file.
+    ImportData,
+    /// A go-to action into another file (GoToR, GoToE).
+    RemoteGoTo,
+    /// An embedded file or file attachment.
+    EmbeddedFile,
+    /// RichMedia (Flash, video, 3D).
+    RichMedia,
+    /// An XFA form.
+    XfaForm,
+}
+
+impl ActiveContent {
+    /// Every kind.
+    pub const ALL: [ActiveContent; 10] = [
+        ActiveContent::JavaScript,
+        ActiveContent::OpenAction,
+        ActiveContent::AdditionalActions,
+        ActiveContent::Launch,
+        ActiveContent::SubmitForm,
+        ActiveContent::ImportData,
+        ActiveContent::RemoteGoTo,
+        ActiveContent::EmbeddedFile,
+        ActiveContent::RichMedia,
+        ActiveContent::XfaForm,
+    ];
+
+    /// What a person is told.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ActiveContent::JavaScript => "the PDF contains JavaScript",
+            ActiveContent::OpenAction => "the PDF runs an action when it is opened",
+            ActiveContent::AdditionalActions => "the PDF has actions triggered by events (/AA)",
+            ActiveContent::Launch => "the PDF can launch a program or open a file",
+            ActiveContent::SubmitForm => "the PDF has a form that submits data to an address",
+            ActiveContent::ImportData => "the PDF imports data from another file",
+            ActiveContent::RemoteGoTo => "the PDF links into another file",
+            ActiveContent::EmbeddedFile => "the PDF carries embedded or attached files",
+            ActiveContent::RichMedia => "the PDF contains rich media (Flash, video or 3D)",
+            ActiveContent::XfaForm => "the PDF is an XFA form",
+        }
+    }
+}
+
+/// What to do with a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyAction {
+    /// Reject the document (it is kept in quarantine).
+    Reject,
+    /// Accept it with a warning.
+    Warn,
+    /// Accept it silently (the fact is still reported).
+    Allow,
+}
+
+/// The safe default for a kind of active content: anything that runs code, starts programs or
+/// reads other files is rejected; the rest is accepted with a warning.
+pub fn default_action(kind: ActiveContent) -> PolicyAction {
+    match kind {
+        ActiveContent::JavaScript
+        | ActiveContent::Launch
+        | ActiveContent::ImportData
+        | ActiveContent::RichMedia
+        | ActiveContent::XfaForm => PolicyAction::Reject,
+        ActiveContent::OpenAction
+        | ActiveContent::AdditionalActions
+        | ActiveContent::SubmitForm
+        | ActiveContent::RemoteGoTo
+        | ActiveContent::EmbeddedFile => PolicyAction::Warn,
+    }
+}
+
+/// Resource limits. A file over any of them is rejected before it can cost more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PdfLimits {
+    /// Largest file, in bytes.
+    pub max_bytes: u64,
+    /// Most objects.
+    pub max_objects: usize,
+    /// Deepest nesting of arrays and dictionaries (lopdf refuses deeper ones while parsing;
+    /// this bounds the engine's own walk).
+    pub max_depth: usize,
+    /// Most bytes one stream may decompress to.
+    pub max_stream_decompressed_bytes: u64,
+    /// Most bytes all streams together may decompress to.
+    pub max_total_decompressed_bytes: u64,
+    /// Largest ratio of decompressed to compressed bytes, applied once more than 16 MiB has
+    /// been decompressed.
+    pub max_decompression_ratio: u64,
+    /// Time budget per document, in milliseconds.
+    pub time_budget_ms: u64,
+}
+
+impl Default for PdfLimits {
+    fn default() -> Self {
+        PdfLimits {
+            max_bytes: crate::upload::DEFAULT_MAX_UPLOAD_BYTES,
+            max_objects: 500_000,
+            max_depth: 64,
+            max_stream_decompressed_bytes: 256 * 1024 * 1024,
+            max_total_decompressed_bytes: 1024 * 1024 * 1024,
+            max_decompression_ratio: 1000,
+            time_budget_ms: 20_000,
+        }
+    }
+}
+
+/// One channel's policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PdfPolicy {
+    /// Limits.
+    pub limits: PdfLimits,
+    /// Overrides of the default action per kind of active content.
+    pub active_content: BTreeMap<ActiveContent, PolicyAction>,
+}
+
+impl PdfPolicy {
+    /// What to do with `kind` under this policy.
+    pub fn action(&self, kind: ActiveContent) -> PolicyAction {
+        self.active_content
+            .get(&kind)
+            .copied()
+            .unwrap_or_else(|| default_action(kind))
+    }
+}
+
+/// The policy of each channel.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChannelPolicies {
+    /// Web-form uploads.
+    pub web: PdfPolicy,
+    /// Drop-box scans.
+    pub drop_box: PdfPolicy,
+}
+
+impl ChannelPolicies {
+    /// Parses the JSON configuration (`INTAKE_PDF_POLICY`); missing parts keep their defaults.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The policy of a channel; an unknown channel gets the web policy.
+    pub fn for_channel(&self, channel: Option<Channel>) -> &PdfPolicy {
+        match channel {
+            Some(Channel::DropBox) => &self.drop_box,
+            _ => &self.web,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_reject_code_and_warn_on_the_rest() {
+        let policy = PdfPolicy::default();
+        assert_eq!(
+            policy.action(ActiveContent::JavaScript),
+            PolicyAction::Reject
+        );
+        assert_eq!(
+            policy.action(ActiveContent::EmbeddedFile),
+            PolicyAction::Warn
+        );
+    }
+
+    #[test]
+    fn configuration_overrides_one_channel_and_keeps_the_rest() {
+        let policies = ChannelPolicies::from_json(
+            r#"{"drop_box": {"active_content": {"embedded_file": "reject"},
+                             "limits": {"max_objects": 10}}}"#,
+        )
+        .unwrap();
+        let drop_box = policies.for_channel(Some(Channel::DropBox));
+        assert_eq!(
+            drop_box.action(ActiveContent::EmbeddedFile),
+            PolicyAction::Reject
+        );
+        assert_eq!(drop_box.limits.max_objects, 10);
+        assert_eq!(drop_box.limits.time_budget_ms, 20_000);
+        let web = policies.for_channel(Some(Channel::Web));
+        assert_eq!(web.action(ActiveContent::EmbeddedFile), PolicyAction::Warn);
+    }
+
+    #[test]
+    fn a_typo_in_the_configuration_is_an_error() {
+        assert!(ChannelPolicies::from_json(r#"{"web": {"limits": {"max_object": 1}}}"#).is_err());
+        assert!(
+            ChannelPolicies::from_json(r#"{"web": {"active_content": {"javascript": "maybe"}}}"#)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! What the raw bytes say before any parser runs: the header, the end-of-file markers, the
+//! revisions (one per `%%EOF`: the original and each incremental update), linearization, and
+//! a quick count of objects, so that limits hold before lopdf allocates anything.
+
+use serde::Serialize;
+
+/// How far into the file the `%PDF-` header may start, and how far from the end `%%EOF` may
+/// be (readers tolerate up to about 1 KiB of junk on either side).
+pub const JUNK_WINDOW: usize = 1024;
+
+/// One revision of the file: the byte range from the end of the previous revision (or 0) to
+/// the end of this revision's `%%EOF` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Revision {
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
+}
+
+/// The raw facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawScan {
+    /// Where `%PDF-` starts, if within the window.
+    pub header_at: Option<usize>,
+    /// The version after `%PDF-`.
+    pub version: Option<String>,
+    /// Whether a `%%EOF` ends the file (within the window).
+    pub has_eof: bool,
+    /// The revisions, in file order.
+    pub revisions: Vec<Revision>,
+    /// Whether the first object declares the file linearized.
+    pub linearized: bool,
+    /// How many `obj` keywords the file holds outside object streams (an upper bound on what a
+    /// parser will allocate for top-level objects).
+    pub object_keywords: usize,
+}
+
+/// Scans `bytes` once (well, a few memchr-speed passes).
+pub fn scan(bytes: &[u8]) -> RawScan {
+    let head = &bytes[..bytes.len().min(JUNK_WINDOW)];
+    let header_at = find(head, b"%PDF-");
+    let version = header_at.and_then(|at| header_version(&bytes[at..]));
+    let tail = &bytes[bytes.len().saturating_sub(JUNK_WINDOW)..];
+    let has_eof = find(tail, b"%%EOF").is_some();
+    let revisions = revisions(bytes);
+    let linearized = header_at.is_some_and(|at| {
+        let window = &bytes[at..bytes.len().min(at + JUNK_WINDOW)];
+        find(window, b"/Linearized").is_some()
+    });
+    RawScan {
+        header_at,
+        version,
+        has_eof,
+        revisions,
+        linearized,
+        object_keywords: count_object_keywords(bytes),
+    }
+}
+
+fn header_version(from_header: &[u8]) -> Option<String> {
+    let rest = from_header.get(5..)?;
+    let len = rest
+        .iter()
+        .take(8)
+        .take_while(|b| b.is_ascii_digit() || **b == b'.')
+        .count();
+    (len > 0).then(|| String::from_utf8_lossy(&rest[..len]).into_owned())
+}
+
+/// Every `%%EOF` that closes a `startxref` section ends a revision.
+fn revisions(bytes: &[u8]) -> Vec<Revision> {
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let mut from = 0usize;
+    while let Some(found) = find(&bytes[from..], b"%%EOF") {
+        let at = from + found;
+        let mut end = at + 5;
+        // The end-of-line after %%EOF belongs to the revision.
+        if bytes.get(end) == Some(&b'\r') {
+            end += 1;
+        }
+        if bytes.get(end) == Some(&b'\n') {
+            end += 1;
+        }
+        let before = &bytes[at.saturating_sub(48)..at];
+        if find(before, b"startxref").is_some() {
+            out.push(Revision {
+                start: start as u64,
+                end: end as u64,
+            });
+            start = end;
+        }
+        from = at + 5;
+    }
+    out
+}
+
+/// Counts ` obj` keywords that follow an object number and generation (`12 0 obj`).
+fn count_object_keywords(bytes: &[u8]) -> usize {
+    let mut count = 0;
+    let mut from = 0;
+    while let Some(found) = find(&bytes[from..], b" obj") {
+        let at = from + found;
+        if at > 0 && bytes[at - 1].is_ascii_digit() {
+            count += 1;
+        }
+        from = at + 4;
+    }
+    count
+}
+
+/// Position of `needle` in `haystack`.
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    let first = needle[0];
+    let mut from = 0;
+    while from + needle.len() <= haystack.len() {
+        let offset = haystack[from..=haystack.len() - needle.len()]
+            .iter()
+            .position(|b| *b == first)?;
+        let at = from + offset;
+        if &haystack[at..at + needle.len()] == needle {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdf::samples::minimal_pdf;
+
+    #[test]
+    fn a_simple_file_has_one_revision_covering_it_all() {
+        let pdf = minimal_pdf(1, "x");
+        let scan = scan(&pdf);
+        assert_eq!(scan.header_at, Some(0));
+        assert_eq!(scan.version.as_deref(), Some("1.7"));
+        assert!(scan.has_eof);
+        assert!(!scan.linearized);
+        assert_eq!(
+            scan.revisions,
+            vec![Revision {
+                start: 0,
+                end: pdf.len() as u64
+            }]
+        );
+        assert_eq!(scan.object_keywords, 4);
+    }
+
+    #[test]
+    fn each_incremental_update_is_a_revision() {
+        let pdf = crate::pdf::samples::with_incremental_update(&minimal_pdf(1, "x"));
+        let scan = scan(&pdf);
+        assert_eq!(scan.revisions.len(), 2);
+        assert_eq!(scan.revisions[0].end, scan.revisions[1].start);
+        assert_eq!(scan.revisions[1].end, pdf.len() as u64);
+    }
+
+    #[test]
+    fn eof_inside_content_without_startxref_is_not_a_revision() {
+        let mut pdf = b"%PDF-1.4\n1 0 obj (%%EOF) endobj\n".to_vec();
+        pdf.extend_from_slice(b"startxref\n9\n%%EOF\n");
+        assert_eq!(scan(&pdf).revisions.len(), 1);
+    }
+
+    #[test]
+    fn find_works_at_edges() {
+        assert_eq!(find(b"abc", b"abc"), Some(0));
+        assert_eq!(find(b"xxabc", b"abc"), Some(2));
+        assert_eq!(find(b"ab", b"abc"), None);
+        assert_eq!(find(b"aab", b"ab"), Some(1));
+        assert_eq!(find(b"", b"a"), None);
+    }
+}

@@ -1,0 +1,385 @@
+//! Every check with a file that triggers it and one that must not.
+
+use super::policy::{ActiveContent, ChannelPolicies, PdfPolicy, PolicyAction};
+use super::samples::{PdfBuilder, minimal_pdf, with_incremental_update};
+use super::*;
+
+fn codes(v: &Verdict) -> Vec<ReasonCode> {
+    v.findings.iter().map(|f| f.code).collect()
+}
+
+fn rejections(v: &Verdict) -> Vec<ReasonCode> {
+    v.rejections().map(|f| f.code).collect()
+}
+
+fn facts(v: &Verdict) -> &PdfFacts {
+    v.facts.as_ref().expect("facts")
+}
+
+#[test]
+fn a_clean_pdf_is_accepted_without_findings_and_with_its_facts() {
+    let v = check_pdf(&minimal_pdf(3, "ok"));
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+    assert_eq!(v.pages, Some(3));
+    assert_eq!(v.pdf_version.as_deref(), Some("1.7"));
+    let f = facts(&v);
+    assert_eq!(f.declared_pages, Some(3));
+    assert_eq!(f.producer.as_deref(), Some("intake test builder"));
+    assert_eq!(f.encryption, Encryption::None);
+    assert_eq!(f.revisions.len(), 1);
+    assert!(f.active_content.is_empty());
+    assert_eq!(f.repaired, None);
+    assert_eq!(f.pdfa, None);
+}
+
+#[test]
+fn empty_not_pdf_and_truncated_are_rejected() {
+    assert_eq!(codes(&check_pdf(b"")), vec![ReasonCode::Empty]);
+    assert_eq!(
+        codes(&check_pdf(b"PK\x03\x04 a zip named .pdf")),
+        vec![ReasonCode::NotPdf]
+    );
+    let full = minimal_pdf(2, "cut");
+    for cut in [12, full.len() / 3, full.len() / 2, full.len() - 7] {
+        assert_eq!(
+            codes(&check_pdf(&full[..cut])),
+            vec![ReasonCode::Truncated],
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn broken_structure_with_an_eof_marker_is_unparseable() {
+    let v = check_pdf(b"%PDF-1.4\nthis is not a PDF body\n%%EOF\n");
+    assert_eq!(rejections(&v), vec![ReasonCode::Unparseable]);
+}
+
+#[test]
+fn a_pdf_without_pages_is_rejected() {
+    assert_eq!(
+        rejections(&check_pdf(&minimal_pdf(0, "none"))),
+        vec![ReasonCode::NoPages]
+    );
+}
+
+#[test]
+fn header_after_leading_junk_is_accepted() {
+    let mut bytes = b"junk\n".to_vec();
+    bytes.extend(minimal_pdf(1, "junk"));
+    let v = check_pdf(&bytes);
+    assert!(v.is_accepted(), "{:?}", v.findings);
+}
+
+#[test]
+fn a_wrong_page_count_is_a_warning() {
+    let v = check_pdf(&PdfBuilder::new(2, "count").declared_count(5).build());
+    assert!(v.is_accepted());
+    assert_eq!(codes(&v), vec![ReasonCode::PageCountMismatch]);
+    assert_eq!(facts(&v).declared_pages, Some(5));
+    assert_eq!(v.pages, Some(2));
+}
+
+#[test]
+fn a_cyclic_page_tree_is_rejected() {
+    // The page tree's only kid is the page tree itself.
+    let mut pdf = PdfBuilder::new(1, "cycle").build();
+    let kids = b"/Kids [3 0 R]";
+    let at = scan::find(&pdf, kids).expect("kids");
+    pdf[at..at + kids.len()].copy_from_slice(b"/Kids [2 0 R]");
+    let v = check_pdf(&pdf);
+    assert_eq!(rejections(&v), vec![ReasonCode::PageTreeCycle]);
+}
+
+#[test]
+fn incremental_updates_are_listed_as_revisions() {
+    let base = minimal_pdf(1, "rev");
+    let once = with_incremental_update(&base);
+    let twice = with_incremental_update(&once);
+    let v = check_pdf(&twice);
+    assert!(v.is_accepted(), "{:?}", v.findings);
+    let revisions = &facts(&v).revisions;
+    assert_eq!(revisions.len(), 3);
+    assert_eq!(revisions[0].end, base.len() as u64);
+    assert_eq!(revisions[1].end, once.len() as u64);
+    assert_eq!(revisions[2].end, twice.len() as u64);
+}
+
+#[test]
+fn a_wrong_startxref_is_repaired_with_a_warning() {
+    let mut pdf = minimal_pdf(1, "repair");
+    let at = pdf
+        .windows(9)
+        .rposition(|w| w == b"startxref")
+        .expect("startxref");
+    let offset_at = at + 10;
+    pdf[offset_at] = if pdf[offset_at] == b'1' { b'2' } else { b'1' };
+    let v = check_pdf(&pdf);
+    assert!(v.is_accepted(), "{:?}", v.findings);
+    assert_eq!(codes(&v), vec![ReasonCode::Repaired]);
+    assert!(facts(&v).repaired.is_some());
+}
+
+fn with_object(pages: usize, build: impl FnOnce(&mut PdfBuilder) -> String) -> Vec<u8> {
+    let mut builder = PdfBuilder::new(pages, "active");
+    let catalog = build(&mut builder);
+    builder.catalog(&catalog).build()
+}
+
+#[test]
+fn each_kind_of_active_content_is_found_and_judged_by_the_default_policy() {
+    let cases: Vec<(Vec<u8>, ActiveContent)> = vec![
+        (
+            with_object(1, |b| {
+                let js = b.object("<< /S /JavaScript /JS (app.alert\\(1\\)) >>");
+                format!("/OpenAction {js} 0 R")
+            }),
+            ActiveContent::JavaScript,
+        ),
+        (
+            with_object(1, |b| {
+                let action = b.object("<< /S /JavaScript /JS (x) >>");
+                let tree = b.object(format!("<< /Names [(a) {action} 0 R] >>"));
+                format!("/Names << /JavaScript {tree} 0 R >>")
+            }),
+            ActiveContent::JavaScript,
+        ),
+        (
+            with_object(1, |b| {
+                let launch = b.object("<< /S /Launch /F (cmd.exe) >>");
+                let annot = b.object(format!(
+                    "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /A {launch} 0 R >>"
+                ));
+                format!("/Extra [{annot} 0 R]")
+            }),
+            ActiveContent::Launch,
+        ),
+        (
+            with_object(1, |b| {
+                let a = b.object("<< /S /SubmitForm /F << /FS /URL /F (https://example.org) >> >>");
+                format!("/Extra {a} 0 R")
+            }),
+            ActiveContent::SubmitForm,
+        ),
+        (
+            with_object(1, |b| {
+                let a = b.object("<< /S /ImportData /F (data.fdf) >>");
+                format!("/Extra {a} 0 R")
+            }),
+            ActiveContent::ImportData,
+        ),
+        (
+            with_object(1, |b| {
+                let a = b.object("<< /S /GoToR /F (other.pdf) /D [0 /Fit] >>");
+                format!("/Extra {a} 0 R")
+            }),
+            ActiveContent::RemoteGoTo,
+        ),
+        (
+            with_object(1, |b| {
+                let file = b.stream("/Type /EmbeddedFile", b"hello");
+                let spec = b.object(format!(
+                    "<< /Type /Filespec /F (a.txt) /EF << /F {file} 0 R >> >>"
+                ));
+                let tree = b.object(format!("<< /Names [(a.txt) {spec} 0 R] >>"));
+                format!("/Names << /EmbeddedFiles {tree} 0 R >>")
+            }),
+            ActiveContent::EmbeddedFile,
+        ),
+        (
+            with_object(1, |b| {
+                let annot = b.object("<< /Type /Annot /Subtype /RichMedia /Rect [0 0 1 1] >>");
+                format!("/Extra [{annot} 0 R]")
+            }),
+            ActiveContent::RichMedia,
+        ),
+        (
+            with_object(1, |b| {
+                let xfa = b.stream("", b"<xdp:xdp/>");
+                format!("/AcroForm << /Fields [] /XFA {xfa} 0 R >>")
+            }),
+            ActiveContent::XfaForm,
+        ),
+        (
+            with_object(1, |b| {
+                let go = b.object("<< /S /GoTo /D [3 0 R /Fit] >>");
+                format!("/OpenAction {go} 0 R")
+            }),
+            ActiveContent::OpenAction,
+        ),
+        (
+            with_object(1, |b| {
+                let go = b.object("<< /S /GoTo /D [3 0 R /Fit] >>");
+                format!("/AA << /WC {go} 0 R >>")
+            }),
+            ActiveContent::AdditionalActions,
+        ),
+    ];
+    let policy = PdfPolicy::default();
+    for (pdf, kind) in cases {
+        let v = inspect(&pdf, &policy);
+        assert!(
+            facts(&v).active_content.contains_key(&kind),
+            "{kind:?} not found: {:?}",
+            facts(&v).active_content
+        );
+        let code = active_content_code(kind);
+        let finding = v.findings.iter().find(|f| f.code == code).expect("finding");
+        let expected = match policy.action(kind) {
+            PolicyAction::Reject => crate::model::Severity::Reject,
+            _ => crate::model::Severity::Warning,
+        };
+        assert_eq!(finding.severity, expected, "{kind:?}");
+    }
+}
+
+#[test]
+fn plain_links_and_forms_are_not_active_content() {
+    let pdf = with_object(1, |b| {
+        let uri = b.object("<< /S /URI /URI (https://www.krakow.pl) >>");
+        let link = b.object(format!(
+            "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /A {uri} 0 R >>"
+        ));
+        let field = b.object("<< /FT /Tx /T (name) /V (Jan Kowalski) >>");
+        format!("/Extra [{link} 0 R] /AcroForm << /Fields [{field} 0 R] >>")
+    });
+    let v = check_pdf(&pdf);
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+}
+
+#[test]
+fn the_policy_decides_per_channel() {
+    let pdf = with_object(1, |b| {
+        let file = b.stream("/Type /EmbeddedFile", b"attachment");
+        let spec = b.object(format!(
+            "<< /Type /Filespec /F (a.txt) /EF << /F {file} 0 R >> >>"
+        ));
+        format!("/Extra {spec} 0 R")
+    });
+    let policies = ChannelPolicies::from_json(
+        r#"{"drop_box": {"active_content": {"embedded_file": "reject"}},
+            "web": {"active_content": {"embedded_file": "allow"}}}"#,
+    )
+    .unwrap();
+    let web = inspect(&pdf, &policies.web);
+    assert!(web.findings.is_empty(), "allowed: {:?}", web.findings);
+    assert!(
+        facts(&web)
+            .active_content
+            .contains_key(&ActiveContent::EmbeddedFile)
+    );
+    let drop_box = inspect(&pdf, &policies.drop_box);
+    assert_eq!(rejections(&drop_box), vec![ReasonCode::EmbeddedFile]);
+}
+
+#[test]
+fn object_and_size_limits_reject_before_parsing() {
+    let pdf = minimal_pdf(30, "many");
+    let mut policy = PdfPolicy::default();
+    policy.limits.max_objects = 10;
+    assert_eq!(
+        rejections(&inspect(&pdf, &policy)),
+        vec![ReasonCode::TooManyObjects]
+    );
+    policy.limits.max_objects = 1000;
+    assert!(inspect(&pdf, &policy).is_accepted());
+    policy.limits.max_bytes = 100;
+    assert_eq!(
+        rejections(&inspect(&pdf, &policy)),
+        vec![ReasonCode::TooLarge]
+    );
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn a_decompression_bomb_is_rejected_and_normal_compression_is_not() {
+    let bomb = deflate(&vec![0u8; 64 * 1024 * 1024]);
+    let pdf = with_object(1, |b| {
+        let s = b.stream("/Filter /FlateDecode", &bomb);
+        format!("/Extra {s} 0 R")
+    });
+    let v = check_pdf(&pdf);
+    assert_eq!(
+        rejections(&v),
+        vec![ReasonCode::DecompressionBomb],
+        "{:?}",
+        v.findings
+    );
+
+    let text: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| format!("{i} ").into_bytes())
+        .collect();
+    let normal = deflate(&text);
+    let pdf = with_object(1, |b| {
+        let s = b.stream("/Filter /FlateDecode", &normal);
+        format!("/Extra {s} 0 R")
+    });
+    let v = check_pdf(&pdf);
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+    assert_eq!(facts(&v).decompressed_bytes, text.len() as u64);
+
+    let mut policy = PdfPolicy::default();
+    policy.limits.max_total_decompressed_bytes = 1000;
+    assert_eq!(
+        rejections(&inspect(&pdf, &policy)),
+        vec![ReasonCode::DecompressionBomb]
+    );
+}
+
+#[test]
+fn an_exhausted_time_budget_rejects() {
+    let mut policy = PdfPolicy::default();
+    policy.limits.time_budget_ms = 0;
+    let pdf = minimal_pdf(2, "slow");
+    std::thread::sleep(Duration::from_millis(2));
+    assert_eq!(
+        rejections(&inspect(&pdf, &policy)),
+        vec![ReasonCode::TimeBudgetExceeded]
+    );
+}
+
+#[test]
+fn a_pdfa_claim_is_read_from_the_xmp_metadata() {
+    let xmp = br#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description pdfaid:part="2" pdfaid:conformance="B"/></rdf:RDF></x:xmpmeta>"#;
+    let pdf = with_object(1, |b| {
+        let m = b.stream("/Type /Metadata /Subtype /XML", xmp);
+        format!("/Metadata {m} 0 R")
+    });
+    assert_eq!(facts(&check_pdf(&pdf)).pdfa.as_deref(), Some("PDF/A-2B"));
+    assert_eq!(
+        xmp_value(b"<pdfaid:part>3</pdfaid:part>", "pdfaid:part").as_deref(),
+        Some("3")
+    );
+}
+
+#[test]
+fn fixtures_made_by_qpdf() {
+    // Made by make-fixtures.sh from base.pdf with qpdf (a reader that is not ours).
+    let password = check_pdf(include_bytes!("fixtures/password.pdf"));
+    assert_eq!(rejections(&password), vec![ReasonCode::PasswordRequired]);
+    assert_eq!(facts(&password).encryption, Encryption::PasswordRequired);
+
+    let restricted = check_pdf(include_bytes!("fixtures/owner-only.pdf"));
+    assert!(restricted.is_accepted(), "{:?}", restricted.findings);
+    assert_eq!(codes(&restricted), vec![ReasonCode::EncryptionRestricted]);
+    assert_eq!(restricted.pages, Some(3));
+
+    let object_streams = check_pdf(include_bytes!("fixtures/object-streams.pdf"));
+    assert!(
+        object_streams.findings.is_empty(),
+        "{:?}",
+        object_streams.findings
+    );
+    assert_eq!(object_streams.pages, Some(3));
+
+    let linearized = check_pdf(include_bytes!("fixtures/linearized.pdf"));
+    assert!(linearized.findings.is_empty(), "{:?}", linearized.findings);
+    assert!(facts(&linearized).linearized);
+    assert_eq!(linearized.pages, Some(3));
+}
