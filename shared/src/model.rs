@@ -250,7 +250,41 @@ pub struct Verdict {
     pub facts: Option<crate::pdf::PdfFacts>,
 }
 
+/// The verdict in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Nothing found.
+    Accepted,
+    /// Accepted; warnings were found.
+    AcceptedWithWarnings,
+    /// At least one finding rejects it.
+    Rejected,
+}
+
+impl Outcome {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::AcceptedWithWarnings => "accepted_with_warnings",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
 impl Verdict {
+    /// Accepted, accepted with warnings, or rejected.
+    pub fn outcome(&self) -> Outcome {
+        if !self.is_accepted() {
+            Outcome::Rejected
+        } else if self.findings.is_empty() {
+            Outcome::Accepted
+        } else {
+            Outcome::AcceptedWithWarnings
+        }
+    }
+
     /// True when no finding rejects the document.
     pub fn is_accepted(&self) -> bool {
         !self.findings.iter().any(|f| f.severity == Severity::Reject)
@@ -337,13 +371,16 @@ mod tests {
     fn warnings_do_not_reject() {
         let mut verdict = Verdict::default();
         assert!(verdict.is_accepted());
+        assert_eq!(verdict.outcome(), Outcome::Accepted);
         verdict
             .findings
             .push(Finding::warning(ReasonCode::SizeMismatch, "size differs"));
         assert!(verdict.is_accepted());
+        assert_eq!(verdict.outcome(), Outcome::AcceptedWithWarnings);
         verdict
             .findings
             .push(Finding::reject(ReasonCode::NoPages, "no pages"));
+        assert_eq!(verdict.outcome(), Outcome::Rejected);
         assert!(!verdict.is_accepted());
         assert_eq!(verdict.rejections().count(), 1);
     }

@@ -26,16 +26,7 @@ pub fn assess(
 ) -> Verdict {
     let mut verdict = match &read.bytes {
         Some(bytes) => crate::pdf::inspect(bytes, policy),
-        None => Verdict {
-            findings: vec![Finding::reject(
-                ReasonCode::TooLarge,
-                format!(
-                    "the file is {} bytes; the largest accepted is {limit} bytes",
-                    read.size
-                ),
-            )],
-            ..Verdict::default()
-        },
+        None => crate::pdf::too_large(read.size, limit),
     };
     let Some(pending) = pending else {
         verdict.findings.push(Finding::reject(

@@ -62,6 +62,18 @@ pub struct PdfFacts {
     pub decompressed_bytes: u64,
 }
 
+/// The verdict on a document over the size limit, judged by its size alone (its bytes were
+/// hashed but not kept).
+pub fn too_large(size: u64, limit: u64) -> Verdict {
+    Verdict {
+        findings: vec![Finding::reject(
+            ReasonCode::TooLarge,
+            format!("the file is {size} bytes; the largest accepted is {limit} bytes"),
+        )],
+        ..Verdict::default()
+    }
+}
+
 /// The engine with the default policy of the web channel.
 pub fn check_pdf(bytes: &[u8]) -> Verdict {
     inspect(bytes, &PdfPolicy::default())
@@ -80,16 +92,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
         return verdict;
     }
     if bytes.len() as u64 > limits.max_bytes {
-        reject(
-            &mut verdict,
-            ReasonCode::TooLarge,
-            format!(
-                "the file is {} bytes; the largest accepted is {} bytes",
-                bytes.len(),
-                limits.max_bytes
-            ),
-        );
-        return verdict;
+        return too_large(bytes.len() as u64, limits.max_bytes);
     }
     let raw = scan::scan(bytes);
     if raw.header_at.is_none() {

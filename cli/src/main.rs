@@ -1,0 +1,359 @@
+//! `intake`: the command line.
+//!
+//! `intake validate FILE|DIR... [--json] [--channel web|drop_box] [--policy FILE]` runs the PDF
+//! engine of the functions on local files, with no AWS at all. It prints a table (or JSON lines)
+//! and exits 1 when any document is rejected, 2 when a file cannot be read or the command is
+//! wrong.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use intake::hashing::DocumentReader;
+use intake::model::{Channel, Outcome, Severity, Verdict};
+use intake::pdf::policy::{ChannelPolicies, PdfPolicy};
+
+const USAGE: &str = "\
+usage: intake validate [--json] [--channel web|drop_box] [--policy FILE] FILE|DIR...
+
+Validates PDFs with the engine the intake functions use, offline.
+  --json         one JSON object per document instead of a table
+  --channel      whose policy applies (default: web)
+  --policy FILE  a policy file (JSON, as INTAKE_PDF_POLICY in the functions)
+Directories are searched for *.pdf files. Exit status: 0 all accepted, 1 some rejected,
+2 a file could not be read or the command is wrong.";
+
+struct Options {
+    json: bool,
+    channel: Channel,
+    policy_file: Option<PathBuf>,
+    paths: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("validate") => match parse_options(&args[1..]) {
+            Ok(options) => validate(&options),
+            Err(message) => {
+                eprintln!("intake validate: {message}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("intake: unknown command '{other}'\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        None => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        json: false,
+        channel: Channel::Web,
+        policy_file: None,
+        paths: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--json" => options.json = true,
+            "--channel" => {
+                let value = args.next().ok_or("--channel needs web or drop_box")?;
+                options.channel = Channel::parse(value)
+                    .ok_or_else(|| format!("unknown channel '{value}' (web or drop_box)"))?;
+            }
+            "--policy" => {
+                options.policy_file =
+                    Some(PathBuf::from(args.next().ok_or("--policy needs a file")?));
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            path => options.paths.push(PathBuf::from(path)),
+        }
+    }
+    if options.paths.is_empty() {
+        return Err("name at least one file or directory".into());
+    }
+    Ok(options)
+}
+
+/// One document's result.
+enum Checked {
+    Judged {
+        verdict: Verdict,
+        sha256: String,
+        size: u64,
+    },
+    Unreadable(String),
+}
+
+fn validate(options: &Options) -> ExitCode {
+    let policies = match &options.policy_file {
+        None => ChannelPolicies::default(),
+        Some(file) => match std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| ChannelPolicies::from_json(&text).map_err(|e| e.to_string()))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("intake validate: policy {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let policy = policies.for_channel(Some(options.channel));
+    let mut files = Vec::new();
+    let mut unreadable = Vec::new();
+    for path in &options.paths {
+        collect(path, &mut files, &mut unreadable);
+    }
+    let mut results: Vec<(PathBuf, Checked)> = unreadable
+        .into_iter()
+        .map(|(path, error)| (path, Checked::Unreadable(error)))
+        .collect();
+    results.extend(files.into_iter().map(|path| {
+        let checked = check_file(&path, policy);
+        (path, checked)
+    }));
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let stdout = std::io::stdout();
+    let color = !options.json && stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = stdout.lock();
+    let written = if options.json {
+        print_json(&mut out, &results)
+    } else {
+        print_table(&mut out, &results, color)
+    };
+    if written.is_err() {
+        return ExitCode::from(2);
+    }
+    let any_unreadable = results
+        .iter()
+        .any(|(_, c)| matches!(c, Checked::Unreadable(_)));
+    let any_rejected = results.iter().any(|(_, c)| {
+        matches!(c, Checked::Judged { verdict, .. } if verdict.outcome() == Outcome::Rejected)
+    });
+    if any_unreadable {
+        ExitCode::from(2)
+    } else if any_rejected {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Files named, and PDFs found under directories named, in a stable order.
+fn collect(path: &Path, files: &mut Vec<PathBuf>, unreadable: &mut Vec<(PathBuf, String)>) {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            let entries = match std::fs::read_dir(path) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    unreadable.push((path.to_path_buf(), e.to_string()));
+                    return;
+                }
+            };
+            let mut children: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            children.sort();
+            for child in children {
+                let is_pdf = child
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+                if child.is_dir() || is_pdf {
+                    collect(&child, files, unreadable);
+                }
+            }
+        }
+        Ok(_) => files.push(path.to_path_buf()),
+        Err(e) => unreadable.push((path.to_path_buf(), e.to_string())),
+    }
+}
+
+/// Reads a file once, hashing as it goes and keeping no more than the policy's size limit.
+fn check_file(path: &Path, policy: &PdfPolicy) -> Checked {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return Checked::Unreadable(e.to_string()),
+    };
+    let expected = file.metadata().ok().map(|m| m.len());
+    let mut reader = DocumentReader::new(policy.limits.max_bytes, expected);
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => reader.push(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Checked::Unreadable(e.to_string()),
+        }
+    }
+    let read = reader.finish();
+    let verdict = match &read.bytes {
+        Some(bytes) => intake::pdf::inspect(bytes, policy),
+        // Over the limit: judged by size alone, as validate does.
+        None => intake::pdf::too_large(read.size, policy.limits.max_bytes),
+    };
+    Checked::Judged {
+        verdict,
+        sha256: read.hash.to_hex(),
+        size: read.size,
+    }
+}
+
+fn print_json(out: &mut impl Write, results: &[(PathBuf, Checked)]) -> std::io::Result<()> {
+    for (path, checked) in results {
+        let line = match checked {
+            Checked::Judged {
+                verdict,
+                sha256,
+                size,
+            } => serde_json::json!({
+                "file": path.display().to_string(),
+                "verdict": verdict.outcome().as_str(),
+                "sha256": sha256,
+                "size": size,
+                "pages": verdict.pages,
+                "pdf_version": verdict.pdf_version,
+                "findings": verdict.findings,
+                "facts": verdict.facts,
+            }),
+            Checked::Unreadable(error) => serde_json::json!({
+                "file": path.display().to_string(),
+                "verdict": "unreadable",
+                "error": error,
+            }),
+        };
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+fn print_table(
+    out: &mut impl Write,
+    results: &[(PathBuf, Checked)],
+    color: bool,
+) -> std::io::Result<()> {
+    let paint = |text: &str, code: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    let rows: Vec<[String; 5]> = results
+        .iter()
+        .map(|(path, checked)| match checked {
+            Checked::Judged {
+                verdict, sha256, ..
+            } => {
+                let word = match verdict.outcome() {
+                    Outcome::Accepted => "accepted",
+                    Outcome::AcceptedWithWarnings => "warnings",
+                    Outcome::Rejected => "REJECTED",
+                };
+                let findings: Vec<String> = verdict
+                    .findings
+                    .iter()
+                    .map(|f| {
+                        let mark = if f.severity == Severity::Reject {
+                            "✗"
+                        } else {
+                            "!"
+                        };
+                        format!("{mark} {}: {}", f.code.as_str(), f.message)
+                    })
+                    .collect();
+                [
+                    path.display().to_string(),
+                    word.to_string(),
+                    verdict.pages.map_or("-".into(), |p| p.to_string()),
+                    sha256[..12].to_string(),
+                    findings.join("; "),
+                ]
+            }
+            Checked::Unreadable(error) => [
+                path.display().to_string(),
+                "UNREADABLE".into(),
+                "-".into(),
+                "-".into(),
+                error.clone(),
+            ],
+        })
+        .collect();
+    let header = ["FILE", "VERDICT", "PAGES", "SHA-256", "FINDINGS"];
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row.iter()).take(4) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let pad = |text: &str, width: usize| {
+        format!(
+            "{text}{}",
+            " ".repeat(width.saturating_sub(text.chars().count()))
+        )
+    };
+    writeln!(
+        out,
+        "{}",
+        paint(
+            &format!(
+                "{}  {}  {}  {}  {}",
+                pad(header[0], widths[0]),
+                pad(header[1], widths[1]),
+                pad(header[2], widths[2]),
+                pad(header[3], widths[3]),
+                header[4]
+            ),
+            "1"
+        )
+    )?;
+    let (mut accepted, mut warned, mut rejected, mut failed) = (0, 0, 0, 0);
+    for row in &rows {
+        let code = match row[1].as_str() {
+            "accepted" => {
+                accepted += 1;
+                "32"
+            }
+            "warnings" => {
+                warned += 1;
+                "33"
+            }
+            "REJECTED" => {
+                rejected += 1;
+                "31"
+            }
+            _ => {
+                failed += 1;
+                "35"
+            }
+        };
+        writeln!(
+            out,
+            "{}  {}  {}  {}  {}",
+            pad(&row[0], widths[0]),
+            paint(&pad(&row[1], widths[1]), code),
+            pad(&row[2], widths[2]),
+            pad(&row[3], widths[3]),
+            row[4]
+        )?;
+    }
+    let mut summary = format!(
+        "\n{} document{}: {accepted} accepted, {warned} accepted with warnings, {rejected} rejected",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    );
+    if failed > 0 {
+        summary.push_str(&format!(", {failed} unreadable"));
+    }
+    writeln!(out, "{summary}")
+}

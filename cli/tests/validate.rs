@@ -1,0 +1,131 @@
+//! `intake validate` as a user runs it: real files, the real binary, exit codes and output.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use intake::pdf::samples::minimal_pdf;
+
+fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("intake-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("nested")).unwrap();
+    dir
+}
+
+fn intake(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_intake"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn all_accepted_exits_zero_with_a_table() {
+    let dir = workdir("ok");
+    std::fs::write(dir.join("a.pdf"), minimal_pdf(2, "a")).unwrap();
+    std::fs::write(dir.join("nested/b.PDF"), minimal_pdf(1, "b")).unwrap();
+    std::fs::write(dir.join("nested/readme.txt"), "not a pdf, not looked at").unwrap();
+    let (code, out, _) = intake(&["validate", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("a.pdf") && out.contains("b.PDF"), "{out}");
+    assert!(!out.contains("readme.txt"));
+    assert!(
+        out.contains("2 documents: 2 accepted, 0 accepted with warnings, 0 rejected"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_rejected_document_exits_one_and_says_why() {
+    let dir = workdir("rejected");
+    std::fs::write(dir.join("good.pdf"), minimal_pdf(1, "good")).unwrap();
+    std::fs::write(dir.join("bad.pdf"), b"GIF89a not a pdf").unwrap();
+    let (code, out, _) = intake(&["validate", dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    let bad_line = out.lines().find(|l| l.contains("bad.pdf")).unwrap();
+    assert!(
+        bad_line.contains("REJECTED") && bad_line.contains("not_pdf"),
+        "{bad_line}"
+    );
+}
+
+#[test]
+fn json_lines_carry_verdict_findings_and_facts() {
+    let dir = workdir("json");
+    let file = dir.join("a.pdf");
+    std::fs::write(&file, minimal_pdf(3, "json")).unwrap();
+    let empty = dir.join("empty.pdf");
+    std::fs::write(&empty, b"").unwrap();
+    let (code, out, _) = intake(&[
+        "validate",
+        "--json",
+        file.to_str().unwrap(),
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let a = lines
+        .iter()
+        .find(|l| l["file"].as_str().unwrap().ends_with("a.pdf"))
+        .unwrap();
+    assert_eq!(a["verdict"], "accepted");
+    assert_eq!(a["pages"], 3);
+    assert_eq!(a["facts"]["revisions"].as_array().unwrap().len(), 1);
+    assert_eq!(a["sha256"].as_str().unwrap().len(), 64);
+    let e = lines
+        .iter()
+        .find(|l| l["file"].as_str().unwrap().ends_with("empty.pdf"))
+        .unwrap();
+    assert_eq!(e["verdict"], "rejected");
+    assert_eq!(e["findings"][0]["code"], "empty");
+}
+
+#[test]
+fn a_policy_file_changes_the_verdict() {
+    let dir = workdir("policy");
+    let file = dir.join("a.pdf");
+    std::fs::write(&file, minimal_pdf(40, "many")).unwrap();
+    let policy = dir.join("policy.json");
+    std::fs::write(&policy, r#"{"drop_box": {"limits": {"max_objects": 10}}}"#).unwrap();
+    let (code, _, _) = intake(&[
+        "validate",
+        "--policy",
+        policy.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "the web channel keeps its defaults");
+    let (code, out, _) = intake(&[
+        "validate",
+        "--channel",
+        "drop_box",
+        "--policy",
+        policy.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("too_many_objects"), "{out}");
+}
+
+#[test]
+fn usage_errors_and_missing_files_exit_two() {
+    assert_eq!(intake(&[]).0, 2);
+    assert_eq!(intake(&["frobnicate"]).0, 2);
+    assert_eq!(intake(&["validate"]).0, 2);
+    assert_eq!(intake(&["validate", "--channel", "fax", "x.pdf"]).0, 2);
+    let (code, out, _) = intake(&["validate", "/no/such/file.pdf"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("UNREADABLE"), "{out}");
+    let (code, out, _) = intake(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("usage: intake validate"));
+}
