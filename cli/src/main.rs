@@ -88,7 +88,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
 /// One document's result.
 enum Checked {
     Judged {
-        verdict: Verdict,
+        verdict: Box<Verdict>,
         sha256: String,
         size: u64,
     },
@@ -203,7 +203,7 @@ fn check_file(path: &Path, policy: &PdfPolicy) -> Checked {
         None => intake::pdf::too_large(read.size, policy.limits.max_bytes),
     };
     Checked::Judged {
-        verdict,
+        verdict: Box::new(verdict),
         sha256: read.hash.to_hex(),
         size: read.size,
     }
