@@ -4,6 +4,7 @@
 //! requests, the S3 event shapes, and the AWS adapters. Handlers in `functions/` only parse their
 //! event, call into here, and answer.
 
+#[cfg(feature = "aws")]
 pub mod adapters;
 pub mod api;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod hashing;
 pub mod keys;
 pub mod model;
 pub mod pdf;
+#[cfg(feature = "aws")]
 pub mod pipeline;
 pub mod s3_event;
 pub mod services;

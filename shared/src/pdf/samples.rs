@@ -105,29 +105,41 @@ impl PdfBuilder {
             );
         }
         bodies.extend(self.objects.iter().cloned());
-        let mut out = format!("%PDF-{}\n%\u{e2}\u{e3}\u{cf}\u{d3}\n", self.version).into_bytes();
-        let mut offsets = Vec::new();
-        for (i, body) in bodies.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-            out.extend_from_slice(body);
-            out.extend_from_slice(b"\nendobj\n");
-        }
-        let xref_at = out.len();
-        out.extend_from_slice(format!("xref\n0 {}\n", bodies.len() + 1).as_bytes());
-        out.extend_from_slice(b"0000000000 65535 f \n");
-        for off in offsets {
-            out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-        }
-        out.extend_from_slice(
-            format!(
-                "trailer\n<< /Size {} /Root 1 0 R /Info << /Producer (intake test builder) >> >>\nstartxref\n{xref_at}\n%%EOF\n",
-                bodies.len() + 1
-            )
-            .as_bytes(),
-        );
-        out
+        write_pdf(
+            &self.version,
+            &bodies,
+            "/Info << /Producer (intake test builder) >>",
+        )
     }
+}
+
+/// Writes a complete PDF: `bodies[i]` becomes object `i + 1`, object 1 is the catalog, and
+/// `trailer_extra` is added to the trailer. The cross-reference table is exact.
+pub fn write_pdf(version: &str, bodies: &[Vec<u8>], trailer_extra: &str) -> Vec<u8> {
+    let total: usize = bodies.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(total + 64 * bodies.len() + 256);
+    out.extend_from_slice(format!("%PDF-{version}\n%\u{e2}\u{e3}\u{cf}\u{d3}\n").as_bytes());
+    let mut offsets = Vec::with_capacity(bodies.len());
+    for (i, body) in bodies.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref_at = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n", bodies.len() + 1).as_bytes());
+    out.extend_from_slice(b"0000000000 65535 f \n");
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R {trailer_extra} >>\nstartxref\n{xref_at}\n%%EOF\n",
+            bodies.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
 }
 
 /// A minimal valid PDF with `pages` pages and a text line on each. `marker` varies the bytes

@@ -72,9 +72,7 @@ fn header_version(from_header: &[u8]) -> Option<String> {
 fn revisions(bytes: &[u8]) -> Vec<Revision> {
     let mut out = Vec::new();
     let mut start = 0usize;
-    let mut from = 0usize;
-    while let Some(found) = find(&bytes[from..], b"%%EOF") {
-        let at = from + found;
+    for at in memchr::memmem::find_iter(bytes, b"%%EOF") {
         let mut end = at + 5;
         // The end-of-line after %%EOF belongs to the revision.
         if bytes.get(end) == Some(&b'\r') {
@@ -91,43 +89,20 @@ fn revisions(bytes: &[u8]) -> Vec<Revision> {
             });
             start = end;
         }
-        from = at + 5;
     }
     out
 }
 
 /// Counts ` obj` keywords that follow an object number and generation (`12 0 obj`).
 fn count_object_keywords(bytes: &[u8]) -> usize {
-    let mut count = 0;
-    let mut from = 0;
-    while let Some(found) = find(&bytes[from..], b" obj") {
-        let at = from + found;
-        if at > 0 && bytes[at - 1].is_ascii_digit() {
-            count += 1;
-        }
-        from = at + 4;
-    }
-    count
+    memchr::memmem::find_iter(bytes, b" obj")
+        .filter(|&at| at > 0 && bytes[at - 1].is_ascii_digit())
+        .count()
 }
 
-/// Position of `needle` in `haystack`.
+/// Position of `needle` in `haystack` (SIMD-accelerated: this runs over whole files).
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    let first = needle[0];
-    let mut from = 0;
-    while from + needle.len() <= haystack.len() {
-        let offset = haystack[from..=haystack.len() - needle.len()]
-            .iter()
-            .position(|b| *b == first)?;
-        let at = from + offset;
-        if &haystack[at..at + needle.len()] == needle {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    memchr::memmem::find(haystack, needle)
 }
 
 #[cfg(test)]

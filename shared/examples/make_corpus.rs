@@ -1,0 +1,161 @@
+//! Writes the benchmark corpus: one file per class of document the engine must handle fast.
+//! Usage: cargo run --release -p intake-shared --example make_corpus -- DIR
+//!
+//! - `small-form.pdf`: a two-page application form with filled fields (a few KB);
+//! - `scan-50mb.pdf`: 100 pages, each a 500 KiB Flate-coded page image, as a scanning station
+//!   writes lossless grey scans (Flate, so that every checker really decodes them);
+//! - `many-objects.pdf`: 12,000 pages with an annotation each: about 40,000 objects;
+//! - `object-streams.pdf`: the same, saved by lopdf with object streams and an xref stream;
+//! - `incremental-updates.pdf`: the form with 100 incremental updates appended.
+
+use std::path::Path;
+
+use intake::pdf::samples::{PdfBuilder, with_incremental_update, write_pdf};
+
+fn main() {
+    let Some(dir) = std::env::args().nth(1) else {
+        eprintln!("usage: make_corpus DIR");
+        std::process::exit(2);
+    };
+    let dir = Path::new(&dir);
+    if let Err(e) = make(dir) {
+        eprintln!("make_corpus: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn make(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir)?;
+    let form = small_form();
+    std::fs::write(dir.join("small-form.pdf"), &form)?;
+    std::fs::write(dir.join("scan-50mb.pdf"), scan(100, 500 * 1024))?;
+    let many = many_objects(12_000);
+    std::fs::write(dir.join("many-objects.pdf"), &many)?;
+    let mut document = lopdf::Document::load_mem(&many)?;
+    let mut out = Vec::new();
+    let options = lopdf::SaveOptions::builder()
+        .use_object_streams(true)
+        .use_xref_streams(true)
+        .build();
+    document.save_with_options(&mut out, options)?;
+    std::fs::write(dir.join("object-streams.pdf"), out)?;
+    let mut updated = form;
+    for _ in 0..100 {
+        updated = with_incremental_update(&updated);
+    }
+    std::fs::write(dir.join("incremental-updates.pdf"), updated)?;
+    Ok(())
+}
+
+fn small_form() -> Vec<u8> {
+    let mut builder = PdfBuilder::new(2, "Wniosek o wydanie dowodu osobistego");
+    let name = builder.object("<< /FT /Tx /T (imie) /V (Jan) /Rect [72 700 300 720] >>");
+    let surname =
+        builder.object("<< /FT /Tx /T (nazwisko) /V (Kowalski) /Rect [72 670 300 690] >>");
+    let pesel = builder.object("<< /FT /Tx /T (pesel) /V (80010112345) /Rect [72 640 300 660] >>");
+    builder
+        .catalog(&format!(
+            "/AcroForm << /Fields [{name} 0 R {surname} 0 R {pesel} 0 R] >> /Lang (pl-PL)"
+        ))
+        .build()
+}
+
+/// Deterministic noise for image data.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn scan(pages: usize, image_bytes: usize) -> Vec<u8> {
+    // 1 catalog, 2 page tree, then per page: page, content, image.
+    let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(2 + 3 * pages);
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 3 + 3 * i)).collect();
+    bodies.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
+    bodies.push(
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+            kids.join(" ")
+        )
+        .into_bytes(),
+    );
+    for i in 0..pages {
+        let page = 3 + 3 * i;
+        bodies.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R /Resources << /XObject << /Im0 {} 0 R >> >> >>",
+                page + 1,
+                page + 2
+            )
+            .into_bytes(),
+        );
+        let content = b"q 595 0 0 842 0 0 cm /Im0 Do Q";
+        let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+        stream.extend_from_slice(content);
+        stream.extend_from_slice(b"\nendstream");
+        bodies.push(stream);
+        let data = deflate(&noise(i as u64 + 1, image_bytes));
+        let mut image = format!(
+            "<< /Type /XObject /Subtype /Image /Width 800 /Height 640 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length {} >>\nstream\n",
+            data.len()
+        )
+        .into_bytes();
+        image.extend_from_slice(&data);
+        image.extend_from_slice(b"\nendstream");
+        bodies.push(image);
+    }
+    write_pdf("1.7", &bodies, "/Info << /Producer (scanning station) >>")
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    encoder.finish().unwrap_or_default()
+}
+
+fn many_objects(pages: usize) -> Vec<u8> {
+    // 1 catalog, 2 page tree, then per page: page, content, annotation.
+    let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(2 + 3 * pages);
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 3 + 3 * i)).collect();
+    bodies.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
+    bodies.push(
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+            kids.join(" ")
+        )
+        .into_bytes(),
+    );
+    for i in 0..pages {
+        let page = 3 + 3 * i;
+        bodies.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R /Annots [{} 0 R] >>",
+                page + 1,
+                page + 2
+            )
+            .into_bytes(),
+        );
+        let content = format!("BT /F1 10 Tf 72 720 Td (strona {i}) Tj ET");
+        bodies.push(
+            format!(
+                "<< /Length {} >>\nstream\n{content}\nendstream",
+                content.len()
+            )
+            .into_bytes(),
+        );
+        bodies.push(
+            format!("<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] /Contents (uwaga {i}) >>")
+                .into_bytes(),
+        );
+    }
+    write_pdf("1.7", &bodies, "")
+}
