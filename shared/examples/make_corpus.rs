@@ -29,6 +29,9 @@ fn make(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let form = small_form();
     std::fs::write(dir.join("small-form.pdf"), &form)?;
     std::fs::write(dir.join("scan-50mb.pdf"), scan(100, 500 * 1024))?;
+    if std::env::var_os("MAKE_CORPUS_LARGE").is_some() {
+        std::fs::write(dir.join("scan-100mb.pdf"), scan(200, 500 * 1024))?;
+    }
     let many = many_objects(12_000);
     std::fs::write(dir.join("many-objects.pdf"), &many)?;
     let mut document = lopdf::Document::load_mem(&many)?;

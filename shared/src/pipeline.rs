@@ -148,7 +148,7 @@ impl Validator {
             }
         }
         let pending = existing.filter(|_| channel.is_some());
-        let read = self
+        let mut read = self
             .store
             .read_document(
                 &object.bucket,
@@ -177,8 +177,9 @@ impl Validator {
                 .await?
             {
                 HashClaim::Original => {
-                    // Accepted bytes were kept: `assess` rejects anything over the limit.
-                    let bytes = read.bytes.clone().unwrap_or_default();
+                    // Accepted bytes were kept (`assess` rejects anything over the limit); they
+                    // move to the upload, so the document is never in memory twice.
+                    let bytes = read.bytes.take().unwrap_or_default();
                     self.store
                         .archive(
                             &archive.bucket,

@@ -127,21 +127,15 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
         return verdict;
     }
 
-    let options = lopdf::LoadOptions {
-        max_decompressed_size: usize::try_from(limits.max_stream_decompressed_bytes).ok(),
-        ..lopdf::LoadOptions::default()
-    };
-    // lopdf bounds nesting and decompression itself; a panic left in it must still become a
-    // rejection rather than a crashed batch.
-    let loaded = std::panic::catch_unwind(|| Document::load_mem_with_options(bytes, options));
-    let document = match loaded {
-        Ok(Ok(document)) => document,
-        Ok(Err(e)) => {
+    let deadline = started + Duration::from_millis(limits.time_budget_ms);
+    let (document, mut inflated) = match load(bytes, limits, deadline) {
+        Ok(loaded) => loaded,
+        Err(Failure::Load(e)) => {
             let (code, message) = load_failure(bytes, &e);
             reject(&mut verdict, code, message);
             return verdict;
         }
-        Err(_) => {
+        Err(Failure::Panicked) => {
             reject(
                 &mut verdict,
                 ReasonCode::Unparseable,
@@ -209,7 +203,6 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
         return verdict;
     }
 
-    let deadline = started + Duration::from_millis(limits.time_budget_ms);
     let outcome = (|| -> Result<(), OverBudget> {
         check_page_tree(&document, &mut facts, findings, deadline)?;
         let found = find_active_content(&document, limits.max_depth, deadline)?;
@@ -229,7 +222,23 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
         }
         facts.active_content = found;
         facts.pdfa = pdfa_claim(&document);
-        check_decompression(&document, policy, &mut facts, findings, deadline)?;
+        for object in document.objects.values() {
+            if let Object::Stream(stream) = object {
+                if !stream.content.is_empty() {
+                    inflated.measure(&stream.dict, &stream.content);
+                }
+            }
+        }
+        facts.decompressed_bytes = inflated.total_out;
+        if inflated.timed_out {
+            return Err(OverBudget);
+        }
+        if let Some(message) = inflated.bomb.take() {
+            findings.push(Finding::reject(
+                ReasonCode::DecompressionBomb,
+                format!("{message} (a decompression bomb)"),
+            ));
+        }
         Ok(())
     })();
     if outcome.is_err() {
@@ -530,70 +539,160 @@ fn xmp_value(xmp: &[u8], name: &str) -> Option<String> {
     clean(&rest[..rest.find('<')?])
 }
 
-/// Counts what the Flate streams decompress to, without keeping any of it, and stops at the
-/// limits: a decompression bomb is measured only up to the point where it is one.
-fn check_decompression(
-    document: &Document,
-    policy: &PdfPolicy,
-    facts: &mut PdfFacts,
-    findings: &mut Vec<Finding>,
+/// Streams at least this large are measured while lopdf loads them and their bytes are not
+/// kept: the checks need only their dictionaries, and a scan's page images would otherwise sit
+/// in memory a second time next to the document's own bytes.
+const KEEP_STREAM_BYTES: usize = 256 * 1024;
+
+/// Why lopdf gave no document.
+enum Failure {
+    Load(lopdf::Error),
+    Panicked,
+}
+
+/// What the Flate streams decompress to, measured without keeping any of it and stopped at
+/// the limits: a decompression bomb is measured only up to the point where it is one.
+struct Inflation {
+    max_stream: u64,
+    max_total: u64,
+    max_ratio: u64,
     deadline: Instant,
-) -> Result<(), OverBudget> {
-    const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
-    let limits = &policy.limits;
-    let mut total_in: u64 = 0;
-    let mut total_out: u64 = 0;
-    let mut buffer = vec![0u8; 64 * 1024];
-    for object in document.objects.values() {
-        let Object::Stream(stream) = object else {
-            continue;
-        };
-        if !is_flate(&stream.dict) {
-            continue;
+    total_in: u64,
+    total_out: u64,
+    bomb: Option<String>,
+    timed_out: bool,
+}
+
+impl Inflation {
+    fn new(limits: &policy::PdfLimits, deadline: Instant) -> Self {
+        Inflation {
+            max_stream: limits.max_stream_decompressed_bytes,
+            max_total: limits.max_total_decompressed_bytes,
+            max_ratio: limits.max_decompression_ratio,
+            deadline,
+            total_in: 0,
+            total_out: 0,
+            bomb: None,
+            timed_out: false,
         }
-        total_in += stream.content.len() as u64;
-        let mut decoder = flate2::read::ZlibDecoder::new(&stream.content[..]);
+    }
+
+    fn measure(&mut self, dict: &Dictionary, content: &[u8]) {
+        const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
+        if self.bomb.is_some() || self.timed_out || !is_flate(dict) {
+            return;
+        }
+        self.total_in += content.len() as u64;
+        let mut decoder = flate2::read::ZlibDecoder::new(content);
+        let mut buffer = [0u8; 32 * 1024];
         let mut stream_out: u64 = 0;
         loop {
-            on_time(deadline)?;
+            if Instant::now() > self.deadline {
+                self.timed_out = true;
+                return;
+            }
             let n = match decoder.read(&mut buffer) {
-                Ok(0) | Err(_) => break, // a corrupt stream is the renderer's problem, not a bomb
+                // A corrupt stream is a rendering problem, not a bomb.
+                Ok(0) | Err(_) => return,
                 Ok(n) => n as u64,
             };
             stream_out += n;
-            total_out += n;
-            let over = if stream_out > limits.max_stream_decompressed_bytes {
+            self.total_out += n;
+            self.bomb = if stream_out > self.max_stream {
                 Some(format!(
                     "a stream decompresses to more than {} bytes",
-                    limits.max_stream_decompressed_bytes
+                    self.max_stream
                 ))
-            } else if total_out > limits.max_total_decompressed_bytes {
+            } else if self.total_out > self.max_total {
                 Some(format!(
                     "the streams decompress to more than {} bytes",
-                    limits.max_total_decompressed_bytes
+                    self.max_total
                 ))
-            } else if total_out > RATIO_FLOOR
-                && total_out / total_in.max(1) > limits.max_decompression_ratio
+            } else if self.total_out > RATIO_FLOOR
+                && self.total_out / self.total_in.max(1) > self.max_ratio
             {
                 Some(format!(
                     "the streams decompress to more than {} times their size",
-                    limits.max_decompression_ratio
+                    self.max_ratio
                 ))
             } else {
                 None
             };
-            if let Some(message) = over {
-                facts.decompressed_bytes = total_out;
-                findings.push(Finding::reject(
-                    ReasonCode::DecompressionBomb,
-                    format!("{message} (a decompression bomb)"),
-                ));
-                return Ok(());
+            if self.bomb.is_some() {
+                return;
             }
         }
     }
-    facts.decompressed_bytes = total_out;
-    Ok(())
+}
+
+thread_local! {
+    /// The measurement of the load in progress on this thread. lopdf's filter is a plain `fn`
+    /// and lopdf is built without its rayon feature, so every object of a load passes through
+    /// the filter on the loading thread.
+    static LOADING: std::cell::RefCell<Option<Inflation>> = const { std::cell::RefCell::new(None) };
+}
+
+/// lopdf keeps the object as the filter leaves it for a top-level object, and the object the
+/// filter returns for a member of an object stream (never a stream itself).
+fn drop_large_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
+    match object {
+        Object::Stream(stream) => {
+            if stream.content.len() >= KEEP_STREAM_BYTES {
+                LOADING.with(|loading| {
+                    if let Some(inflation) = loading.borrow_mut().as_mut() {
+                        inflation.measure(&stream.dict, &stream.content);
+                    }
+                });
+                stream.content = Vec::new();
+            }
+            Some((id, Object::Null))
+        }
+        other => Some((id, other.clone())),
+    }
+}
+
+/// Loads with lopdf, measuring and dropping large streams on the way. lopdf repairs a damaged
+/// file only on an unfiltered load, so a file the filtered load cannot read (or whose page tree
+/// it cannot find) is loaded again unfiltered, keeping everything.
+fn load(
+    bytes: &[u8],
+    limits: &policy::PdfLimits,
+    deadline: Instant,
+) -> Result<(Document, Inflation), Failure> {
+    let attempt = |filtered: bool| {
+        LOADING.with(|loading| *loading.borrow_mut() = Some(Inflation::new(limits, deadline)));
+        let options = lopdf::LoadOptions {
+            max_decompressed_size: usize::try_from(limits.max_stream_decompressed_bytes).ok(),
+            filter: filtered.then_some(drop_large_streams as lopdf::FilterFunc),
+            ..lopdf::LoadOptions::default()
+        };
+        // lopdf bounds nesting and decompression itself; a panic left in it must still become
+        // a rejection rather than a crashed batch.
+        let result = std::panic::catch_unwind(|| Document::load_mem_with_options(bytes, options));
+        let inflation = LOADING
+            .with(|loading| loading.borrow_mut().take())
+            .unwrap_or_else(|| Inflation::new(limits, deadline));
+        match result {
+            Ok(Ok(document)) => Ok((document, inflation)),
+            Ok(Err(e)) => Err(Failure::Load(e)),
+            Err(_) => Err(Failure::Panicked),
+        }
+    };
+    match attempt(true) {
+        Ok((document, inflation)) if page_tree_found(&document) || document.is_encrypted() => {
+            Ok((document, inflation))
+        }
+        _ => attempt(false),
+    }
+}
+
+fn page_tree_found(document: &Document) -> bool {
+    document
+        .catalog()
+        .ok()
+        .and_then(|catalog| catalog.get(b"Pages").ok())
+        .and_then(|pages| pages.as_reference().ok())
+        .is_some_and(|id| document.get_dictionary(id).is_ok())
 }
 
 fn is_flate(dict: &Dictionary) -> bool {

@@ -383,3 +383,42 @@ fn fixtures_made_by_qpdf() {
     assert!(facts(&linearized).linearized);
     assert_eq!(linearized.pages, Some(3));
 }
+
+fn noise(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+#[test]
+fn large_streams_are_measured_while_loading() {
+    // Over KEEP_STREAM_BYTES compressed: measured by the load filter, not kept.
+    let image = deflate(&noise(600 * 1024));
+    assert!(image.len() >= KEEP_STREAM_BYTES);
+    let pdf = with_object(1, |b| {
+        let s = b.stream(
+            "/Type /XObject /Subtype /Image /Filter /FlateDecode",
+            &image,
+        );
+        format!("/Extra {s} 0 R")
+    });
+    let v = check_pdf(&pdf);
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+    assert_eq!(facts(&v).decompressed_bytes, 600 * 1024);
+
+    let mut policy = PdfPolicy::default();
+    policy.limits.max_stream_decompressed_bytes = 300 * 1024;
+    let v = inspect(&pdf, &policy);
+    assert_eq!(
+        rejections(&v),
+        vec![ReasonCode::DecompressionBomb],
+        "{:?}",
+        v.findings
+    );
+}
