@@ -184,6 +184,33 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
             "the PDF is encrypted with owner restrictions only (it opens without a password)",
         ));
     }
+    // lopdf skips an object it cannot read; a reader may then show less than the sender sent.
+    // (Decryption removes the encryption dictionary, so an encrypted file is not counted.)
+    let unreadable = if document.was_encrypted() {
+        0
+    } else {
+        document
+            .reference_table
+            .entries
+            .iter()
+            .filter(|(number, entry)| {
+                matches!(
+                    entry,
+                    lopdf::xref::XrefEntry::Normal { .. }
+                        | lopdf::xref::XrefEntry::Compressed { .. }
+                ) && document
+                    .objects
+                    .range((**number, 0)..=(**number, u16::MAX))
+                    .next()
+                    .is_none()
+            })
+            .count()
+    };
+    if unreadable > 0 && facts.repaired.is_none() {
+        facts.repaired = Some(format!(
+            "{unreadable} object(s) could not be read and were left out"
+        ));
+    }
     if let Some(repair) = &facts.repaired {
         findings.push(Finding::warning(
             ReasonCode::Repaired,

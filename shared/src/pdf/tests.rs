@@ -422,3 +422,76 @@ fn large_streams_are_measured_while_loading() {
         v.findings
     );
 }
+
+#[test]
+fn hostile_structures_get_a_verdict_not_a_panic() {
+    let mut cases: Vec<(&str, Vec<u8>, Vec<ReasonCode>)> = Vec::new();
+    // A stream claiming a length of 2^63.
+    cases.push((
+        "huge /Length",
+        with_object(1, |b| {
+            let s = b.object("<< /Length 9223372036854775807 >>\nstream\nabc\nendstream");
+            format!("/Extra {s} 0 R")
+        }),
+        vec![],
+    ));
+    // Nesting far deeper than any parser should recurse.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    cases.push((
+        "deep nesting",
+        with_object(1, |b| {
+            let s = b.object(deep.clone());
+            format!("/Extra {s} 0 R")
+        }),
+        vec![ReasonCode::Repaired],
+    ));
+    // An object that refers to itself, and a page whose parent is itself.
+    cases.push((
+        "self reference",
+        with_object(1, |b| {
+            let n = b.next_object_number();
+            let s = b.object(format!(
+                "<< /Self {n} 0 R /Parent {n} 0 R /Kids [{n} 0 R] >>"
+            ));
+            format!("/Extra {s} 0 R /Outlines {s} 0 R")
+        }),
+        vec![],
+    ));
+    // Cross-reference data pointing past the end of the file.
+    let mut bad_xref = minimal_pdf(1, "xref");
+    let at = bad_xref
+        .windows(9)
+        .rposition(|w| w == b"startxref")
+        .expect("startxref");
+    bad_xref.truncate(at);
+    bad_xref.extend_from_slice(b"startxref\n99999999999\n%%EOF\n");
+    cases.push((
+        "startxref past the end",
+        bad_xref,
+        vec![ReasonCode::Repaired],
+    ));
+    // A Flate stream that is not Flate.
+    cases.push((
+        "corrupt flate",
+        with_object(1, |b| {
+            let s = b.stream("/Filter /FlateDecode", b"\x78\x9c this is not deflate data");
+            format!("/Extra {s} 0 R")
+        }),
+        vec![],
+    ));
+    // An object stream claiming more objects than it holds.
+    cases.push((
+        "lying object stream",
+        with_object(1, |b| {
+            let s = b.stream("/Type /ObjStm /N 1000000 /First 4", b"1 0 ");
+            format!("/Extra {s} 0 R")
+        }),
+        vec![],
+    ));
+    // None of these may panic, hang or blow up; where the damage loses content, it is said.
+    for (name, pdf, expected) in cases {
+        let v = check_pdf(&pdf);
+        assert_eq!(codes(&v), expected, "{name}: {:?}", v.findings);
+        assert_eq!(v.pages, Some(1), "{name}");
+    }
+}
