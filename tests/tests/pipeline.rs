@@ -562,3 +562,55 @@ async fn an_unreadable_message_goes_to_the_dead_letter_queue_and_holds_nothing_b
     )
     .await;
 }
+
+#[tokio::test]
+async fn validate_runs_the_pdf_engine_with_the_channel_policy() {
+    use intake::pdf::samples::PdfBuilder;
+    let http = reqwest::Client::new();
+    let table = table().await;
+    let tag = uuid::Uuid::now_v7().to_string();
+
+    let mut builder = PdfBuilder::new(1, &format!("javascript {tag}"));
+    let js =
+        builder.object("<< /S /JavaScript /JS (app.launchURL\\(\"https://example.org\"\\)) >>");
+    let with_js = builder.catalog(&format!("/OpenAction {js} 0 R")).build();
+    let verdict = submit_and_wait(&http, "skrypt.pdf", with_js.clone()).await;
+    assert_eq!(verdict["status"], "rejected", "{verdict}");
+    let codes: Vec<&str> = verdict["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter_map(|r| r["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"javascript"), "{verdict}");
+    let record = table
+        .get(verdict["upload_id"].as_str().expect("id"))
+        .await
+        .expect("read")
+        .expect("record");
+    let storage = record.storage.expect("kept");
+    assert_eq!(storage.bucket, bucket("quarantine"));
+    assert_eq!(object_bytes(&storage.bucket, &storage.key).await, with_js);
+
+    let mut builder = PdfBuilder::new(2, &format!("attachment {tag}"));
+    let file = builder.stream("/Type /EmbeddedFile", b"zalacznik");
+    let spec = builder.object(format!(
+        "<< /Type /Filespec /F (z.txt) /EF << /F {file} 0 R >> >>"
+    ));
+    let with_attachment = builder.catalog(&format!("/Extra {spec} 0 R")).build();
+    let verdict = submit_and_wait(&http, "zalacznik.pdf", with_attachment).await;
+    assert_eq!(verdict["status"], "accepted", "{verdict}");
+    assert_eq!(verdict["reasons"][0]["code"], "embedded_file");
+    assert_eq!(verdict["reasons"][0]["severity"], "warning");
+    let record = table
+        .get(verdict["upload_id"].as_str().expect("id"))
+        .await
+        .expect("read")
+        .expect("record");
+    let facts: serde_json::Value =
+        serde_json::from_str(record.pdf_facts.as_deref().expect("facts recorded")).expect("JSON");
+    assert_eq!(facts["pages"], 2);
+    assert_eq!(facts["revisions"].as_array().expect("revisions").len(), 1);
+    // Two places carry it: the file specification and the embedded file stream.
+    assert_eq!(facts["active_content"]["embedded_file"], 2);
+}
