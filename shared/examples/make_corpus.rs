@@ -2,8 +2,8 @@
 //! Usage: cargo run --release -p intake-shared --example make_corpus -- DIR
 //!
 //! - `small-form.pdf`: a two-page application form with filled fields (a few KB);
-//! - `scan-50mb.pdf`: 100 pages, each a 500 KiB Flate-coded page image, as a scanning station
-//!   writes lossless grey scans (Flate, so that every checker really decodes them);
+//! - `scan-50mb.pdf`: 108 pages, each a Flate-coded 1000x1000 grey page image of about 500 KB
+//!   (1 MB decoded), as a scanning station writes lossless grey scans;
 //! - `many-objects.pdf`: 12,000 pages with an annotation each: about 40,000 objects;
 //! - `object-streams.pdf`: the same, saved by lopdf with object streams and an xref stream;
 //! - `incremental-updates.pdf`: the form with 100 incremental updates appended.
@@ -28,9 +28,9 @@ fn make(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
     let form = small_form();
     std::fs::write(dir.join("small-form.pdf"), &form)?;
-    std::fs::write(dir.join("scan-50mb.pdf"), scan(100, 500 * 1024))?;
+    std::fs::write(dir.join("scan-50mb.pdf"), scan(108))?;
     if std::env::var_os("MAKE_CORPUS_LARGE").is_some() {
-        std::fs::write(dir.join("scan-100mb.pdf"), scan(200, 500 * 1024))?;
+        std::fs::write(dir.join("scan-100mb.pdf"), scan(216))?;
     }
     let many = many_objects(12_000);
     std::fs::write(dir.join("many-objects.pdf"), &many)?;
@@ -77,7 +77,21 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
     out
 }
 
-fn scan(pages: usize, image_bytes: usize) -> Vec<u8> {
+/// A grey page: a smooth background with paper grain, which compresses about 2:1 like a real
+/// lossless scan.
+fn page_image(seed: u64, side: usize) -> Vec<u8> {
+    let grain = noise(seed, side * side);
+    let mut pixels = Vec::with_capacity(side * side);
+    for y in 0..side {
+        for x in 0..side {
+            let base = 160 + (x / 16 + y / 24) % 64;
+            pixels.push((base as u8).wrapping_add(grain[y * side + x] & 0x03));
+        }
+    }
+    pixels
+}
+
+fn scan(pages: usize) -> Vec<u8> {
     // 1 catalog, 2 page tree, then per page: page, content, image.
     let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(2 + 3 * pages);
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 3 + 3 * i)).collect();
@@ -104,9 +118,9 @@ fn scan(pages: usize, image_bytes: usize) -> Vec<u8> {
         stream.extend_from_slice(content);
         stream.extend_from_slice(b"\nendstream");
         bodies.push(stream);
-        let data = deflate(&noise(i as u64 + 1, image_bytes));
+        let data = deflate(&page_image(i as u64 + 1, 1000));
         let mut image = format!(
-            "<< /Type /XObject /Subtype /Image /Width 800 /Height 640 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length {} >>\nstream\n",
+            "<< /Type /XObject /Subtype /Image /Width 1000 /Height 1000 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length {} >>\nstream\n",
             data.len()
         )
         .into_bytes();
@@ -119,7 +133,7 @@ fn scan(pages: usize, image_bytes: usize) -> Vec<u8> {
 
 fn deflate(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
-    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing to a Vec cannot fail.
     let _ = encoder.write_all(data);
     encoder.finish().unwrap_or_default()
