@@ -91,8 +91,15 @@ fn page_image(seed: u64, side: usize) -> Vec<u8> {
     pixels
 }
 
-fn scan(pages: usize) -> Vec<u8> {
-    // 1 catalog, 2 page tree, then per page: page, content, image.
+/// A document of `pages` pages, each made of three objects: the page dictionary (given the
+/// numbers of its two companions) and two companion objects.
+fn paged(
+    pages: usize,
+    trailer: &str,
+    page: impl Fn(usize, usize, usize) -> String,
+    companions: impl Fn(usize) -> [Vec<u8>; 2],
+) -> Vec<u8> {
+    // 1 catalog, 2 page tree, then per page: page, first companion, second companion.
     let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(2 + 3 * pages);
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 3 + 3 * i)).collect();
     bodies.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
@@ -104,31 +111,39 @@ fn scan(pages: usize) -> Vec<u8> {
         .into_bytes(),
     );
     for i in 0..pages {
-        let page = 3 + 3 * i;
-        bodies.push(
-            format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R /Resources << /XObject << /Im0 {} 0 R >> >> >>",
-                page + 1,
-                page + 2
-            )
-            .into_bytes(),
-        );
-        let content = b"q 595 0 0 842 0 0 cm /Im0 Do Q";
-        let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
-        stream.extend_from_slice(content);
-        stream.extend_from_slice(b"\nendstream");
-        bodies.push(stream);
-        let data = deflate(&page_image(i as u64 + 1, 1000));
-        let mut image = format!(
-            "<< /Type /XObject /Subtype /Image /Width 1000 /Height 1000 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length {} >>\nstream\n",
-            data.len()
-        )
-        .into_bytes();
-        image.extend_from_slice(&data);
-        image.extend_from_slice(b"\nendstream");
-        bodies.push(image);
+        let number = 3 + 3 * i;
+        bodies.push(page(i, number + 1, number + 2).into_bytes());
+        bodies.extend(companions(i));
     }
-    write_pdf("1.7", &bodies, "/Info << /Producer (scanning station) >>")
+    write_pdf("1.7", &bodies, trailer)
+}
+
+fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\nendstream");
+    out
+}
+
+fn scan(pages: usize) -> Vec<u8> {
+    paged(
+        pages,
+        "/Info << /Producer (scanning station) >>",
+        |_, content, image| {
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {content} 0 R /Resources << /XObject << /Im0 {image} 0 R >> >> >>"
+            )
+        },
+        |i| {
+            [
+                stream("", b"q 595 0 0 842 0 0 cm /Im0 Do Q"),
+                stream(
+                    "/Type /XObject /Subtype /Image /Width 1000 /Height 1000 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode",
+                    &deflate(&page_image(i as u64 + 1, 1000)),
+                ),
+            ]
+        },
+    )
 }
 
 fn deflate(data: &[u8]) -> Vec<u8> {
@@ -140,39 +155,25 @@ fn deflate(data: &[u8]) -> Vec<u8> {
 }
 
 fn many_objects(pages: usize) -> Vec<u8> {
-    // 1 catalog, 2 page tree, then per page: page, content, annotation.
-    let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(2 + 3 * pages);
-    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 3 + 3 * i)).collect();
-    bodies.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
-    bodies.push(
-        format!(
-            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
-            kids.join(" ")
-        )
-        .into_bytes(),
-    );
-    for i in 0..pages {
-        let page = 3 + 3 * i;
-        bodies.push(
+    paged(
+        pages,
+        "",
+        |_, content, annotation| {
             format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R /Annots [{} 0 R] >>",
-                page + 1,
-                page + 2
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {content} 0 R /Annots [{annotation} 0 R] >>"
             )
-            .into_bytes(),
-        );
-        let content = format!("BT /F1 10 Tf 72 720 Td (strona {i}) Tj ET");
-        bodies.push(
-            format!(
-                "<< /Length {} >>\nstream\n{content}\nendstream",
-                content.len()
-            )
-            .into_bytes(),
-        );
-        bodies.push(
-            format!("<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] /Contents (uwaga {i}) >>")
+        },
+        |i| {
+            [
+                stream(
+                    "",
+                    format!("BT /F1 10 Tf 72 720 Td (strona {i}) Tj ET").as_bytes(),
+                ),
+                format!(
+                    "<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] /Contents (uwaga {i}) >>"
+                )
                 .into_bytes(),
-        );
-    }
-    write_pdf("1.7", &bodies, "")
+            ]
+        },
+    )
 }

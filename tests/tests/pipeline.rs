@@ -341,11 +341,38 @@ async fn the_api_refuses_bad_requests_with_a_json_error() {
     assert_eq!(fields["x-amz-security-token"], "local-session-token");
 }
 
+/// Requests an upload with `request`, posts `bytes` instead, and checks the rejection with
+/// `code` and that the exact bytes are kept.
+async fn send_other_than_declared(
+    http: &reqwest::Client,
+    request: &serde_json::Value,
+    bytes: &[u8],
+    code: &str,
+) -> serde_json::Value {
+    let api = &stack().api_url;
+    let (status, created) = browser::request_upload(http, api, request)
+        .await
+        .expect("answer");
+    assert_eq!(status, 201, "{created}");
+    browser::post_file(http, &created, "declared.pdf", bytes.to_vec())
+        .await
+        .expect("post");
+    let id = created["upload_id"].as_str().expect("id");
+    let verdict = browser::wait_for_verdict(http, api, id, VERDICT_TIMEOUT)
+        .await
+        .expect("verdict");
+    assert_eq!(verdict["status"], "rejected", "{verdict}");
+    assert_eq!(verdict["reasons"][0]["code"], code, "{verdict}");
+    let record = table().await.get(id).await.expect("read").expect("record");
+    let storage = record.storage.expect("kept");
+    assert_eq!(object_bytes(&storage.bucket, &storage.key).await, bytes);
+    verdict
+}
+
 #[tokio::test]
 async fn bytes_that_differ_from_the_declaration_or_exceed_the_limit_are_rejected_and_kept() {
     let s = stack();
     let http = reqwest::Client::new();
-    let table = table().await;
     let tag = uuid::Uuid::now_v7().to_string();
 
     // Declared one document, sent another: changed in transit.
@@ -359,49 +386,17 @@ async fn bytes_that_differ_from_the_declaration_or_exceed_the_limit_are_rejected
     assert_eq!(status, 400, "unknown service refused up front");
     let request = json!({"service": "general-letter", "file_name": "a.pdf", "size": declared.len(),
         "sha256": DocumentHash::of(&declared).to_hex()});
-    let (status, created) = browser::request_upload(&http, &s.api_url, &request)
-        .await
-        .expect("answer");
-    assert_eq!(status, 201);
     // moto does not check the form's checksum field; real S3 would refuse this POST already.
-    browser::post_file(&http, &created, "a.pdf", sent.clone())
-        .await
-        .expect("post");
-    let id = created["upload_id"].as_str().expect("id");
-    let verdict = browser::wait_for_verdict(&http, &s.api_url, id, VERDICT_TIMEOUT)
-        .await
-        .expect("verdict");
-    assert_eq!(verdict["status"], "rejected", "{verdict}");
-    assert_eq!(verdict["reasons"][0]["code"], "hash_mismatch");
-    let record = table.get(id).await.expect("read").expect("record");
-    let storage = record.storage.expect("kept");
-    assert_eq!(object_bytes(&storage.bucket, &storage.key).await, sent);
+    send_other_than_declared(&http, &request, &sent, "hash_mismatch").await;
 
     // Declared small, sent more than the limit (S3 enforces the form's size range; moto does not).
     let mut oversized = minimal_pdf(1, &format!("big {tag}"));
     oversized.resize(MAX_UPLOAD_BYTES as usize + 1000, b' ');
     let request = json!({"service": "general-letter", "file_name": "big.pdf", "size": 1000});
-    let (_, created) = browser::request_upload(&http, &s.api_url, &request)
-        .await
-        .expect("answer");
-    browser::post_file(&http, &created, "big.pdf", oversized.clone())
-        .await
-        .expect("post");
-    let id = created["upload_id"].as_str().expect("id");
-    let verdict = browser::wait_for_verdict(&http, &s.api_url, id, VERDICT_TIMEOUT)
-        .await
-        .expect("verdict");
-    assert_eq!(verdict["status"], "rejected", "{verdict}");
-    assert_eq!(verdict["reasons"][0]["code"], "too_large");
+    let verdict = send_other_than_declared(&http, &request, &oversized, "too_large").await;
     assert_eq!(
         verdict["sha256"],
         DocumentHash::of(&oversized).to_hex().as_str()
-    );
-    let record = table.get(id).await.expect("read").expect("record");
-    let storage = record.storage.expect("kept");
-    assert_eq!(
-        object_bytes(&storage.bucket, &storage.key).await.len(),
-        oversized.len()
     );
 }
 
