@@ -14,12 +14,13 @@ use intake::model::{Channel, Outcome, Severity, Verdict};
 use intake::pdf::policy::{ChannelPolicies, PdfPolicy};
 
 const USAGE: &str = "\
-usage: intake validate [--json] [--channel web|drop_box] [--policy FILE] FILE|DIR...
+usage: intake validate [--json] [--channel web|drop_box] [--policy FILE] [--lang en|pl] FILE|DIR...
 
 Validates PDFs with the engine the intake functions use, offline.
   --json         one JSON object per document instead of a table
   --channel      whose policy applies (default: web)
   --policy FILE  a policy file (JSON, as INTAKE_PDF_POLICY in the functions)
+  --lang pl      findings in Polish in the table
 Directories are searched for *.pdf files. Exit status: 0 all accepted, 1 some rejected,
 2 a file could not be read or the command is wrong.";
 
@@ -27,6 +28,7 @@ struct Options {
     json: bool,
     channel: Channel,
     policy_file: Option<PathBuf>,
+    polish: bool,
     paths: Vec<PathBuf>,
 }
 
@@ -60,6 +62,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         json: false,
         channel: Channel::Web,
         policy_file: None,
+        polish: false,
         paths: Vec::new(),
     };
     let mut args = args.iter();
@@ -75,6 +78,11 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                 options.policy_file =
                     Some(PathBuf::from(args.next().ok_or("--policy needs a file")?));
             }
+            "--lang" => match args.next().map(String::as_str) {
+                Some("pl") => options.polish = true,
+                Some("en") => options.polish = false,
+                _ => return Err("--lang takes en or pl".into()),
+            },
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             path => options.paths.push(PathBuf::from(path)),
         }
@@ -131,7 +139,7 @@ fn validate(options: &Options) -> ExitCode {
     let written = if options.json {
         print_json(&mut out, &results)
     } else {
-        print_table(&mut out, &results, color)
+        print_table(&mut out, &results, color, options.polish)
     };
     if written.is_err() {
         return ExitCode::from(2);
@@ -241,6 +249,7 @@ fn print_table(
     out: &mut impl Write,
     results: &[(PathBuf, Checked)],
     color: bool,
+    polish: bool,
 ) -> std::io::Result<()> {
     let paint = |text: &str, code: &str| {
         if color {
@@ -269,7 +278,12 @@ fn print_table(
                         } else {
                             "!"
                         };
-                        format!("{mark} {}: {}", f.code.as_str(), f.message)
+                        let message = if polish {
+                            f.code.message_pl()
+                        } else {
+                            f.message.as_str()
+                        };
+                        format!("{mark} {}: {message}", f.code.as_str())
                     })
                     .collect();
                 [

@@ -117,6 +117,8 @@ pub struct ReasonView {
     pub severity: &'static str,
     /// The explanation.
     pub message: String,
+    /// What the code means, in Polish.
+    pub message_pl: &'static str,
 }
 
 /// The answer to `GET /uploads/{id}`: what the sender may know of their document. Storage
@@ -178,6 +180,7 @@ pub fn upload_status(record: &DocumentRecord) -> UploadStatus {
                     Severity::Warning => "warning",
                 },
                 message: f.message.clone(),
+                message_pl: f.code.message_pl(),
             })
             .collect(),
     }
@@ -220,6 +223,7 @@ mod tests {
         let json = serde_json::to_value(upload_status(&record)).unwrap();
         assert_eq!(json["status"], "rejected");
         assert_eq!(json["reasons"][0]["code"], "empty");
+        assert_eq!(json["reasons"][0]["message_pl"], "Plik jest pusty.");
         assert!(!json.to_string().contains("quarantine"));
     }
 }

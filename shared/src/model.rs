@@ -174,6 +174,52 @@ impl ReasonCode {
         }
     }
 
+    /// What the code means, in Polish, for the sender (the English message carries the
+    /// details, such as sizes and limits).
+    pub fn message_pl(self) -> &'static str {
+        match self {
+            ReasonCode::Empty => "Plik jest pusty.",
+            ReasonCode::NotPdf => "Plik nie jest dokumentem PDF.",
+            ReasonCode::Truncated => "Plik PDF jest niekompletny (przesyłanie zostało przerwane?).",
+            ReasonCode::Unparseable => {
+                "Pliku PDF nie da się odczytać: jego struktura jest uszkodzona."
+            }
+            ReasonCode::NoPages => "Dokument PDF nie ma żadnej strony.",
+            ReasonCode::TooLarge => "Plik jest większy niż dopuszczalny rozmiar.",
+            ReasonCode::HashMismatch => {
+                "Otrzymany plik różni się od zadeklarowanego (zmienił się w trakcie przesyłania)."
+            }
+            ReasonCode::SizeMismatch => "Rozmiar otrzymanego pliku różni się od zadeklarowanego.",
+            ReasonCode::UnknownUpload => "Plik nadszedł bez zgłoszenia przesyłki.",
+            ReasonCode::PasswordRequired => {
+                "Dokument jest zabezpieczony hasłem i nie można go otworzyć."
+            }
+            ReasonCode::EncryptionRestricted => {
+                "Dokument jest zaszyfrowany z ograniczeniami właściciela (otwiera się bez hasła)."
+            }
+            ReasonCode::Repaired => "Plik PDF był uszkodzony i został odczytany po naprawie.",
+            ReasonCode::PageTreeCycle => "Drzewo stron dokumentu odwołuje się samo do siebie.",
+            ReasonCode::PageCountMismatch => {
+                "Liczba stron zadeklarowana w dokumencie różni się od rzeczywistej."
+            }
+            ReasonCode::TooManyObjects => "Dokument ma więcej obiektów, niż dopuszczalne.",
+            ReasonCode::DecompressionBomb => {
+                "Dokument po rozpakowaniu byłby zbyt duży (tzw. bomba dekompresyjna)."
+            }
+            ReasonCode::TimeBudgetExceeded => "Sprawdzanie dokumentu trwało zbyt długo.",
+            ReasonCode::JavaScript => "Dokument zawiera JavaScript.",
+            ReasonCode::OpenAction => "Dokument wykonuje akcję przy otwarciu.",
+            ReasonCode::AdditionalActions => "Dokument zawiera akcje wywoływane zdarzeniami.",
+            ReasonCode::LaunchAction => "Dokument może uruchomić program lub otworzyć plik.",
+            ReasonCode::SubmitForm => "Dokument zawiera formularz wysyłający dane pod adres.",
+            ReasonCode::ImportData => "Dokument importuje dane z innego pliku.",
+            ReasonCode::RemoteGoto => "Dokument zawiera odnośniki do innych plików.",
+            ReasonCode::EmbeddedFile => "Dokument zawiera osadzone lub załączone pliki.",
+            ReasonCode::RichMedia => "Dokument zawiera multimedia (Flash, wideo lub 3D).",
+            ReasonCode::XfaForm => "Dokument jest formularzem XFA.",
+        }
+    }
+
     /// Every code.
     pub const ALL: [ReasonCode; 27] = [
         ReasonCode::Empty,
@@ -399,6 +445,7 @@ mod tests {
             assert_eq!(Channel::parse(c.as_str()), Some(c));
         }
         for code in ReasonCode::ALL {
+            assert!(code.message_pl().ends_with('.'), "{code:?}");
             assert_eq!(
                 serde_json::to_string(&code).unwrap(),
                 format!("\"{}\"", code.as_str())
