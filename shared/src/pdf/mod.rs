@@ -233,7 +233,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
     let outcome = (|| -> Result<(), OverBudget> {
         check_page_tree(&document, &mut facts, findings, deadline)?;
         let found = find_active_content(&document, limits.max_depth, deadline)?;
-        for (kind, count) in &found {
+        for kind in found.keys() {
             match policy.action(*kind) {
                 PolicyAction::Reject => findings.push(Finding::reject(
                     active_content_code(*kind),
@@ -245,7 +245,6 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
                 )),
                 PolicyAction::Allow => {}
             }
-            let _ = count;
         }
         facts.active_content = found;
         facts.pdfa = pdfa_claim(&document);
