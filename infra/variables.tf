@@ -70,9 +70,9 @@ variable "validate_memory_mb" {
 }
 
 variable "validate_timeout_seconds" {
-  description = "Timeout of the validate function for one batch."
+  description = "Timeout of the validate function for one batch. Keep it above validate_batch_size times the PDF engine's time budget (20 s by default) plus the S3 transfers, or one slow batch fails whole."
   type        = number
-  default     = 120
+  default     = 300
 }
 
 variable "validate_visibility_timeout_seconds" {
@@ -84,7 +84,7 @@ variable "validate_visibility_timeout_seconds" {
 variable "validate_batch_size" {
   description = "Messages per validate invocation."
   type        = number
-  default     = 10
+  default     = 5
 }
 
 variable "validate_max_receive_count" {

@@ -171,28 +171,30 @@ impl Validator {
                 bucket: self.config.archive_bucket.clone(),
                 key: keys::archive_key(&read.hash),
             };
-            match self
+            let claim = self
                 .table
                 .claim_hash(&read.hash, &document_id, &crate::time::utc_rfc3339(now))
-                .await?
-            {
-                HashClaim::Original => {
-                    // Accepted bytes were kept (`assess` rejects anything over the limit); they
-                    // move to the upload, so the document is never in memory twice.
-                    let bytes = read.bytes.take().unwrap_or_default();
-                    self.store
-                        .archive(
-                            &archive.bucket,
-                            &archive.key,
-                            bytes,
-                            &read.hash,
-                            &document_id,
-                        )
-                        .await?;
-                    (Disposition::Archive, archive)
-                }
-                HashClaim::DuplicateOf(original) => (Disposition::Duplicate { original }, archive),
-            }
+                .await?;
+            // Archived whoever holds the claim: its holder may have died before storing the
+            // bytes (and been rejected on a retry), so a duplicate must never point at bytes
+            // that are not there. The write is a no-op when the object exists. Accepted bytes
+            // were kept (`assess` rejects anything over the limit); they move into the upload,
+            // so the document is never in memory twice.
+            let bytes = read.bytes.take().unwrap_or_default();
+            self.store
+                .archive(
+                    &archive.bucket,
+                    &archive.key,
+                    bytes,
+                    &read.hash,
+                    &document_id,
+                )
+                .await?;
+            let disposition = match claim {
+                HashClaim::Original => Disposition::Archive,
+                HashClaim::DuplicateOf(original) => Disposition::Duplicate { original },
+            };
+            (disposition, archive)
         } else {
             let quarantine = StorageLocation {
                 bucket: self.config.quarantine_bucket.clone(),

@@ -46,7 +46,9 @@ pub struct PdfFacts {
     pub producer: Option<String>,
     /// Encryption.
     pub encryption: Encryption,
-    /// The revisions: the original and one per incremental update, as byte ranges.
+    /// How many revisions the file has: the original and one per incremental update.
+    pub revision_count: usize,
+    /// Their byte ranges (the first [`MAX_LISTED_REVISIONS`]; a file with more is odd enough).
     pub revisions: Vec<Revision>,
     /// Whether the file is linearized (then its first revision is the linearization section).
     pub linearized: bool,
@@ -61,6 +63,9 @@ pub struct PdfFacts {
     /// Bytes the Flate streams decompress to.
     pub decompressed_bytes: u64,
 }
+
+/// At most this many revisions are listed in the facts (all are counted).
+pub const MAX_LISTED_REVISIONS: usize = 64;
 
 /// The verdict on a document over the size limit, judged by its size alone (its bytes were
 /// hashed but not kept).
@@ -151,7 +156,13 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
         declared_pages: None,
         producer: producer(&document),
         encryption: Encryption::None,
-        revisions: raw.revisions.clone(),
+        revision_count: raw.revisions.len(),
+        revisions: raw
+            .revisions
+            .iter()
+            .take(MAX_LISTED_REVISIONS)
+            .copied()
+            .collect(),
         linearized: raw.linearized,
         pdfa: None,
         active_content: BTreeMap::new(),
@@ -184,28 +195,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
             "the PDF is encrypted with owner restrictions only (it opens without a password)",
         ));
     }
-    // lopdf skips an object it cannot read; a reader may then show less than the sender sent.
-    // (Decryption removes the encryption dictionary, so an encrypted file is not counted.)
-    let unreadable = if document.was_encrypted() {
-        0
-    } else {
-        document
-            .reference_table
-            .entries
-            .iter()
-            .filter(|(number, entry)| {
-                matches!(
-                    entry,
-                    lopdf::xref::XrefEntry::Normal { .. }
-                        | lopdf::xref::XrefEntry::Compressed { .. }
-                ) && document
-                    .objects
-                    .range((**number, 0)..=(**number, u16::MAX))
-                    .next()
-                    .is_none()
-            })
-            .count()
-    };
+    let unreadable = unreadable_objects(&document);
     if unreadable > 0 && facts.repaired.is_none() {
         facts.repaired = Some(format!(
             "{unreadable} object(s) could not be read and were left out"
@@ -482,7 +472,7 @@ fn find_active_content(
                 }
                 _ => continue,
             };
-            classify(dict, &mut note);
+            classify(document, dict, &mut note);
             stack.extend(dict.iter().map(|(_, o)| (o, depth + 1)));
         }
     }
@@ -497,12 +487,17 @@ fn resolve_dict<'a>(document: &'a Document, object: Option<&'a Object>) -> Optio
     }
 }
 
-fn name_of<'a>(dict: &'a Dictionary, key: &[u8]) -> Option<&'a [u8]> {
-    dict.get(key).ok().and_then(|o| o.as_name().ok())
+/// A name entry, followed through one indirect reference (readers accept `/S 9 0 R`).
+fn name_of<'a>(document: &'a Document, dict: &'a Dictionary, key: &[u8]) -> Option<&'a [u8]> {
+    match dict.get(key).ok()? {
+        Object::Reference(id) => document.get_object(*id).ok()?.as_name().ok(),
+        object => object.as_name().ok(),
+    }
 }
 
-fn classify(dict: &Dictionary, note: &mut impl FnMut(ActiveContent)) {
-    match name_of(dict, b"S") {
+fn classify(document: &Document, dict: &Dictionary, note: &mut impl FnMut(ActiveContent)) {
+    let name_of = |key: &[u8]| name_of(document, dict, key);
+    match name_of(b"S") {
         Some(b"JavaScript") => note(ActiveContent::JavaScript),
         Some(b"Launch") => note(ActiveContent::Launch),
         Some(b"SubmitForm") => note(ActiveContent::SubmitForm),
@@ -511,16 +506,16 @@ fn classify(dict: &Dictionary, note: &mut impl FnMut(ActiveContent)) {
         _ => {}
     }
     // /JS outside a JavaScript action (renditions, malformed actions) still runs in readers.
-    if dict.has(b"JS") && name_of(dict, b"S") != Some(b"JavaScript") {
+    if dict.has(b"JS") && name_of(b"S") != Some(b"JavaScript") {
         note(ActiveContent::JavaScript);
     }
     if dict.has(b"AA") {
         note(ActiveContent::AdditionalActions);
     }
-    if name_of(dict, b"Type") == Some(b"EmbeddedFile") || dict.has(b"EF") {
+    if name_of(b"Type") == Some(b"EmbeddedFile") || dict.has(b"EF") {
         note(ActiveContent::EmbeddedFile);
     }
-    match name_of(dict, b"Subtype") {
+    match name_of(b"Subtype") {
         Some(b"FileAttachment") => note(ActiveContent::EmbeddedFile),
         Some(b"RichMedia") => note(ActiveContent::RichMedia),
         _ => {}
@@ -537,7 +532,9 @@ fn pdfa_claim(document: &Document) -> Option<String> {
         return None;
     }
     let xmp = if stream.dict.has(b"Filter") {
-        stream.decompressed_content().ok()?
+        stream
+            .decompressed_content_with_limit(4 * 1024 * 1024)
+            .ok()?
     } else {
         stream.content.clone()
     };
@@ -569,6 +566,9 @@ fn xmp_value(xmp: &[u8], name: &str) -> Option<String> {
 /// kept: the checks need only their dictionaries, and a scan's page images would otherwise sit
 /// in memory a second time next to the document's own bytes.
 const KEEP_STREAM_BYTES: usize = 256 * 1024;
+
+/// The most lopdf may unpack of one object or cross-reference stream while loading.
+const EAGER_DECOMPRESSION_LIMIT: u64 = 32 * 1024 * 1024;
 
 /// Why lopdf gave no document.
 enum Failure {
@@ -604,10 +604,33 @@ impl Inflation {
     }
 
     fn measure(&mut self, dict: &Dictionary, content: &[u8]) {
-        const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
-        if self.bomb.is_some() || self.timed_out || !is_flate(dict) {
+        if self.bomb.is_some() || self.timed_out {
             return;
         }
+        match flate_stages(dict) {
+            0 => {}
+            1 => self.measure_flate(content),
+            _ => {
+                // Flate over Flate: the first stage is unpacked (bounded) so that the last one
+                // can be measured; a first stage over the bound is a bomb in itself.
+                const STAGE_LIMIT: u64 = 16 * 1024 * 1024;
+                let mut first = Vec::new();
+                let decoder = flate2::read::ZlibDecoder::new(content);
+                match decoder.take(STAGE_LIMIT + 1).read_to_end(&mut first) {
+                    Ok(n) if n as u64 > STAGE_LIMIT => {
+                        self.bomb = Some(format!(
+                            "a stream compressed twice unpacks to more than {STAGE_LIMIT} bytes in its first stage"
+                        ));
+                    }
+                    Ok(_) => self.measure_flate(&first),
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+
+    fn measure_flate(&mut self, content: &[u8]) {
+        const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
         self.total_in += content.len() as u64;
         let mut decoder = flate2::read::ZlibDecoder::new(content);
         let mut buffer = [0u8; 32 * 1024];
@@ -663,7 +686,12 @@ thread_local! {
 fn drop_large_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
     match object {
         Object::Stream(stream) => {
-            if stream.content.len() >= KEEP_STREAM_BYTES {
+            // Object and cross-reference streams hold objects lopdf still has to unpack.
+            let structural = matches!(
+                stream.dict.get(b"Type").and_then(Object::as_name),
+                Ok(b"ObjStm" | b"XRef")
+            );
+            if stream.content.len() >= KEEP_STREAM_BYTES && !structural {
                 LOADING.with(|loading| {
                     if let Some(inflation) = loading.borrow_mut().as_mut() {
                         inflation.measure(&stream.dict, &stream.content);
@@ -688,7 +716,14 @@ fn load(
     let attempt = |filtered: bool| {
         LOADING.with(|loading| *loading.borrow_mut() = Some(Inflation::new(limits, deadline)));
         let options = lopdf::LoadOptions {
-            max_decompressed_size: usize::try_from(limits.max_stream_decompressed_bytes).ok(),
+            // lopdf unpacks object and cross-reference streams into memory: keep that far below
+            // the function's memory (legitimate ones are a few MiB).
+            max_decompressed_size: usize::try_from(
+                limits
+                    .max_stream_decompressed_bytes
+                    .min(EAGER_DECOMPRESSION_LIMIT),
+            )
+            .ok(),
             filter: filtered.then_some(drop_large_streams as lopdf::FilterFunc),
             ..lopdf::LoadOptions::default()
         };
@@ -705,11 +740,38 @@ fn load(
         }
     };
     match attempt(true) {
-        Ok((document, inflation)) if page_tree_found(&document) || document.is_encrypted() => {
+        Ok((document, inflation))
+            if document.is_encrypted()
+                || (page_tree_found(&document) && unreadable_objects(&document) == 0) =>
+        {
             Ok((document, inflation))
         }
         _ => attempt(false),
     }
+}
+
+/// Objects the cross-reference data lists that lopdf could not read (it skips them); a reader
+/// may then show less than the sender sent. Decryption removes the encryption dictionary, so
+/// an encrypted file is not counted.
+fn unreadable_objects(document: &Document) -> usize {
+    if document.was_encrypted() {
+        return 0;
+    }
+    document
+        .reference_table
+        .entries
+        .iter()
+        .filter(|(number, entry)| {
+            matches!(
+                entry,
+                lopdf::xref::XrefEntry::Normal { .. } | lopdf::xref::XrefEntry::Compressed { .. }
+            ) && document
+                .objects
+                .range((**number, 0)..=(**number, u16::MAX))
+                .next()
+                .is_none()
+        })
+        .count()
 }
 
 fn page_tree_found(document: &Document) -> bool {
@@ -721,12 +783,14 @@ fn page_tree_found(document: &Document) -> bool {
         .is_some_and(|id| document.get_dictionary(id).is_ok())
 }
 
-fn is_flate(dict: &Dictionary) -> bool {
+/// How many leading Flate stages a stream's filter chain has (0 when it does not start with
+/// Flate; measuring stops at the first other filter, which no one unpacks while checking).
+fn flate_stages(dict: &Dictionary) -> usize {
     let flate = |o: &Object| matches!(o.as_name(), Ok(b"FlateDecode" | b"Fl"));
     match dict.get(b"Filter") {
-        Ok(Object::Array(filters)) => filters.first().is_some_and(flate),
-        Ok(filter) => flate(filter),
-        Err(_) => false,
+        Ok(Object::Array(filters)) => filters.iter().take_while(|f| flate(f)).count(),
+        Ok(filter) => usize::from(flate(filter)),
+        Err(_) => 0,
     }
 }
 

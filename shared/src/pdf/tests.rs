@@ -495,3 +495,75 @@ fn hostile_structures_get_a_verdict_not_a_panic() {
         assert_eq!(v.pages, Some(1), "{name}");
     }
 }
+
+#[test]
+fn active_content_inside_a_large_object_stream_is_found() {
+    // Object 50 lives in an object stream padded past the size at which the load filter drops
+    // stream bytes: the object stream must still be unpacked and its members checked.
+    let member = format!(
+        "<< /S /JavaScript /JS (app.alert\\(1\\)) /Pad ({}) >>",
+        "a".repeat(300 * 1024)
+    );
+    let header = "50 0 ";
+    let data = format!("{header}{member}");
+    let pdf = with_object(1, |b| {
+        b.stream(
+            &format!("/Type /ObjStm /N 1 /First {}", header.len()),
+            data.as_bytes(),
+        );
+        "/OpenAction 50 0 R".to_string()
+    });
+    let v = check_pdf(&pdf);
+    assert!(
+        facts(&v)
+            .active_content
+            .contains_key(&ActiveContent::JavaScript),
+        "{:?}",
+        v.findings
+    );
+    assert!(rejections(&v).contains(&ReasonCode::JavaScript));
+}
+
+#[test]
+fn an_action_type_behind_a_reference_is_still_recognised() {
+    let pdf = with_object(1, |b| {
+        let name = b.object("/Launch");
+        let action = b.object(format!("<< /S {name} 0 R /F (cmd.exe) >>"));
+        format!("/Extra {action} 0 R")
+    });
+    assert!(rejections(&check_pdf(&pdf)).contains(&ReasonCode::LaunchAction));
+}
+
+#[test]
+fn flate_over_flate_is_measured_to_the_last_stage() {
+    let inner = deflate(&vec![0u8; 8 * 1024 * 1024]);
+    let outer = deflate(&inner);
+    let pdf = with_object(1, |b| {
+        let s = b.stream("/Filter [/FlateDecode /FlateDecode]", &outer);
+        format!("/Extra {s} 0 R")
+    });
+    let mut policy = PdfPolicy::default();
+    policy.limits.max_total_decompressed_bytes = 1024 * 1024;
+    let v = inspect(&pdf, &policy);
+    assert_eq!(
+        rejections(&v),
+        vec![ReasonCode::DecompressionBomb],
+        "{:?}",
+        v.findings
+    );
+    let v = check_pdf(&pdf);
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+    assert_eq!(facts(&v).decompressed_bytes, 8 * 1024 * 1024);
+}
+
+#[test]
+fn revisions_are_all_counted_but_only_the_first_are_listed() {
+    let mut pdf = minimal_pdf(1, "many updates");
+    for _ in 0..MAX_LISTED_REVISIONS + 10 {
+        pdf = with_incremental_update(&pdf);
+    }
+    let v = check_pdf(&pdf);
+    assert!(v.is_accepted(), "{:?}", v.findings);
+    assert_eq!(facts(&v).revision_count, MAX_LISTED_REVISIONS + 11);
+    assert_eq!(facts(&v).revisions.len(), MAX_LISTED_REVISIONS);
+}
