@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::model::{DocumentRecord, DocumentStatus, Severity};
+use crate::model::{DocumentRecord, DocumentStatus};
 use crate::upload::{PresignedPost, UploadSpec};
 
 /// What a request asks for.
@@ -175,10 +175,7 @@ pub fn upload_status(record: &DocumentRecord) -> UploadStatus {
             .iter()
             .map(|f| ReasonView {
                 code: f.code.as_str().to_string(),
-                severity: match f.severity {
-                    Severity::Reject => "reject",
-                    Severity::Warning => "warning",
-                },
+                severity: f.severity.as_str(),
                 message: f.message.clone(),
                 message_pl: f.code.message_pl(),
             })

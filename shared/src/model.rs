@@ -78,6 +78,25 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    /// The stable name used in records and APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Reject => "reject",
+            Severity::Warning => "warning",
+        }
+    }
+
+    /// Parses the stable name back.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "reject" => Some(Severity::Reject),
+            "warning" => Some(Severity::Warning),
+            _ => None,
+        }
+    }
+}
+
 /// A machine-readable reason code. Later checks add codes; consumers must accept unknown ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

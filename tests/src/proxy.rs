@@ -12,8 +12,6 @@ use crate::http::{HttpRequest, response};
 pub enum Fault {
     /// Kill the function process (SIGKILL) before the request reaches AWS.
     KillFunction,
-    /// Answer 500 without forwarding.
-    InternalError,
 }
 
 /// A fault that fires on the first request it matches.
@@ -35,12 +33,8 @@ impl FaultRule {
         request.parts.method.as_str() == self.method
             && request.parts.uri.path().contains(&self.path_contains)
             && (self.body_contains.is_empty()
-                || memchr_contains(&request.body, self.body_contains.as_bytes()))
+                || intake::pdf::scan::find(&request.body, self.body_contains.as_bytes()).is_some())
     }
-}
-
-fn memchr_contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 const HOP_BY_HOP: &[&str] = &[
@@ -80,11 +74,8 @@ async fn forward<C>(
 where
     C: Fn(&HttpRequest) -> Option<Fault> + Send + Sync + 'static,
 {
-    if let Some(fault) = check(&request) {
-        return match fault {
-            Fault::KillFunction => response(503, "function killed by injected fault"),
-            Fault::InternalError => response(500, "injected fault"),
-        };
+    if check(&request).is_some() {
+        return response(503, "function killed by injected fault");
     }
     let path_and_query = request
         .parts

@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::{Notify, oneshot};
 
 use crate::http::{HttpRequest, response};
-use crate::proxy::{Fault, FaultRule};
+use crate::proxy::FaultRule;
 
 const RUNTIME_PREFIX: &str = "/2018-06-01/runtime/";
 
@@ -147,9 +147,7 @@ impl FunctionHost {
             let hit = faults.iter().position(|rule| rule.matches(request));
             hit.map(|i| {
                 let rule = faults.remove(i);
-                if rule.fault == Fault::KillFunction {
-                    crate::process::kill_hard(proxy_shared.pid.load(Ordering::SeqCst));
-                }
+                crate::process::kill_hard(proxy_shared.pid.load(Ordering::SeqCst));
                 rule.fault
             })
         })
@@ -162,11 +160,6 @@ impl FunctionHost {
             child: Arc::new(tokio::sync::Mutex::new(None)),
             invoke_lock: Arc::new(tokio::sync::Mutex::new(())),
         })
-    }
-
-    /// The short name.
-    pub fn name(&self) -> &str {
-        &self.shared.spec.name
     }
 
     /// The endpoint the function's AWS SDK talks to (the fault proxy in front of moto).

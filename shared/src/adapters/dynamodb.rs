@@ -287,13 +287,7 @@ pub fn to_item(record: &DocumentRecord) -> Item {
                     ),
                     (
                         "severity".to_string(),
-                        AttributeValue::S(
-                            match f.severity {
-                                Severity::Reject => "reject",
-                                Severity::Warning => "warning",
-                            }
-                            .into(),
-                        ),
+                        AttributeValue::S(f.severity.as_str().into()),
                     ),
                     ("message".to_string(), AttributeValue::S(f.message.clone())),
                 ]))
@@ -348,11 +342,7 @@ fn finding_from_attr(value: &AttributeValue) -> Option<Finding> {
         str_attr(map, "code")?.to_string(),
     ))
     .ok()?;
-    let severity = match str_attr(map, "severity")? {
-        "reject" => Severity::Reject,
-        "warning" => Severity::Warning,
-        _ => return None,
-    };
+    let severity = Severity::parse(str_attr(map, "severity")?)?;
     Some(Finding {
         code,
         severity,

@@ -6,7 +6,6 @@
 pub struct PdfBuilder {
     objects: Vec<Vec<u8>>,
     catalog_extra: String,
-    page_extra: String,
     pages: usize,
     marker: String,
     declared_count: Option<usize>,
@@ -19,7 +18,6 @@ impl PdfBuilder {
         PdfBuilder {
             objects: Vec::new(),
             catalog_extra: String::new(),
-            page_extra: String::new(),
             pages,
             marker: marker.to_string(),
             declared_count: None,
@@ -45,13 +43,6 @@ impl PdfBuilder {
     pub fn catalog(mut self, entries: &str) -> Self {
         self.catalog_extra.push(' ');
         self.catalog_extra.push_str(entries);
-        self
-    }
-
-    /// Adds entries to every page dictionary.
-    pub fn page(mut self, entries: &str) -> Self {
-        self.page_extra.push(' ');
-        self.page_extra.push_str(entries);
         self
     }
 
@@ -90,9 +81,8 @@ impl PdfBuilder {
             );
             bodies.push(
                 format!(
-                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R{} >>",
-                    4 + 2 * i,
-                    self.page_extra
+                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R >>",
+                    4 + 2 * i
                 )
                 .into_bytes(),
             );
