@@ -9,7 +9,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use intake::hashing::DocumentReader;
+use intake::hashing::{DocumentHash, DocumentReader};
 use intake::model::{Channel, Outcome, Severity, Verdict};
 use intake::pdf::policy::{ChannelPolicies, PdfPolicy};
 
@@ -187,33 +187,53 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, unreadable: &mut Vec<(PathBuf,
     }
 }
 
-/// Reads a file once, hashing as it goes and keeping no more than the policy's size limit.
+/// Reads a file once and judges it while a second thread hashes the same bytes (every document
+/// must be hashed, so hashing beside the engine rather than before it halves the wait). A file
+/// over the policy's size limit is hashed to its end without being kept, and judged by its size.
 fn check_file(path: &Path, policy: &PdfPolicy) -> Checked {
-    let mut file = match std::fs::File::open(path) {
+    let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => return Checked::Unreadable(e.to_string()),
     };
-    let expected = file.metadata().ok().map(|m| m.len());
-    let mut reader = DocumentReader::new(policy.limits.max_bytes, expected);
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => reader.push(&buffer[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Checked::Unreadable(e.to_string()),
-        }
+    let limit = policy.limits.max_bytes;
+    let expected = file.metadata().ok().map_or(0, |m| m.len()).min(limit);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    let mut file = file.take(limit.saturating_add(1));
+    if let Err(e) = file.read_to_end(&mut bytes) {
+        return Checked::Unreadable(e.to_string());
     }
-    let read = reader.finish();
-    let verdict = match &read.bytes {
-        Some(bytes) => intake::pdf::inspect(bytes, policy),
-        // Over the limit: judged by size alone, as validate does.
-        None => intake::pdf::too_large(read.size, policy.limits.max_bytes),
-    };
+    if bytes.len() as u64 > limit {
+        let mut reader = DocumentReader::new(0, None);
+        reader.push(&bytes);
+        drop(bytes);
+        let mut file = file.into_inner();
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            match file.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => reader.push(&buffer[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Checked::Unreadable(e.to_string()),
+            }
+        }
+        let read = reader.finish();
+        return Checked::Judged {
+            verdict: Box::new(intake::pdf::too_large(read.size, limit)),
+            sha256: read.hash.to_hex(),
+            size: read.size,
+        };
+    }
+    let (verdict, hash) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| DocumentHash::of(&bytes));
+        let verdict = intake::pdf::inspect(&bytes, policy);
+        // The hashing thread cannot fail; should it ever, hash here rather than give up.
+        let hash = hashing.join().unwrap_or_else(|_| DocumentHash::of(&bytes));
+        (verdict, hash)
+    });
     Checked::Judged {
         verdict: Box::new(verdict),
-        sha256: read.hash.to_hex(),
-        size: read.size,
+        sha256: hash.to_hex(),
+        size: bytes.len() as u64,
     }
 }
 

@@ -582,6 +582,7 @@ struct Inflation {
     max_stream: u64,
     max_total: u64,
     max_ratio: u64,
+    measure_images: bool,
     deadline: Instant,
     total_in: u64,
     total_out: u64,
@@ -595,6 +596,7 @@ impl Inflation {
             max_stream: limits.max_stream_decompressed_bytes,
             max_total: limits.max_total_decompressed_bytes,
             max_ratio: limits.max_decompression_ratio,
+            measure_images: limits.measure_image_data,
             deadline,
             total_in: 0,
             total_out: 0,
@@ -609,7 +611,10 @@ impl Inflation {
         }
         match flate_stages(dict) {
             0 => {}
-            1 => self.measure_flate(content),
+            1 => match image_geometry_bytes(dict).filter(|_| !self.measure_images) {
+                Some(geometry) => self.count(content.len() as u64, geometry, geometry),
+                None => self.measure_flate(content),
+            },
             _ => {
                 // Flate over Flate: the first stage is unpacked (bounded) so that the last one
                 // can be measured; a first stage over the bound is a bomb in itself.
@@ -630,8 +635,7 @@ impl Inflation {
     }
 
     fn measure_flate(&mut self, content: &[u8]) {
-        const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
-        self.total_in += content.len() as u64;
+        self.count(content.len() as u64, 0, 0);
         let mut decoder = flate2::read::ZlibDecoder::new(content);
         let mut buffer = [0u8; 32 * 1024];
         let mut stream_out: u64 = 0;
@@ -646,31 +650,89 @@ impl Inflation {
                 Ok(n) => n as u64,
             };
             stream_out += n;
-            self.total_out += n;
-            self.bomb = if stream_out > self.max_stream {
-                Some(format!(
-                    "a stream decompresses to more than {} bytes",
-                    self.max_stream
-                ))
-            } else if self.total_out > self.max_total {
-                Some(format!(
-                    "the streams decompress to more than {} bytes",
-                    self.max_total
-                ))
-            } else if self.total_out > RATIO_FLOOR
-                && self.total_out / self.total_in.max(1) > self.max_ratio
-            {
-                Some(format!(
-                    "the streams decompress to more than {} times their size",
-                    self.max_ratio
-                ))
-            } else {
-                None
-            };
+            self.count(0, n, stream_out);
             if self.bomb.is_some() {
                 return;
             }
         }
+    }
+
+    /// Adds `input` compressed bytes and `output` decompressed ones (`stream_out` so far for the
+    /// stream), and notes a bomb once a limit is passed.
+    fn count(&mut self, input: u64, output: u64, stream_out: u64) {
+        const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
+        self.total_in = self.total_in.saturating_add(input);
+        self.total_out = self.total_out.saturating_add(output);
+        self.bomb = if stream_out > self.max_stream {
+            Some(format!(
+                "a stream decompresses to more than {} bytes",
+                self.max_stream
+            ))
+        } else if self.total_out > self.max_total {
+            Some(format!(
+                "the streams decompress to more than {} bytes",
+                self.max_total
+            ))
+        } else if self.total_out > RATIO_FLOOR
+            && self.total_out / self.total_in.max(1) > self.max_ratio
+        {
+            Some(format!(
+                "the streams decompress to more than {} times their size",
+                self.max_ratio
+            ))
+        } else {
+            None
+        };
+    }
+}
+
+/// The most bytes a reader decodes from a Flate image: its rows of width x components x bits,
+/// plus a predictor tag byte per row. `None` when the dictionary does not say (an indirect
+/// size, an unknown colour space), and the stream is then measured by inflating it.
+fn image_geometry_bytes(dict: &Dictionary) -> Option<u64> {
+    if dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Image".as_slice()) {
+        return None;
+    }
+    let positive = |key: &[u8]| {
+        dict.get(key)
+            .and_then(Object::as_i64)
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .filter(|&n| n > 0)
+    };
+    let (width, height) = (positive(b"Width")?, positive(b"Height")?);
+    let mask = matches!(dict.get(b"ImageMask"), Ok(Object::Boolean(true)));
+    let (components, bits) = if mask {
+        (1, 1)
+    } else {
+        let bits = positive(b"BitsPerComponent").filter(|b| [1, 2, 4, 8, 16].contains(b))?;
+        (colour_components(dict.get(b"ColorSpace").ok()?)?, bits)
+    };
+    let row_bits = u128::from(width) * u128::from(components) * u128::from(bits);
+    let bytes = (row_bits.div_ceil(8) + 1) * u128::from(height);
+    Some(u64::try_from(bytes).unwrap_or(u64::MAX))
+}
+
+/// Components per pixel of a colour space, at most: an ICC profile in a PDF has 1, 3 or 4.
+fn colour_components(space: &Object) -> Option<u64> {
+    let family = match space {
+        Object::Name(name) => name.as_slice(),
+        Object::Array(parts) => parts.first()?.as_name().ok()?,
+        _ => return None,
+    };
+    match family {
+        b"DeviceGray" | b"G" | b"CalGray" | b"Indexed" | b"I" | b"Separation" => Some(1),
+        b"DeviceRGB" | b"RGB" | b"CalRGB" | b"Lab" => Some(3),
+        b"DeviceCMYK" | b"CMYK" | b"ICCBased" => Some(4),
+        b"DeviceN" => match space {
+            Object::Array(parts) => parts
+                .get(1)
+                .and_then(|names| names.as_array().ok())
+                .map(|names| names.len() as u64)
+                .filter(|&n| n > 0),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

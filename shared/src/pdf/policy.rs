@@ -114,6 +114,11 @@ pub struct PdfLimits {
     pub max_decompression_ratio: u64,
     /// Time budget per document, in milliseconds.
     pub time_budget_ms: u64,
+    /// Inflate Flate image streams to measure them, instead of bounding each by its declared
+    /// geometry (width x height x colour components x bits). A reader decodes an image only up
+    /// to that size, so the geometry is what the image can cost anyone; inflating the pages of
+    /// a large scan costs several times hashing it.
+    pub measure_image_data: bool,
 }
 
 impl Default for PdfLimits {
@@ -126,6 +131,7 @@ impl Default for PdfLimits {
             max_total_decompressed_bytes: 1024 * 1024 * 1024,
             max_decompression_ratio: 1000,
             time_budget_ms: 20_000,
+            measure_image_data: false,
         }
     }
 }

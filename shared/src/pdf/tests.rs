@@ -567,3 +567,46 @@ fn revisions_are_all_counted_but_only_the_first_are_listed() {
     assert_eq!(facts(&v).revision_count, MAX_LISTED_REVISIONS + 11);
     assert_eq!(facts(&v).revisions.len(), MAX_LISTED_REVISIONS);
 }
+
+#[test]
+fn a_flate_image_is_bounded_by_its_geometry_unless_configured_to_measure() {
+    // 600 KiB of noise in a 100 x 100 grey image: a reader decodes 100 rows of 100 bytes.
+    let data = deflate(&noise(600 * 1024));
+    let image = |geometry: &str| {
+        with_object(1, |b| {
+            let s = b.stream(
+                &format!("/Type /XObject /Subtype /Image {geometry} /Filter /FlateDecode"),
+                &data,
+            );
+            format!("/Extra {s} 0 R")
+        })
+    };
+    let grey = image("/Width 100 /Height 100 /ColorSpace /DeviceGray /BitsPerComponent 8");
+    let v = check_pdf(&grey);
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+    assert_eq!(facts(&v).decompressed_bytes, 101 * 100);
+
+    let mut measuring = PdfPolicy::default();
+    measuring.limits.measure_image_data = true;
+    let v = inspect(&grey, &measuring);
+    assert_eq!(facts(&v).decompressed_bytes, 600 * 1024);
+
+    // An ICC-based RGB image is bounded as if it had four components; a mask has one bit.
+    let icc = image("/Width 10 /Height 10 /ColorSpace [/ICCBased 9 0 R] /BitsPerComponent 8");
+    assert_eq!(facts(&check_pdf(&icc)).decompressed_bytes, 41 * 10);
+    let mask = image("/Width 16 /Height 2 /ImageMask true");
+    assert_eq!(facts(&check_pdf(&mask)).decompressed_bytes, 3 * 2);
+
+    // A size the dictionary does not state directly is measured.
+    let indirect = image("/Width 9 0 R /Height 100 /ColorSpace /DeviceGray /BitsPerComponent 8");
+    assert_eq!(facts(&check_pdf(&indirect)).decompressed_bytes, 600 * 1024);
+    let odd_bits = image("/Width 100 /Height 100 /ColorSpace /DeviceGray /BitsPerComponent 3");
+    assert_eq!(facts(&check_pdf(&odd_bits)).decompressed_bytes, 600 * 1024);
+
+    // A geometry past the limits is a bomb whatever the data.
+    let huge = image("/Width 100000 /Height 100000 /ColorSpace /DeviceRGB /BitsPerComponent 16");
+    assert_eq!(
+        rejections(&check_pdf(&huge)),
+        vec![ReasonCode::DecompressionBomb]
+    );
+}
