@@ -610,3 +610,95 @@ fn a_flate_image_is_bounded_by_its_geometry_unless_configured_to_measure() {
         vec![ReasonCode::DecompressionBomb]
     );
 }
+
+/// A hybrid-reference file (PDF 1.5): a classic cross-reference table for old readers, and a
+/// cross-reference stream named by the trailer's `/XRefStm` that alone lists object 5, stored
+/// in an object stream. `hidden` is object 5; the catalog points to it with `catalog_entry`.
+fn hybrid_reference_pdf(catalog_entry: &str, hidden: &str) -> Vec<u8> {
+    let mut out = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    let mut object = |out: &mut Vec<u8>, body: &[u8]| {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    };
+    object(
+        &mut out,
+        format!("<< /Type /Catalog /Pages 2 0 R {catalog_entry} 5 0 R >>").as_bytes(),
+    );
+    object(&mut out, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    object(
+        &mut out,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    );
+    let header = "5 0 ";
+    let packed = format!("{header}{hidden}");
+    object(
+        &mut out,
+        format!(
+            "<< /Type /ObjStm /N 1 /First {} /Length {} >>\nstream\n{packed}\nendstream",
+            header.len(),
+            packed.len()
+        )
+        .as_bytes(),
+    );
+    // Object 6: the cross-reference stream, /W [1 4 2], for objects 4 to 6.
+    let xref_stream_at = out.len();
+    let mut rows = Vec::new();
+    let mut row = |kind: u8, field: u32, index: u16| {
+        rows.push(kind);
+        rows.extend_from_slice(&field.to_be_bytes());
+        rows.extend_from_slice(&index.to_be_bytes());
+    };
+    row(1, u32::try_from(offsets[3]).unwrap(), 0);
+    row(2, 4, 0);
+    row(1, u32::try_from(xref_stream_at).unwrap(), 0);
+    out.extend_from_slice(
+        format!(
+            "6 0 obj\n<< /Type /XRef /W [1 4 2] /Index [4 3] /Size 7 /Length {} >>\nstream\n",
+            rows.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&rows);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    // The classic table lists what an old reader can use; object 5 is free for it.
+    let xref_at = out.len();
+    out.extend_from_slice(b"xref\n0 6\n0000000000 65535 f \n");
+    for offset in &offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(b"0000000000 00001 f \n");
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size 7 /Root 1 0 R /XRefStm {xref_stream_at} >>\nstartxref\n{xref_at}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn a_hybrid_reference_file_is_read_through_its_cross_reference_stream() {
+    let plain = hybrid_reference_pdf("/Outlines", "<< /Type /Outlines /Count 0 >>");
+    let v = check_pdf(&plain);
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+    assert_eq!(facts(&v).pages, Some(1));
+    assert_eq!(v.pdf_version.as_deref(), Some("1.5"));
+
+    // JavaScript that only the cross-reference stream leads to is still found.
+    let hidden = hybrid_reference_pdf("/OpenAction", "<< /S /JavaScript /JS (app.alert(1)) >>");
+    let v = check_pdf(&hidden);
+    assert_eq!(
+        rejections(&v),
+        vec![ReasonCode::JavaScript],
+        "{:?}",
+        v.findings
+    );
+    assert!(
+        !codes(&v).contains(&ReasonCode::Repaired),
+        "{:?}",
+        v.findings
+    );
+}
