@@ -132,6 +132,8 @@ pub enum ReasonCode {
     PageCountMismatch,
     /// More objects than the limit.
     TooManyObjects,
+    /// Arrays and dictionaries nested deeper than the limit.
+    TooDeeplyNested,
     /// Streams decompress to more than the limits allow.
     DecompressionBomb,
     /// Checking took longer than the time budget.
@@ -178,6 +180,7 @@ impl ReasonCode {
             ReasonCode::PageTreeCycle => "page_tree_cycle",
             ReasonCode::PageCountMismatch => "page_count_mismatch",
             ReasonCode::TooManyObjects => "too_many_objects",
+            ReasonCode::TooDeeplyNested => "too_deeply_nested",
             ReasonCode::DecompressionBomb => "decompression_bomb",
             ReasonCode::TimeBudgetExceeded => "time_budget_exceeded",
             ReasonCode::JavaScript => "javascript",
@@ -222,6 +225,9 @@ impl ReasonCode {
                 "Liczba stron zadeklarowana w dokumencie różni się od rzeczywistej."
             }
             ReasonCode::TooManyObjects => "Dokument ma więcej obiektów, niż dopuszczalne.",
+            ReasonCode::TooDeeplyNested => {
+                "Dokument ma struktury zagnieżdżone głębiej, niż dopuszczalne."
+            }
             ReasonCode::DecompressionBomb => {
                 "Dokument po rozpakowaniu byłby zbyt duży (tzw. bomba dekompresyjna)."
             }
@@ -240,7 +246,7 @@ impl ReasonCode {
     }
 
     /// Every code.
-    pub const ALL: [ReasonCode; 27] = [
+    pub const ALL: [ReasonCode; 28] = [
         ReasonCode::Empty,
         ReasonCode::NotPdf,
         ReasonCode::Truncated,
@@ -256,6 +262,7 @@ impl ReasonCode {
         ReasonCode::PageTreeCycle,
         ReasonCode::PageCountMismatch,
         ReasonCode::TooManyObjects,
+        ReasonCode::TooDeeplyNested,
         ReasonCode::DecompressionBomb,
         ReasonCode::TimeBudgetExceeded,
         ReasonCode::JavaScript,

@@ -222,7 +222,17 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
 
     let outcome = (|| -> Result<(), OverBudget> {
         check_page_tree(&document, &mut facts, findings, deadline)?;
-        let found = find_active_content(&document, limits.max_depth, deadline)?;
+        let (found, too_deep) = find_active_content(&document, limits.max_depth, deadline)?;
+        if too_deep {
+            // What lies below the limit was not examined, so it cannot be called safe.
+            findings.push(Finding::reject(
+                ReasonCode::TooDeeplyNested,
+                format!(
+                    "the PDF nests arrays or dictionaries more than {} levels deep",
+                    limits.max_depth
+                ),
+            ));
+        }
         for kind in found.keys() {
             match policy.action(*kind) {
                 PolicyAction::Reject => findings.push(Finding::reject(
@@ -428,13 +438,15 @@ fn active_content_code(kind: ActiveContent) -> ReasonCode {
 }
 
 /// Walks every object (referenced or not: an orphan can be revived by an update) and every
-/// dictionary nested in it, and names the active content found.
+/// dictionary nested in it, and names the active content found; `true` beside it when some
+/// object nests deeper than `max_depth` (what lies deeper is not walked).
 fn find_active_content(
     document: &Document,
     max_depth: usize,
     deadline: Instant,
-) -> Result<BTreeMap<ActiveContent, u32>, OverBudget> {
+) -> Result<(BTreeMap<ActiveContent, u32>, bool), OverBudget> {
     let mut found: BTreeMap<ActiveContent, u32> = BTreeMap::new();
+    let mut too_deep = false;
     let mut note = |kind: ActiveContent| *found.entry(kind).or_default() += 1;
     if let Ok(catalog) = document.catalog() {
         if catalog.has(b"OpenAction") {
@@ -461,6 +473,7 @@ fn find_active_content(
         let mut stack: Vec<(&Object, usize)> = vec![(object, 0)];
         while let Some((object, depth)) = stack.pop() {
             if depth > max_depth {
+                too_deep = true;
                 continue;
             }
             let dict = match object {
@@ -476,7 +489,7 @@ fn find_active_content(
             stack.extend(dict.iter().map(|(_, o)| (o, depth + 1)));
         }
     }
-    Ok(found)
+    Ok((found, too_deep))
 }
 
 fn resolve_dict<'a>(document: &'a Document, object: Option<&'a Object>) -> Option<&'a Dictionary> {
@@ -708,8 +721,10 @@ fn image_geometry_bytes(dict: &Dictionary) -> Option<u64> {
         let bits = positive(b"BitsPerComponent").filter(|b| [1, 2, 4, 8, 16].contains(b))?;
         (colour_components(dict.get(b"ColorSpace").ok()?)?, bits)
     };
-    let row_bits = u128::from(width) * u128::from(components) * u128::from(bits);
-    let bytes = (row_bits.div_ceil(8) + 1) * u128::from(height);
+    let row_bits = u128::from(width)
+        .saturating_mul(u128::from(components))
+        .saturating_mul(u128::from(bits));
+    let bytes = (row_bits.div_ceil(8) + 1).saturating_mul(u128::from(height));
     Some(u64::try_from(bytes).unwrap_or(u64::MAX))
 }
 

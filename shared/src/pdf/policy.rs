@@ -102,8 +102,8 @@ pub struct PdfLimits {
     pub max_bytes: u64,
     /// Most objects.
     pub max_objects: usize,
-    /// Deepest nesting of arrays and dictionaries (lopdf refuses deeper ones while parsing;
-    /// this bounds the engine's own walk).
+    /// Deepest nesting of arrays and dictionaries in one object; a deeper file is rejected.
+    /// lopdf's parser refuses more than 100 levels whatever this says.
     pub max_depth: usize,
     /// Most bytes one stream may decompress to.
     pub max_stream_decompressed_bytes: u64,

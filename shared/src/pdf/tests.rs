@@ -609,6 +609,14 @@ fn a_flate_image_is_bounded_by_its_geometry_unless_configured_to_measure() {
         rejections(&check_pdf(&huge)),
         vec![ReasonCode::DecompressionBomb]
     );
+    let max = i64::MAX;
+    let overflowing = image(&format!(
+        "/Width {max} /Height {max} /ColorSpace [/DeviceN [/A /B /C /D] /DeviceCMYK 9 0 R] /BitsPerComponent 16"
+    ));
+    assert_eq!(
+        rejections(&check_pdf(&overflowing)),
+        vec![ReasonCode::DecompressionBomb]
+    );
 }
 
 /// A hybrid-reference file (PDF 1.5): a classic cross-reference table for old readers, and a
@@ -701,4 +709,38 @@ fn a_hybrid_reference_file_is_read_through_its_cross_reference_stream() {
         "{:?}",
         v.findings
     );
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_is_rejected_not_skipped() {
+    // JavaScript 70 arrays deep: below the default limit of 64 it would go unexamined.
+    let nested = |depth: usize| {
+        with_object(1, |_| {
+            format!(
+                "/Extra {}<< /S /JavaScript /JS (app.alert(1)) >>{}",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        })
+    };
+    let v = check_pdf(&nested(70));
+    assert!(
+        rejections(&v).contains(&ReasonCode::TooDeeplyNested),
+        "{:?}",
+        v.findings
+    );
+    let v = check_pdf(&nested(10));
+    assert_eq!(
+        rejections(&v),
+        vec![ReasonCode::JavaScript],
+        "{:?}",
+        v.findings
+    );
+
+    let mut policy = PdfPolicy::default();
+    policy.limits.max_depth = 5;
+    let v = inspect(&nested(10), &policy);
+    assert!(rejections(&v).contains(&ReasonCode::TooDeeplyNested));
+    let v = inspect(&minimal_pdf(1, "flat"), &policy);
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
 }
