@@ -16,6 +16,7 @@ pub mod pdf;
 pub mod pipeline;
 pub mod s3_event;
 pub mod services;
+pub mod signature;
 pub mod telemetry;
 pub mod time;
 pub mod upload;

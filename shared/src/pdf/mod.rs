@@ -827,6 +827,16 @@ fn load(
     }
 }
 
+/// Loads a document for the signature checks: as the engine does (large streams measured and
+/// dropped, repaired when needed), with the default limits. `None` when lopdf cannot read it.
+pub(crate) fn load_for_signatures(bytes: &[u8]) -> Option<Document> {
+    let limits = policy::PdfLimits::default();
+    let deadline = Instant::now() + Duration::from_millis(limits.time_budget_ms);
+    load(bytes, &limits, deadline)
+        .ok()
+        .map(|(document, _)| document)
+}
+
 /// Objects the cross-reference data lists that lopdf could not read (it skips them); a reader
 /// may then show less than the sender sent. Decryption removes the encryption dictionary, so
 /// an encrypted file is not counted.

@@ -69,7 +69,7 @@ fn header_version(from_header: &[u8]) -> Option<String> {
 }
 
 /// Every `%%EOF` that closes a `startxref` section ends a revision.
-fn revisions(bytes: &[u8]) -> Vec<Revision> {
+pub(crate) fn revisions(bytes: &[u8]) -> Vec<Revision> {
     let mut out = Vec::new();
     let mut start = 0usize;
     for at in memchr::memmem::find_iter(bytes, b"%%EOF") {

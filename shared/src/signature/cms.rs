@@ -1,0 +1,791 @@
+//! CMS SignedData (RFC 5652) as PAdES and CAdES use it: the digest of the signed content, the
+//! signature over the signed attributes, the signing-certificate binding (ESS), and the
+//! signature timestamp token (RFC 3161). Parsing is RustCrypto's (`cms`, `x509-cert`, `der`);
+//! this module only decides.
+
+use cms::content_info::ContentInfo;
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use const_oid::ObjectIdentifier;
+use der::asn1::{GeneralizedTime, Int, OctetString, UtcTime};
+use der::{Decode, Encode, Sequence};
+use jiff::Timestamp;
+use rsa::RsaPublicKey;
+use rsa::pkcs1v15::Pkcs1v15Sign;
+use rsa::pss::Pss;
+use sha2::Digest;
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use x509_cert::Certificate;
+
+use super::{IssueCode, SignatureIssue};
+
+pub(crate) mod oid {
+    use const_oid::ObjectIdentifier as Oid;
+    pub const SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
+    pub const TST_INFO: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.4");
+    pub const MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
+    pub const SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
+    pub const SIGNING_CERTIFICATE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.12");
+    pub const SIGNING_CERTIFICATE_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
+    pub const SIGNATURE_TIMESTAMP: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.14");
+    pub const SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
+    pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
+    pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
+    pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
+    pub const RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
+    pub const RSA_SHA1: Oid = Oid::new_unwrap("1.2.840.113549.1.1.5");
+    pub const RSA_SHA256: Oid = Oid::new_unwrap("1.2.840.113549.1.1.11");
+    pub const RSA_SHA384: Oid = Oid::new_unwrap("1.2.840.113549.1.1.12");
+    pub const RSA_SHA512: Oid = Oid::new_unwrap("1.2.840.113549.1.1.13");
+    pub const RSA_PSS: Oid = Oid::new_unwrap("1.2.840.113549.1.1.10");
+    pub const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
+    pub const ECDSA_SHA1: Oid = Oid::new_unwrap("1.2.840.10045.4.1");
+    pub const ECDSA_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
+    pub const ECDSA_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
+    pub const ECDSA_SHA512: Oid = Oid::new_unwrap("1.2.840.10045.4.3.4");
+    pub const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
+    pub const P384: Oid = Oid::new_unwrap("1.3.132.0.34");
+    pub const KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
+    pub const BASIC_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.19");
+    pub const EXTENDED_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37");
+    pub const SUBJECT_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.14");
+    pub const TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
+}
+
+/// A digest algorithm a signature may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestAlgorithm {
+    /// SHA-1: broken for collisions; reported as weak.
+    Sha1,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl DigestAlgorithm {
+    pub(crate) fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
+        match *oid {
+            oid::SHA1 => Some(Self::Sha1),
+            oid::SHA256 => Some(Self::Sha256),
+            oid::SHA384 => Some(Self::Sha384),
+            oid::SHA512 => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
+    fn oid(self) -> ObjectIdentifier {
+        match self {
+            Self::Sha1 => oid::SHA1,
+            Self::Sha256 => oid::SHA256,
+            Self::Sha384 => oid::SHA384,
+            Self::Sha512 => oid::SHA512,
+        }
+    }
+
+    /// The name reported in verdicts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha1 => "SHA-1",
+            Self::Sha256 => "SHA-256",
+            Self::Sha384 => "SHA-384",
+            Self::Sha512 => "SHA-512",
+        }
+    }
+
+    /// The digest of `parts` concatenated.
+    pub fn digest(self, parts: &[&[u8]]) -> Vec<u8> {
+        fn run<D: Digest>(parts: &[&[u8]]) -> Vec<u8> {
+            let mut hasher = D::new();
+            for part in parts {
+                hasher.update(part);
+            }
+            hasher.finalize().to_vec()
+        }
+        match self {
+            Self::Sha1 => run::<sha1::Sha1>(parts),
+            Self::Sha256 => run::<sha2::Sha256>(parts),
+            Self::Sha384 => run::<sha2::Sha384>(parts),
+            Self::Sha512 => run::<sha2::Sha512>(parts),
+        }
+    }
+}
+
+/// How a signature value is to be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignatureScheme {
+    RsaPkcs1(DigestAlgorithm),
+    RsaPss {
+        digest: DigestAlgorithm,
+        salt: usize,
+    },
+    Ecdsa(DigestAlgorithm),
+}
+
+impl SignatureScheme {
+    fn name(self) -> String {
+        match self {
+            Self::RsaPkcs1(d) => format!("RSA PKCS#1 v1.5 with {}", d.name()),
+            Self::RsaPss { digest, .. } => format!("RSASSA-PSS with {}", digest.name()),
+            Self::Ecdsa(d) => format!("ECDSA with {}", d.name()),
+        }
+    }
+}
+
+/// Why a signature value did not verify.
+#[derive(Debug)]
+pub(crate) enum VerifyError {
+    /// The value does not match.
+    Invalid,
+    /// An algorithm, curve or key this verifier does not implement (never reported as invalid).
+    Unsupported(String),
+}
+
+/// What a successful verification noticed.
+#[derive(Debug, Default)]
+pub(crate) struct Verified {
+    /// The RSA DigestInfo leaves out the NULL parameters (Profil Zaufany's seal does).
+    pub digest_info_without_null: bool,
+}
+
+fn scheme_for(
+    algorithm: &AlgorithmIdentifierOwned,
+    digest: Option<DigestAlgorithm>,
+) -> Result<SignatureScheme, VerifyError> {
+    let needs_digest =
+        || digest.ok_or_else(|| VerifyError::Unsupported("an unknown digest algorithm".into()));
+    match algorithm.oid {
+        oid::RSA => Ok(SignatureScheme::RsaPkcs1(needs_digest()?)),
+        oid::RSA_SHA1 => Ok(SignatureScheme::RsaPkcs1(DigestAlgorithm::Sha1)),
+        oid::RSA_SHA256 => Ok(SignatureScheme::RsaPkcs1(DigestAlgorithm::Sha256)),
+        oid::RSA_SHA384 => Ok(SignatureScheme::RsaPkcs1(DigestAlgorithm::Sha384)),
+        oid::RSA_SHA512 => Ok(SignatureScheme::RsaPkcs1(DigestAlgorithm::Sha512)),
+        oid::ECDSA_SHA1 => Ok(SignatureScheme::Ecdsa(DigestAlgorithm::Sha1)),
+        oid::ECDSA_SHA256 => Ok(SignatureScheme::Ecdsa(DigestAlgorithm::Sha256)),
+        oid::ECDSA_SHA384 => Ok(SignatureScheme::Ecdsa(DigestAlgorithm::Sha384)),
+        oid::ECDSA_SHA512 => Ok(SignatureScheme::Ecdsa(DigestAlgorithm::Sha512)),
+        oid::EC_PUBLIC_KEY => Ok(SignatureScheme::Ecdsa(needs_digest()?)),
+        oid::RSA_PSS => {
+            let params = algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.to_der().ok())
+                .and_then(|der| {
+                    rsa::pkcs1::RsaPssParams::from_der(&der)
+                        .ok()
+                        .map(|p| (p.hash.oid, p.salt_len))
+                });
+            // Absent parameters mean SHA-1 and a 20-byte salt (RFC 4055).
+            let (hash, salt) = params.unwrap_or((oid::SHA1, 20));
+            let digest = DigestAlgorithm::from_oid(&hash).ok_or_else(|| {
+                VerifyError::Unsupported(format!("RSASSA-PSS with the digest {hash}"))
+            })?;
+            Ok(SignatureScheme::RsaPss {
+                digest,
+                salt: usize::from(salt),
+            })
+        }
+        other => Err(VerifyError::Unsupported(format!(
+            "the signature algorithm {other}"
+        ))),
+    }
+}
+
+/// The DER DigestInfo a PKCS#1 v1.5 signature wraps, here without the NULL parameters.
+#[derive(Sequence)]
+struct DigestInfo {
+    algorithm: AlgorithmIdentifierOwned,
+    digest: OctetString,
+}
+
+/// Verifies `signature` over `message` with the key in `key` and the algorithm named by
+/// `algorithm` (and `digest` where the algorithm does not name one).
+pub(crate) fn verify_signature(
+    key: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    digest: Option<DigestAlgorithm>,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(String, Verified), VerifyError> {
+    let scheme = scheme_for(algorithm, digest)?;
+    let verified = match scheme {
+        SignatureScheme::RsaPkcs1(d) | SignatureScheme::RsaPss { digest: d, .. } => {
+            if key.algorithm.oid != oid::RSA && key.algorithm.oid != oid::RSA_PSS {
+                return Err(VerifyError::Invalid);
+            }
+            let der = key.to_der().map_err(|_| VerifyError::Invalid)?;
+            let public = <RsaPublicKey as rsa::pkcs8::DecodePublicKey>::from_public_key_der(&der)
+                .map_err(|e| VerifyError::Unsupported(format!("the RSA key ({e})")))?;
+            let hashed = d.digest(&[message]);
+            match scheme {
+                SignatureScheme::RsaPss { salt, .. } => {
+                    let pss = match d {
+                        DigestAlgorithm::Sha1 => Pss::new_with_salt::<sha1::Sha1>(salt),
+                        DigestAlgorithm::Sha256 => Pss::new_with_salt::<sha2::Sha256>(salt),
+                        DigestAlgorithm::Sha384 => Pss::new_with_salt::<sha2::Sha384>(salt),
+                        DigestAlgorithm::Sha512 => Pss::new_with_salt::<sha2::Sha512>(salt),
+                    };
+                    public
+                        .verify(pss, &hashed, signature)
+                        .map_err(|_| VerifyError::Invalid)?;
+                    Verified::default()
+                }
+                _ => {
+                    let padding = match d {
+                        DigestAlgorithm::Sha1 => Pkcs1v15Sign::new::<sha1::Sha1>(),
+                        DigestAlgorithm::Sha256 => Pkcs1v15Sign::new::<sha2::Sha256>(),
+                        DigestAlgorithm::Sha384 => Pkcs1v15Sign::new::<sha2::Sha384>(),
+                        DigestAlgorithm::Sha512 => Pkcs1v15Sign::new::<sha2::Sha512>(),
+                    };
+                    if public.verify(padding, &hashed, signature).is_ok() {
+                        Verified::default()
+                    } else {
+                        // The same digest in a DigestInfo without the NULL parameters: sound,
+                        // and what the state's own signing service produces.
+                        let info = DigestInfo {
+                            algorithm: AlgorithmIdentifierOwned {
+                                oid: d.oid(),
+                                parameters: None,
+                            },
+                            digest: OctetString::new(hashed).map_err(|_| VerifyError::Invalid)?,
+                        }
+                        .to_der()
+                        .map_err(|_| VerifyError::Invalid)?;
+                        public
+                            .verify(Pkcs1v15Sign::new_unprefixed(), &info, signature)
+                            .map_err(|_| VerifyError::Invalid)?;
+                        Verified {
+                            digest_info_without_null: true,
+                        }
+                    }
+                }
+            }
+        }
+        SignatureScheme::Ecdsa(d) => {
+            use p256::ecdsa::signature::hazmat::PrehashVerifier;
+            if key.algorithm.oid != oid::EC_PUBLIC_KEY {
+                return Err(VerifyError::Invalid);
+            }
+            let curve = key
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+            let point = key.subject_public_key.raw_bytes();
+            let prehash = d.digest(&[message]);
+            match curve {
+                Some(oid::P256) => {
+                    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                        .map_err(|_| VerifyError::Invalid)?;
+                    let sig = p256::ecdsa::Signature::from_der(signature)
+                        .map_err(|_| VerifyError::Invalid)?;
+                    key.verify_prehash(&prehash, &sig)
+                        .map_err(|_| VerifyError::Invalid)?;
+                }
+                Some(oid::P384) => {
+                    let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                        .map_err(|_| VerifyError::Invalid)?;
+                    let sig = p384::ecdsa::Signature::from_der(signature)
+                        .map_err(|_| VerifyError::Invalid)?;
+                    key.verify_prehash(&prehash, &sig)
+                        .map_err(|_| VerifyError::Invalid)?;
+                }
+                Some(other) => {
+                    return Err(VerifyError::Unsupported(format!(
+                        "the elliptic curve {}",
+                        curve_name(&other)
+                    )));
+                }
+                None => {
+                    return Err(VerifyError::Unsupported(
+                        "an elliptic curve given by explicit parameters".into(),
+                    ));
+                }
+            }
+            Verified::default()
+        }
+    };
+    Ok((scheme.name(), verified))
+}
+
+fn curve_name(oid: &ObjectIdentifier) -> String {
+    const_oid::db::DB
+        .by_oid(oid)
+        .map_or_else(|| oid.to_string(), str::to_string)
+}
+
+/// ESS signing-certificate-v2 (RFC 5035).
+#[derive(Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+    #[asn1(optional = "true")]
+    policies: Option<der::Any>,
+}
+
+#[derive(Sequence)]
+struct EssCertIdV2 {
+    /// Absent means SHA-256.
+    #[asn1(optional = "true")]
+    hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    cert_hash: OctetString,
+    #[asn1(optional = "true")]
+    issuer_serial: Option<der::Any>,
+}
+
+/// ESS signing-certificate (RFC 2634), SHA-1 only.
+#[derive(Sequence)]
+struct SigningCertificateV1 {
+    certs: Vec<EssCertId>,
+    #[asn1(optional = "true")]
+    policies: Option<der::Any>,
+}
+
+#[derive(Sequence)]
+struct EssCertId {
+    cert_hash: OctetString,
+    #[asn1(optional = "true")]
+    issuer_serial: Option<der::Any>,
+}
+
+/// RFC 3161 TSTInfo.
+#[derive(Sequence)]
+struct TstInfo {
+    version: u8,
+    policy: ObjectIdentifier,
+    message_imprint: MessageImprint,
+    serial_number: Int,
+    gen_time: GeneralizedTime,
+    #[asn1(optional = "true")]
+    accuracy: Option<Accuracy>,
+    #[asn1(default = "Default::default")]
+    ordering: bool,
+    #[asn1(optional = "true")]
+    nonce: Option<Int>,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    tsa: Option<der::Any>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    extensions: Option<der::Any>,
+}
+
+#[derive(Sequence)]
+struct MessageImprint {
+    hash_algorithm: AlgorithmIdentifierOwned,
+    hashed_message: OctetString,
+}
+
+#[derive(Sequence)]
+struct Accuracy {
+    #[asn1(optional = "true")]
+    seconds: Option<Int>,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    millis: Option<Int>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    micros: Option<Int>,
+}
+
+/// What a CMS SignedData says, checked against the content it signs.
+#[derive(Debug, Default)]
+pub(crate) struct CmsCheck {
+    /// Certificates carried in the CMS (candidates for the chain).
+    pub certificates: Vec<Certificate>,
+    /// The signer's certificate, when the CMS carries it.
+    pub signer: Option<Certificate>,
+    /// The digest algorithm of the signed content.
+    pub digest: Option<DigestAlgorithm>,
+    /// The signature scheme, once verified.
+    pub scheme: Option<String>,
+    /// The content's digest equals the signed messageDigest.
+    pub intact: bool,
+    /// The signature over the signed attributes verifies with the signer's key, and the
+    /// signing-certificate attribute (when present) names that certificate. Independent of
+    /// `intact`, as in the reference validators: a signature can be genuine over bytes that
+    /// were changed since.
+    pub valid: bool,
+    /// The signed signing-time attribute.
+    pub claimed_time: Option<Timestamp>,
+    /// The signature timestamp token, checked.
+    pub timestamp: Option<TimestampCheck>,
+    /// For a timestamp token itself: the time it states.
+    pub gen_time: Option<Timestamp>,
+    /// What was found wrong or notable.
+    pub issues: Vec<SignatureIssue>,
+}
+
+/// A signature timestamp token (RFC 3161) over a signature value.
+#[derive(Debug)]
+pub(crate) struct TimestampCheck {
+    /// The token's CMS, checked.
+    pub cms: Box<CmsCheck>,
+    /// The imprint equals the digest of the signature value.
+    pub imprint_matches: bool,
+}
+
+/// What the signed content is, for the digest.
+pub(crate) enum SignedContent<'a> {
+    /// Byte ranges of one buffer (a PDF's ByteRange).
+    Ranges(&'a [u8], &'a [(usize, usize)]),
+    /// One buffer whole.
+    Bytes(&'a [u8]),
+}
+
+impl SignedContent<'_> {
+    /// The digest of the content with `algorithm`.
+    pub(crate) fn digest(&self, algorithm: DigestAlgorithm) -> Vec<u8> {
+        match self {
+            SignedContent::Ranges(bytes, ranges) => {
+                let parts: Vec<&[u8]> = ranges
+                    .iter()
+                    .filter_map(|&(start, len)| bytes.get(start..start.checked_add(len)?))
+                    .collect();
+                algorithm.digest(&parts)
+            }
+            SignedContent::Bytes(bytes) => algorithm.digest(&[bytes]),
+        }
+    }
+}
+
+fn issue(code: IssueCode, message: impl Into<String>) -> SignatureIssue {
+    SignatureIssue {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Parses a DER CMS ContentInfo (trailing zero padding, as in a PDF's /Contents, is ignored).
+pub(crate) fn parse_signed_data(der_bytes: &[u8]) -> Result<SignedData, SignatureIssue> {
+    let mut reader = der::SliceReader::new(der_bytes).map_err(|e| {
+        issue(
+            IssueCode::CmsUnreadable,
+            format!("the CMS is unreadable: {e}"),
+        )
+    })?;
+    let info = ContentInfo::decode(&mut reader).map_err(|e| {
+        let ber = der_bytes.get(1) == Some(&0x80);
+        if ber {
+            issue(
+                IssueCode::UnsupportedEncoding,
+                "the CMS uses BER indefinite lengths, which this verifier does not read yet",
+            )
+        } else {
+            issue(
+                IssueCode::CmsUnreadable,
+                format!("the CMS is unreadable: {e}"),
+            )
+        }
+    })?;
+    if info.content_type != oid::SIGNED_DATA {
+        return Err(issue(
+            IssueCode::CmsUnreadable,
+            format!("the CMS is {}, not SignedData", info.content_type),
+        ));
+    }
+    info.content.decode_as::<SignedData>().map_err(|e| {
+        issue(
+            IssueCode::CmsUnreadable,
+            format!("the SignedData is unreadable: {e}"),
+        )
+    })
+}
+
+fn find_signer<'a>(
+    certificates: &'a [Certificate],
+    signer: &SignerInfo,
+) -> Option<&'a Certificate> {
+    certificates.iter().find(|cert| match &signer.sid {
+        SignerIdentifier::IssuerAndSerialNumber(id) => {
+            cert.tbs_certificate.issuer == id.issuer
+                && cert.tbs_certificate.serial_number == id.serial_number
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            super::trust::subject_key_identifier(cert).as_deref() == Some(ski.0.as_bytes())
+        }
+    })
+}
+
+fn attribute(signer: &SignerInfo, wanted: ObjectIdentifier) -> Option<&der::Any> {
+    signer
+        .signed_attrs
+        .as_ref()?
+        .iter()
+        .find(|a| a.oid == wanted)?
+        .values
+        .iter()
+        .next()
+}
+
+pub(crate) fn time_of(any: &der::Any) -> Option<Timestamp> {
+    let seconds = if let Ok(t) = any.decode_as::<UtcTime>() {
+        t.to_unix_duration().as_secs()
+    } else {
+        any.decode_as::<GeneralizedTime>()
+            .ok()?
+            .to_unix_duration()
+            .as_secs()
+    };
+    Timestamp::from_second(i64::try_from(seconds).ok()?).ok()
+}
+
+/// Checks a SignedData against the content it signs. Nothing here decides trust; that needs
+/// the chain (see `trust`).
+pub(crate) fn check(signed: &SignedData, content: &SignedContent<'_>) -> CmsCheck {
+    let mut out = CmsCheck {
+        certificates: signed
+            .certificates
+            .iter()
+            .flat_map(|set| set.0.iter())
+            .filter_map(|choice| match choice {
+                cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
+                cms::cert::CertificateChoices::Other(_) => None,
+            })
+            .collect(),
+        ..CmsCheck::default()
+    };
+    let signers: Vec<&SignerInfo> = signed.signer_infos.0.iter().collect();
+    let Some(signer) = signers.first().copied() else {
+        out.issues
+            .push(issue(IssueCode::CmsUnreadable, "the CMS has no signer"));
+        return out;
+    };
+    if signers.len() > 1 {
+        out.issues.push(issue(
+            IssueCode::MultipleSigners,
+            "the CMS has more than one signer; only the first is checked",
+        ));
+    }
+    out.signer = find_signer(&out.certificates, signer).cloned();
+    let digest = DigestAlgorithm::from_oid(&signer.digest_alg.oid);
+    out.digest = digest;
+    let Some(digest) = digest else {
+        out.issues.push(issue(
+            IssueCode::UnsupportedAlgorithm,
+            format!(
+                "the digest algorithm {} is not supported",
+                signer.digest_alg.oid
+            ),
+        ));
+        return out;
+    };
+    if digest == DigestAlgorithm::Sha1 {
+        out.issues.push(issue(
+            IssueCode::WeakAlgorithm,
+            "the signature uses SHA-1, which is no longer secure",
+        ));
+    }
+    let computed = content.digest(digest);
+    let Some(signed_attrs) = signer.signed_attrs.as_ref() else {
+        // Without signed attributes the signature is over the content digest directly: rare in
+        // PAdES, refused by the ETSI profiles; verified all the same.
+        out.intact = true;
+        return verify_value(out, signer, digest, SignedMessage::Content(content));
+    };
+    match attribute(signer, oid::MESSAGE_DIGEST).and_then(|a| a.decode_as::<OctetString>().ok()) {
+        Some(declared) if declared.as_bytes() == computed.as_slice() => out.intact = true,
+        Some(_) => out.issues.push(issue(
+            IssueCode::DigestMismatch,
+            "the signed bytes were changed: their digest differs from the one signed",
+        )),
+        None => out.issues.push(issue(
+            IssueCode::CmsUnreadable,
+            "the signed attributes have no message digest",
+        )),
+    }
+    out.claimed_time = attribute(signer, oid::SIGNING_TIME).and_then(time_of);
+    if signed.encap_content_info.econtent_type == oid::TST_INFO {
+        if let Some(info) = signed
+            .encap_content_info
+            .econtent
+            .as_ref()
+            .and_then(|e| e.decode_as::<OctetString>().ok())
+            .and_then(|o| TstInfo::from_der(o.as_bytes()).ok())
+        {
+            let seconds = info.gen_time.to_unix_duration().as_secs();
+            out.gen_time = i64::try_from(seconds)
+                .ok()
+                .and_then(|s| Timestamp::from_second(s).ok());
+        }
+    }
+    let attrs_der = match signed_attrs.to_der() {
+        Ok(der) => der,
+        Err(e) => {
+            out.issues.push(issue(
+                IssueCode::CmsUnreadable,
+                format!("the signed attributes cannot be encoded: {e}"),
+            ));
+            return out;
+        }
+    };
+    let mut out = verify_value(out, signer, digest, SignedMessage::Attributes(&attrs_der));
+    if out.valid {
+        check_signing_certificate(&mut out, signer);
+    }
+    if let Some(token) = signer
+        .unsigned_attrs
+        .as_ref()
+        .and_then(|attrs| attrs.iter().find(|a| a.oid == oid::SIGNATURE_TIMESTAMP))
+        .and_then(|a| a.values.iter().next())
+    {
+        out.timestamp = Some(check_timestamp(token, signer.signature.as_bytes()));
+    }
+    out
+}
+
+enum SignedMessage<'a, 'b> {
+    Attributes(&'a [u8]),
+    Content(&'a SignedContent<'b>),
+}
+
+fn verify_value(
+    mut out: CmsCheck,
+    signer: &SignerInfo,
+    digest: DigestAlgorithm,
+    message: SignedMessage<'_, '_>,
+) -> CmsCheck {
+    let Some(cert) = out.signer.as_ref() else {
+        out.issues.push(issue(
+            IssueCode::SignerCertificateMissing,
+            "the signer's certificate is not in the signature",
+        ));
+        return out;
+    };
+    let owned;
+    let bytes: &[u8] = match message {
+        SignedMessage::Attributes(der) => der,
+        SignedMessage::Content(SignedContent::Bytes(b)) => b,
+        SignedMessage::Content(SignedContent::Ranges(buffer, ranges)) => {
+            owned = ranges
+                .iter()
+                .filter_map(|&(s, l)| buffer.get(s..s.checked_add(l)?))
+                .flatten()
+                .copied()
+                .collect::<Vec<u8>>();
+            &owned
+        }
+    };
+    match verify_signature(
+        &cert.tbs_certificate.subject_public_key_info,
+        &signer.signature_algorithm,
+        Some(digest),
+        bytes,
+        signer.signature.as_bytes(),
+    ) {
+        Ok((scheme, verified)) => {
+            out.scheme = Some(scheme);
+            out.valid = true;
+            if verified.digest_info_without_null {
+                out.issues.push(issue(
+                    IssueCode::Pkcs1DigestInfoWithoutNull,
+                    "the RSA signature encodes its digest without the NULL parameters \
+                     (sound; common in Profil Zaufany seals)",
+                ));
+            }
+        }
+        Err(VerifyError::Invalid) => out.issues.push(issue(
+            IssueCode::SignatureInvalid,
+            "the signature value does not verify with the signer's key",
+        )),
+        Err(VerifyError::Unsupported(what)) => out.issues.push(issue(
+            IssueCode::UnsupportedAlgorithm,
+            format!("{what} is not supported; the signature could not be checked"),
+        )),
+    }
+    out
+}
+
+fn check_signing_certificate(out: &mut CmsCheck, signer: &SignerInfo) {
+    let Some(cert_der) = out.signer.as_ref().and_then(|c| c.to_der().ok()) else {
+        return;
+    };
+    let bound = if let Some(v2) = attribute(signer, oid::SIGNING_CERTIFICATE_V2) {
+        v2.decode_as::<SigningCertificateV2>().ok().and_then(|v2| {
+            let first = v2.certs.first()?;
+            let algorithm = match &first.hash_algorithm {
+                Some(a) => DigestAlgorithm::from_oid(&a.oid)?,
+                None => DigestAlgorithm::Sha256,
+            };
+            Some(first.cert_hash.as_bytes() == algorithm.digest(&[&cert_der]).as_slice())
+        })
+    } else if let Some(v1) = attribute(signer, oid::SIGNING_CERTIFICATE) {
+        v1.decode_as::<SigningCertificateV1>().ok().and_then(|v1| {
+            let first = v1.certs.first()?;
+            Some(
+                first.cert_hash.as_bytes() == DigestAlgorithm::Sha1.digest(&[&cert_der]).as_slice(),
+            )
+        })
+    } else {
+        out.issues.push(issue(
+            IssueCode::SigningCertificateUnbound,
+            "the signed attributes do not name the signer's certificate (no ESS \
+             signing-certificate attribute)",
+        ));
+        return;
+    };
+    if bound != Some(true) {
+        out.valid = false;
+        out.issues.push(issue(
+            IssueCode::SigningCertificateMismatch,
+            "the signing-certificate attribute names a different certificate than the signer's",
+        ));
+    }
+}
+
+fn check_timestamp(token: &der::Any, signature_value: &[u8]) -> TimestampCheck {
+    let failed = |message: String| TimestampCheck {
+        cms: Box::new(CmsCheck {
+            issues: vec![issue(IssueCode::TimestampInvalid, message)],
+            ..CmsCheck::default()
+        }),
+        imprint_matches: false,
+    };
+    let der = match token.to_der() {
+        Ok(der) => der,
+        Err(e) => return failed(format!("the timestamp token is unreadable: {e}")),
+    };
+    let signed = match parse_signed_data(&der) {
+        Ok(s) => s,
+        Err(e) => return failed(format!("the timestamp token is unreadable: {}", e.message)),
+    };
+    timestamp_over(&signed, &SignedContent::Bytes(signature_value))
+}
+
+/// The content a SignedData encapsulates (an OCTET STRING), if any.
+pub(crate) fn encapsulated(signed: &SignedData) -> Option<Vec<u8>> {
+    signed
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .and_then(|e| e.decode_as::<OctetString>().ok())
+        .map(|o| o.as_bytes().to_vec())
+}
+
+/// Checks a timestamp token's SignedData and that its imprint is the digest of `stamped`.
+pub(crate) fn timestamp_over(signed: &SignedData, stamped: &SignedContent<'_>) -> TimestampCheck {
+    let tst = signed
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .filter(|_| signed.encap_content_info.econtent_type == oid::TST_INFO)
+        .and_then(|e| e.decode_as::<OctetString>().ok());
+    let Some(tst) = tst else {
+        return TimestampCheck {
+            cms: Box::new(CmsCheck {
+                issues: vec![issue(
+                    IssueCode::TimestampInvalid,
+                    "the timestamp token carries no TSTInfo",
+                )],
+                ..CmsCheck::default()
+            }),
+            imprint_matches: false,
+        };
+    };
+    let cms = check(signed, &SignedContent::Bytes(tst.as_bytes()));
+    let imprint_matches = TstInfo::from_der(tst.as_bytes()).ok().is_some_and(|info| {
+        DigestAlgorithm::from_oid(&info.message_imprint.hash_algorithm.oid).is_some_and(|d| {
+            info.message_imprint.hashed_message.as_bytes() == stamped.digest(d).as_slice()
+        })
+    });
+    TimestampCheck {
+        cms: Box::new(cms),
+        imprint_matches,
+    }
+}

@@ -1,0 +1,448 @@
+//! Signature validation: PAdES signatures inside PDFs and detached CAdES signatures, each given
+//! a verdict as precise as the reference validators': intact (the signed bytes are unchanged),
+//! valid (the signature verifies with the signer's key), trusted (the signer chains to an
+//! operator's trust anchor and could sign at the signing time), what the signature covers,
+//! and what was changed in the file after it was signed.
+//!
+//! A wrong "valid" is the worst failure this system can have, so every step defaults to the
+//! negative: a signature is intact, valid or trusted only when that was shown.
+
+mod changes;
+mod cms;
+mod pades;
+#[cfg(test)]
+mod tests;
+pub mod trust;
+
+use serde::{Deserialize, Serialize};
+
+pub use cms::DigestAlgorithm;
+pub use pades::check_pdf_signatures;
+pub use trust::{TrustAnchors, TrustError};
+
+use jiff::Timestamp;
+
+/// What can be wrong with (or notable about) a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueCode {
+    /// The signature dictionary has no usable /Contents.
+    ContentsMissing,
+    /// The /ByteRange is missing or not four non-negative integers in order.
+    ByteRangeMalformed,
+    /// The /ByteRange does not start at the beginning of the file.
+    ByteRangeNotFromStart,
+    /// The part the /ByteRange leaves out is not exactly this signature's /Contents.
+    ByteRangeGap,
+    /// The /ByteRange does not end where a revision ends.
+    ByteRangeNotAtRevisionEnd,
+    /// The CMS cannot be read.
+    CmsUnreadable,
+    /// The CMS uses an encoding not read yet (BER indefinite lengths).
+    UnsupportedEncoding,
+    /// More than one SignerInfo.
+    MultipleSigners,
+    /// An algorithm, curve or key type that is not implemented (never reported as invalid).
+    UnsupportedAlgorithm,
+    /// SHA-1 or a legacy sub-filter.
+    WeakAlgorithm,
+    /// The RSA DigestInfo omits the NULL parameters (accepted).
+    Pkcs1DigestInfoWithoutNull,
+    /// The signed bytes changed.
+    DigestMismatch,
+    /// The signature value does not verify.
+    SignatureInvalid,
+    /// The signer's certificate is not in the signature.
+    SignerCertificateMissing,
+    /// No ESS signing-certificate attribute binds the certificate (a warning).
+    SigningCertificateUnbound,
+    /// The ESS signing-certificate attribute names another certificate.
+    SigningCertificateMismatch,
+    /// No trust anchors are configured.
+    NoTrustAnchors,
+    /// The chain does not reach a trust anchor.
+    ChainIncomplete,
+    /// A certificate had expired at the signing time.
+    CertificateExpired,
+    /// A certificate was not yet valid at the signing time.
+    CertificateNotYetValid,
+    /// The signer's key usage does not allow signing.
+    KeyUsageForbidsSigning,
+    /// The timestamp token does not verify or does not cover this signature.
+    TimestampInvalid,
+    /// The file was changed after signing in a way the signature's permissions allow.
+    ChangedAfterSigning,
+    /// The file was changed after signing in a way nothing allows.
+    DisallowedChange,
+    /// The detached signature has no signed content to check against.
+    NoSignedContent,
+}
+
+/// One finding about a signature: a code and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureIssue {
+    /// Machine-readable code.
+    pub code: IssueCode,
+    /// What a person is told.
+    pub message: String,
+}
+
+/// The kind of signature. XAdES (XML) is not verified yet; the model admits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureFormat {
+    /// A CMS signature embedded in a PDF signature field.
+    Pades,
+    /// An RFC 3161 document timestamp in a PDF.
+    DocumentTimestamp,
+    /// A detached CMS signature (`.p7s`) over a document's bytes.
+    Cades,
+    /// An XML signature (not verified yet).
+    Xades,
+}
+
+/// What a PDF signature's byte range covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coverage {
+    /// The whole file but the signature itself.
+    EntireFile,
+    /// The file up to the end of the revision the signature closes; later revisions follow.
+    EntireRevision,
+    /// Something else: a gap, a range that ends mid-revision, or no usable range.
+    Partial,
+}
+
+/// The most significant change made to the file after a signature, in increasing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Modification {
+    /// Nothing: the signature covers the whole file.
+    None,
+    /// Validation data (DSS) or document timestamps added.
+    ValidationData,
+    /// Further signatures added.
+    Signatures,
+    /// Form fields filled in.
+    FormFilling,
+    /// Annotations (comments) added or changed.
+    Annotations,
+    /// Anything else: page content, pages, replaced objects, data outside any revision.
+    Disallowed,
+}
+
+/// Where the signing time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeSource {
+    /// A verified signature timestamp token (trustworthy).
+    Timestamp,
+    /// The signer's own signing-time attribute (claimed, not proven).
+    SigningTimeAttribute,
+    /// The PDF signature dictionary's /M (claimed, not proven).
+    PdfSigningTime,
+}
+
+/// Who signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signer {
+    /// The certificate's common name.
+    pub name: String,
+    /// The whole subject.
+    pub subject: String,
+    /// The certificate's serial number, hex.
+    pub serial: String,
+    /// The issuer's subject.
+    pub issuer: String,
+}
+
+/// A signature timestamp token's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimestampVerdict {
+    /// The time it states.
+    pub time: Option<String>,
+    /// It covers this signature and its own signature verifies.
+    pub valid: bool,
+    /// Its authority chains to a trust anchor.
+    pub trusted: bool,
+    /// The authority's name.
+    pub authority: Option<String>,
+}
+
+/// The verdict on one signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureVerdict {
+    /// The PDF signature field's full name.
+    pub field: Option<String>,
+    /// The kind of signature.
+    pub format: SignatureFormat,
+    /// The PDF /SubFilter.
+    pub sub_filter: Option<String>,
+    /// The revision the signature closes (1 = the original file), for PDF signatures.
+    pub revision: Option<usize>,
+    /// The signed bytes are unchanged.
+    pub intact: bool,
+    /// The signature value verifies with the signer's key (over the signed attributes; whether
+    /// the document bytes still match is `intact`).
+    pub valid: bool,
+    /// Intact and valid, with strong algorithms, and the signer chains to a trust anchor, was
+    /// valid at the signing time and may sign.
+    pub trusted: bool,
+    /// What the byte range covers (PDF signatures).
+    pub coverage: Option<Coverage>,
+    /// The most significant change after signing (PDF signatures).
+    pub modification: Option<Modification>,
+    /// Whether the changes after signing are allowed (by DocMDP, or as validation data).
+    pub changes_allowed: Option<bool>,
+    /// The changes after signing, in words.
+    pub changes: Vec<String>,
+    /// The DocMDP permission level of a certification signature (1 to 3).
+    pub docmdp: Option<u8>,
+    /// The signer.
+    pub signer: Option<Signer>,
+    /// When it was signed (RFC 3339), and by whose word.
+    pub signing_time: Option<String>,
+    /// The source of `signing_time`.
+    pub time_source: Option<TimeSource>,
+    /// Digest algorithm.
+    pub digest_algorithm: Option<String>,
+    /// Signature algorithm.
+    pub signature_algorithm: Option<String>,
+    /// The signature timestamp, if any.
+    pub timestamp: Option<TimestampVerdict>,
+    /// The certificate chain, signer first.
+    pub chain: Vec<String>,
+    /// What was found.
+    pub issues: Vec<SignatureIssue>,
+}
+
+impl SignatureVerdict {
+    pub(crate) fn new(format: SignatureFormat) -> Self {
+        SignatureVerdict {
+            field: None,
+            format,
+            sub_filter: None,
+            revision: None,
+            intact: false,
+            valid: false,
+            trusted: false,
+            coverage: None,
+            modification: None,
+            changes_allowed: None,
+            changes: Vec::new(),
+            docmdp: None,
+            signer: None,
+            signing_time: None,
+            time_source: None,
+            digest_algorithm: None,
+            signature_algorithm: None,
+            timestamp: None,
+            chain: Vec::new(),
+            issues: Vec::new(),
+        }
+    }
+
+    /// Whether the signature holds in full: valid, covering its revision, nothing disallowed
+    /// changed after it.
+    pub fn holds(&self) -> bool {
+        self.intact
+            && self.valid
+            && self.coverage != Some(Coverage::Partial)
+            && self.changes_allowed != Some(false)
+    }
+
+    fn push(&mut self, code: IssueCode, message: impl Into<String>) {
+        self.issues.push(SignatureIssue {
+            code,
+            message: message.into(),
+        });
+    }
+}
+
+/// The document-level verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureStatus {
+    /// No signature.
+    Unsigned,
+    /// Every signature holds and is trusted.
+    Trusted,
+    /// Every signature holds; not every signer is trusted.
+    ValidUntrusted,
+    /// Every signature holds, but fields were filled in or annotations added after signing,
+    /// as the permissions allow: what is shown may differ from what was signed (the shadow
+    /// "replace" attack works this way), so no signature vouches for the whole document.
+    ChangedAfterSigning,
+    /// Some signature does not hold (changed, invalid, partial, or changed after signing).
+    Invalid,
+}
+
+/// Every signature of a document, and the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureReport {
+    /// The document-level verdict.
+    pub status: SignatureStatus,
+    /// One verdict per signature, in file order.
+    pub signatures: Vec<SignatureVerdict>,
+}
+
+impl SignatureReport {
+    pub(crate) fn from_signatures(signatures: Vec<SignatureVerdict>) -> Self {
+        let status = if signatures.is_empty() {
+            SignatureStatus::Unsigned
+        } else if !signatures.iter().all(SignatureVerdict::holds) {
+            SignatureStatus::Invalid
+        } else if signatures
+            .iter()
+            .any(|s| s.modification.is_some_and(|m| m > Modification::Signatures))
+        {
+            SignatureStatus::ChangedAfterSigning
+        } else if signatures.iter().all(|s| s.trusted) {
+            SignatureStatus::Trusted
+        } else {
+            SignatureStatus::ValidUntrusted
+        };
+        SignatureReport { status, signatures }
+    }
+
+    /// A one-line summary for people.
+    pub fn summary(&self) -> String {
+        let n = self.signatures.len();
+        match self.status {
+            SignatureStatus::Unsigned => "not signed".into(),
+            SignatureStatus::Trusted => format!("{n} signature(s), all valid and trusted"),
+            SignatureStatus::ValidUntrusted => {
+                format!("{n} signature(s), all valid, not all signers trusted")
+            }
+            SignatureStatus::ChangedAfterSigning => {
+                format!(
+                    "{n} signature(s), valid, but the document was filled in or annotated after signing"
+                )
+            }
+            SignatureStatus::Invalid => format!("{n} signature(s), not all valid"),
+        }
+    }
+}
+
+fn rfc3339(at: Timestamp) -> String {
+    at.to_string()
+}
+
+/// Fills a verdict from a checked CMS: signer, algorithms, time, trust.
+fn apply_cms(
+    verdict: &mut SignatureVerdict,
+    checked: cms::CmsCheck,
+    anchors: &TrustAnchors,
+    claimed_pdf_time: Option<Timestamp>,
+) {
+    verdict.intact = checked.intact;
+    verdict.valid = checked.valid;
+    verdict.digest_algorithm = checked.digest.map(|d| d.name().to_string());
+    verdict.signature_algorithm = checked.scheme.clone();
+    verdict.issues.extend(checked.issues.iter().cloned());
+    let Some(signer) = checked.signer.as_ref() else {
+        return;
+    };
+    verdict.signer = Some(signer_of(signer));
+
+    // The time to judge the certificate at: a verified timestamp's, else the claimed one.
+    let mut time = None;
+    if let Some(ts) = &checked.timestamp {
+        let valid = ts.imprint_matches && ts.cms.valid;
+        let mut ts_verdict = TimestampVerdict {
+            time: ts.cms.gen_time.map(rfc3339),
+            valid,
+            trusted: false,
+            authority: ts.cms.signer.as_ref().map(trust::common_name),
+        };
+        if valid {
+            if let (Some(tsa), Some(at)) = (ts.cms.signer.as_ref(), ts.cms.gen_time) {
+                let pool: Vec<_> = ts
+                    .cms
+                    .certificates
+                    .iter()
+                    .chain(checked.certificates.iter())
+                    .cloned()
+                    .collect();
+                let chain =
+                    trust::check_chain(tsa, &pool, anchors, at, trust::Purpose::Timestamping);
+                ts_verdict.trusted = chain.trusted;
+                time = Some((at, TimeSource::Timestamp));
+            }
+        } else {
+            verdict.push(
+                IssueCode::TimestampInvalid,
+                "the signature timestamp does not verify or does not cover this signature",
+            );
+        }
+        verdict.timestamp = Some(ts_verdict);
+    }
+    if time.is_none() {
+        time = checked
+            .claimed_time
+            .map(|t| (t, TimeSource::SigningTimeAttribute))
+            .or_else(|| claimed_pdf_time.map(|t| (t, TimeSource::PdfSigningTime)))
+            .or(checked.gen_time.map(|t| (t, TimeSource::Timestamp)));
+    }
+    if let Some((at, source)) = time {
+        verdict.signing_time = Some(rfc3339(at));
+        verdict.time_source = Some(source);
+    }
+    let at = time.map_or_else(Timestamp::now, |(t, _)| t);
+    let purpose = if verdict.format == SignatureFormat::DocumentTimestamp {
+        trust::Purpose::Timestamping
+    } else {
+        trust::Purpose::DocumentSigning
+    };
+    let chain = trust::check_chain(signer, &checked.certificates, anchors, at, purpose);
+    verdict.chain = chain.path;
+    verdict.issues.extend(chain.issues);
+    let weak = verdict
+        .issues
+        .iter()
+        .any(|i| i.code == IssueCode::WeakAlgorithm);
+    verdict.trusted = verdict.intact && verdict.valid && !weak && chain.trusted;
+}
+
+fn signer_of(cert: &x509_cert::Certificate) -> Signer {
+    Signer {
+        name: trust::common_name(cert),
+        subject: trust::subject(cert),
+        serial: hex::encode(cert.tbs_certificate.serial_number.as_bytes()),
+        issuer: cert.tbs_certificate.issuer.to_string(),
+    }
+}
+
+/// Verifies a detached CAdES signature (`.p7s`, DER) over a document's bytes.
+pub fn check_detached(document: &[u8], p7s: &[u8], anchors: &TrustAnchors) -> SignatureVerdict {
+    let mut verdict = SignatureVerdict::new(SignatureFormat::Cades);
+    // A PEM-armoured .p7s is common from openssl; its body is the same DER.
+    let der_bytes = pem_body(p7s).unwrap_or_else(|| p7s.to_vec());
+    let signed = match cms::parse_signed_data(&der_bytes) {
+        Ok(s) => s,
+        Err(issue) => {
+            verdict.issues.push(issue);
+            return verdict;
+        }
+    };
+    if signed.encap_content_info.econtent.is_some() {
+        verdict.push(
+            IssueCode::NoSignedContent,
+            "the .p7s carries its own content (an attached signature), not a detached one",
+        );
+        return verdict;
+    }
+    let ranges = [(0, document.len())];
+    let checked = cms::check(&signed, &cms::SignedContent::Ranges(document, &ranges));
+    apply_cms(&mut verdict, checked, anchors, None);
+    verdict
+}
+
+fn pem_body(text: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(text).ok()?;
+    if !text.trim_start().starts_with("-----BEGIN") {
+        return None;
+    }
+    let (_label, der) = der::pem::decode_vec(text.as_bytes()).ok()?;
+    Some(der)
+}

@@ -1,0 +1,365 @@
+//! The signature fixtures are made by pyHanko and openssl (fixtures/make-fixtures.py), and
+//! pyHanko's own validator judged each one (fixtures/expected.json, by
+//! fixtures/pyhanko-verdicts.py). Our verdict must agree with pyHanko's on every fixture; where
+//! it differs by design, the exception below says why.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::*;
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/signature/fixtures")
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn anchors() -> TrustAnchors {
+    TrustAnchors::from_pem(&fixture("pki/trust-anchors.pem")).unwrap()
+}
+
+#[derive(Deserialize)]
+struct Expected {
+    results: Vec<ExpectedFile>,
+}
+
+#[derive(Deserialize)]
+struct ExpectedFile {
+    file: String,
+    kind: String,
+    reader_error: Option<String>,
+    #[serde(default)]
+    signatures: Vec<ExpectedSignature>,
+    #[serde(default)]
+    document: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+struct ExpectedSignature {
+    field: Option<String>,
+    intact: Option<bool>,
+    valid: Option<bool>,
+    trusted: Option<bool>,
+    coverage: Option<String>,
+    modification_level: Option<String>,
+    docmdp_ok: Option<bool>,
+    error: Option<String>,
+}
+
+fn expected() -> Expected {
+    serde_json::from_slice(&fixture("expected.json")).unwrap()
+}
+
+fn coverage_name(c: Option<Coverage>) -> &'static str {
+    match c {
+        Some(Coverage::EntireFile) => "ENTIRE_FILE",
+        Some(Coverage::EntireRevision) => "ENTIRE_REVISION",
+        Some(Coverage::Partial) | None => "UNCLEAR",
+    }
+}
+
+/// pyHanko's ModificationLevel for ours. pyHanko files a new signature under form filling,
+/// and its default policy has no rule for comment annotations, so it calls them OTHER; both
+/// forbid them without a P=3 certification.
+fn modification_name(m: Option<Modification>) -> &'static str {
+    match m {
+        None | Some(Modification::None) => "NONE",
+        Some(Modification::ValidationData) => "LTA_UPDATES",
+        Some(Modification::Signatures | Modification::FormFilling) => "FORM_FILLING",
+        Some(Modification::Annotations | Modification::Disallowed) => "OTHER",
+    }
+}
+
+/// Where we differ from pyHanko on purpose.
+fn by_design(file: &str) -> Option<&'static str> {
+    match file {
+        // pyHanko reads only what the cross-reference sections list, so objects appended after
+        // the last %%EOF without one are invisible to it; a repairing viewer shows them.
+        "attack-isa-no-xref.pdf" => Some("data after the last revision is a disallowed change"),
+        // pyHanko skips the legacy sub-filter entirely; we check it and call it weak.
+        "legacy-adbe-pkcs7-sha1.pdf" => Some("the legacy sub-filter is checked, and weak"),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_fixture_agrees_with_pyhanko() {
+    let anchors = anchors();
+    let mut disagreements = Vec::new();
+    let mut compared = 0;
+    for file in expected().results {
+        if by_design(&file.file).is_some() {
+            continue;
+        }
+        if file.kind != "pdf" {
+            let Some(document) = &file.document else {
+                continue;
+            };
+            let verdict = check_detached(&fixture(document), &fixture(&file.file), &anchors);
+            let ours = (verdict.intact, verdict.valid, verdict.trusted);
+            let theirs = file.signatures.first().map_or((false, false, false), |s| {
+                (
+                    s.intact.unwrap_or(false),
+                    s.valid.unwrap_or(false),
+                    s.trusted.unwrap_or(false),
+                )
+            });
+            compared += 1;
+            if ours != theirs {
+                disagreements.push(format!(
+                    "{} over {document}: ours {ours:?}, pyHanko {theirs:?}; {:?}",
+                    file.file, verdict.issues
+                ));
+            }
+            continue;
+        }
+        let report = check_pdf_signatures(&fixture(&file.file), &anchors);
+        let unreadable = file.reader_error.is_some()
+            || file.signatures.is_empty()
+            || file.signatures.iter().any(|s| s.error.is_some());
+        if unreadable {
+            // pyHanko refuses the file or its signature: ours must not hold either.
+            compared += 1;
+            if report.status != SignatureStatus::Invalid {
+                disagreements.push(format!(
+                    "{}: pyHanko refuses it ({:?}), ours is {:?}",
+                    file.file, file.reader_error, report.status
+                ));
+            }
+            continue;
+        }
+        for expected in &file.signatures {
+            compared += 1;
+            let Some(ours) = report.signatures.iter().find(|s| s.field == expected.field) else {
+                disagreements.push(format!("{}: no signature {:?}", file.file, expected.field));
+                continue;
+            };
+            let mine = (
+                ours.intact,
+                ours.valid,
+                ours.trusted,
+                coverage_name(ours.coverage),
+                modification_name(ours.modification),
+                ours.changes_allowed.unwrap_or(true),
+            );
+            let theirs = (
+                expected.intact.unwrap_or(false),
+                expected.valid.unwrap_or(false),
+                expected.trusted.unwrap_or(false),
+                match expected.coverage.as_deref() {
+                    Some("CONTIGUOUS_BLOCK_FROM_START") | None => "UNCLEAR",
+                    Some(c) => c,
+                },
+                expected.modification_level.as_deref().unwrap_or("NONE"),
+                expected.docmdp_ok.unwrap_or(true),
+            );
+            let mine_cmp = (mine.0, mine.1, mine.2, mine.3, mine.4, mine.5);
+            let theirs_cmp = (theirs.0, theirs.1, theirs.2, theirs.3, theirs.4, theirs.5);
+            if mine_cmp != theirs_cmp {
+                disagreements.push(format!(
+                    "{} {:?}:\n   ours    {mine:?}\n   pyHanko {theirs:?}\n   {:?} {:?}",
+                    file.file, expected.field, ours.changes, ours.issues
+                ));
+            }
+        }
+    }
+    assert!(compared >= 30, "only {compared} verdicts compared");
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreement(s):\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+}
+
+fn report(name: &str) -> SignatureReport {
+    check_pdf_signatures(&fixture(name), &anchors())
+}
+
+#[test]
+fn the_document_verdict_of_each_kind_of_file() {
+    use SignatureStatus::*;
+    let cases = [
+        ("valid-rsa.pdf", Trusted),
+        ("valid-rsa-pss.pdf", Trusted),
+        ("valid-ecdsa-p256.pdf", Trusted),
+        ("valid-ecdsa-p384.pdf", Trusted),
+        ("valid-sha512.pdf", Trusted),
+        ("two-signers.pdf", Trusted),
+        ("timestamped.pdf", Trusted),
+        ("document-timestamp.pdf", Trusted),
+        ("signed-then-dss.pdf", Trusted),
+        ("certified-p2-then-form-filled.pdf", ChangedAfterSigning),
+        ("attack-shadow-replace.pdf", ChangedAfterSigning),
+        ("expired-signer.pdf", ValidUntrusted),
+        ("not-yet-valid-signer.pdf", ValidUntrusted),
+        ("untrusted-signer.pdf", ValidUntrusted),
+        ("wrong-key-usage.pdf", ValidUntrusted),
+        ("weak-sha1.pdf", ValidUntrusted),
+        ("legacy-adbe-pkcs7-sha1.pdf", ValidUntrusted),
+        ("approval-then-annotation.pdf", Invalid),
+        ("changed-after-signing.pdf", Invalid),
+        ("page-added-after-signing.pdf", Invalid),
+        ("byte-flipped.pdf", Invalid),
+        ("coverage-gap.pdf", Invalid),
+        ("attack-signature-wrapping.pdf", Invalid),
+        ("attack-usf-byterange-zero.pdf", Invalid),
+        ("attack-usf-no-byterange.pdf", Invalid),
+        ("attack-usf-no-contents.pdf", Invalid),
+        ("attack-usf-null-byterange.pdf", Invalid),
+        ("attack-usf-null-contents.pdf", Invalid),
+        ("attack-isa-no-xref.pdf", Invalid),
+        ("attack-shadow-hide.pdf", Invalid),
+        ("attack-shadow-hide-and-replace.pdf", Invalid),
+        ("detached-document.pdf", Unsigned),
+    ];
+    let mut wrong = Vec::new();
+    for (name, status) in cases {
+        let r = report(name);
+        if r.status != status {
+            wrong.push(format!(
+                "{name}: {:?}, expected {status:?}: {:#?}",
+                r.status, r.signatures
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_verdict_names_the_signer_the_time_and_the_algorithms() {
+    let r = report("valid-rsa.pdf");
+    let s = &r.signatures[0];
+    assert_eq!(s.field.as_deref(), Some("Podpis1"));
+    assert_eq!(s.format, SignatureFormat::Pades);
+    // pyHanko signs in an incremental update: revision 1 is the unsigned original.
+    assert_eq!(s.revision, Some(2));
+    let signer = s.signer.as_ref().unwrap();
+    assert_eq!(signer.name, "Jan Kowalski (RSA)");
+    assert!(
+        signer.issuer.contains("Testowe Centrum Certyfikacji"),
+        "{signer:?}"
+    );
+    assert_eq!(s.signing_time.as_deref(), Some("2025-06-02T10:00:00Z"));
+    // PAdES forbids the CMS signing-time attribute; the time is the dictionary's /M.
+    assert_eq!(s.time_source, Some(TimeSource::PdfSigningTime));
+    assert_eq!(s.digest_algorithm.as_deref(), Some("SHA-256"));
+    assert_eq!(
+        s.signature_algorithm.as_deref(),
+        Some("RSA PKCS#1 v1.5 with SHA-256")
+    );
+    assert_eq!(s.chain.len(), 3, "{:?}", s.chain);
+
+    let t = &report("timestamped.pdf").signatures[0];
+    assert_eq!(t.time_source, Some(TimeSource::Timestamp));
+    let stamp = t.timestamp.as_ref().unwrap();
+    assert!(stamp.valid && stamp.trusted, "{stamp:?}");
+
+    let p384 = &report("valid-ecdsa-p384.pdf").signatures[0];
+    assert_eq!(
+        p384.signature_algorithm.as_deref(),
+        Some("ECDSA with SHA-384")
+    );
+}
+
+#[test]
+fn without_trust_anchors_a_good_signature_is_valid_but_not_trusted() {
+    let r = check_pdf_signatures(&fixture("valid-rsa.pdf"), &TrustAnchors::none());
+    assert_eq!(r.status, SignatureStatus::ValidUntrusted);
+    let s = &r.signatures[0];
+    assert!(s.intact && s.valid && !s.trusted);
+    assert!(s.issues.iter().any(|i| i.code == IssueCode::NoTrustAnchors));
+}
+
+#[test]
+fn each_problem_is_named() {
+    let has = |name: &str, code: IssueCode| {
+        let r = report(name);
+        assert!(
+            r.signatures
+                .iter()
+                .any(|s| s.issues.iter().any(|i| i.code == code)),
+            "{name}: no {code:?} in {:#?}",
+            r.signatures
+        );
+    };
+    has("byte-flipped.pdf", IssueCode::DigestMismatch);
+    has("expired-signer.pdf", IssueCode::CertificateExpired);
+    has(
+        "not-yet-valid-signer.pdf",
+        IssueCode::CertificateNotYetValid,
+    );
+    has("untrusted-signer.pdf", IssueCode::ChainIncomplete);
+    has("wrong-key-usage.pdf", IssueCode::KeyUsageForbidsSigning);
+    has("weak-sha1.pdf", IssueCode::WeakAlgorithm);
+    has("legacy-adbe-pkcs7-sha1.pdf", IssueCode::WeakAlgorithm);
+    has("coverage-gap.pdf", IssueCode::ByteRangeGap);
+    has("attack-signature-wrapping.pdf", IssueCode::ByteRangeGap);
+    has("attack-usf-no-contents.pdf", IssueCode::ContentsMissing);
+    has("attack-usf-null-contents.pdf", IssueCode::ContentsMissing);
+    has("attack-usf-no-byterange.pdf", IssueCode::ByteRangeMalformed);
+    has(
+        "attack-usf-null-byterange.pdf",
+        IssueCode::ByteRangeMalformed,
+    );
+    has(
+        "attack-usf-byterange-zero.pdf",
+        IssueCode::ByteRangeMalformed,
+    );
+    has("changed-after-signing.pdf", IssueCode::DisallowedChange);
+    has("attack-isa-no-xref.pdf", IssueCode::DisallowedChange);
+    has("attack-shadow-hide.pdf", IssueCode::DisallowedChange);
+    has(
+        "attack-shadow-hide-and-replace.pdf",
+        IssueCode::DisallowedChange,
+    );
+    has(
+        "certified-p2-then-form-filled.pdf",
+        IssueCode::ChangedAfterSigning,
+    );
+}
+
+#[test]
+fn a_detached_signature_is_checked_against_the_document() {
+    let anchors = anchors();
+    for p7s in ["detached-valid.p7s", "detached-openssl.p7s"] {
+        let good = check_detached(&fixture("detached-document.pdf"), &fixture(p7s), &anchors);
+        assert!(good.intact && good.valid && good.trusted, "{p7s}: {good:?}");
+        assert_eq!(good.format, SignatureFormat::Cades);
+        let bad = check_detached(
+            &fixture("detached-tampered-document.pdf"),
+            &fixture(p7s),
+            &anchors,
+        );
+        assert!(!bad.intact && !bad.trusted, "{p7s}: {bad:?}");
+    }
+    let garbage = check_detached(b"doc", b"not a signature", &anchors);
+    assert!(!garbage.valid);
+    assert!(
+        garbage
+            .issues
+            .iter()
+            .any(|i| i.code == IssueCode::CmsUnreadable)
+    );
+}
+
+#[test]
+fn hostile_signature_dictionaries_get_a_verdict_not_a_panic() {
+    // Every byte of the signature's /Contents truncated, and every prefix of a signed file.
+    let valid = fixture("valid-rsa.pdf");
+    for cut in (0..valid.len()).step_by(97) {
+        let _ = check_pdf_signatures(&valid[..cut], &anchors());
+    }
+    for junk in [
+        &b""[..],
+        b"\x30",
+        b"\x30\x80",
+        b"\x30\x84\xff\xff\xff\xff",
+        b"\x06\x00",
+    ] {
+        let _ = check_detached(b"doc", junk, &anchors());
+    }
+}
