@@ -25,6 +25,9 @@ locals {
         INTAKE_MAX_UPLOAD_BYTES    = tostring(var.max_upload_bytes)
         INTAKE_PDF_POLICY          = var.pdf_policy
         INTAKE_S3_FORCE_PATH_STYLE = tostring(local.local_aws)
+        INTAKE_TRUST_ANCHORS = (var.trust_anchors_pem == "" ? "" :
+        "s3://${aws_s3_bucket.documents["incoming"].id}/${aws_s3_object.trust_anchors[0].key}")
+        INTAKE_SIGNATURE_REQUIRED_SERVICES = join(",", var.signature_required_services)
       }
     }
   }
@@ -88,6 +91,15 @@ resource "aws_iam_role_policy" "intake_api" {
   policy = data.aws_iam_policy_document.intake_api.json
 }
 
+# The trust anchors sit outside the incoming/ prefix (no expiry; no upload form can name them).
+resource "aws_s3_object" "trust_anchors" {
+  count        = var.trust_anchors_pem == "" ? 0 : 1
+  bucket       = aws_s3_bucket.documents["incoming"].id
+  key          = "config/trust-anchors.pem"
+  content      = var.trust_anchors_pem
+  content_type = "application/x-pem-file"
+}
+
 # validate reads incoming objects, writes the archive and quarantine, records verdicts, and
 # consumes its queue.
 data "aws_iam_policy_document" "validate" {
@@ -95,6 +107,11 @@ data "aws_iam_policy_document" "validate" {
     sid       = "ReadIncoming"
     actions   = ["s3:GetObject", "s3:GetObjectVersion"]
     resources = ["${aws_s3_bucket.documents["incoming"].arn}/incoming/*"]
+  }
+  statement {
+    sid       = "ReadTrustAnchors"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.documents["incoming"].arn}/config/trust-anchors.pem"]
   }
   statement {
     sid     = "StoreDocuments"

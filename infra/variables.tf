@@ -63,6 +63,18 @@ variable "pdf_policy" {
   default     = ""
 }
 
+variable "trust_anchors_pem" {
+  description = "PEM bundle of the certificates signatures must chain to (qualified trust service roots, e.g. from the Polish NCCert trusted list). Stored as config/trust-anchors.pem in the incoming bucket and read by validate at cold start. Empty: signatures can be intact and valid, never trusted."
+  type        = string
+  default     = ""
+}
+
+variable "signature_required_services" {
+  description = "Service ids (shared/src/services.rs) whose web submissions must carry a valid, trusted signature; others are accepted with a warning when a signature does not hold."
+  type        = list(string)
+  default     = []
+}
+
 variable "validate_memory_mb" {
   description = "Memory of the validate function. It holds one document at a time; the engine's peak is the document's size plus a few MiB (scripts/bench-pdf: 56 MiB for a 49 MiB scan, 109 MiB for a 103 MiB one), so 256 MB carries the default 50 MiB limit with room for the runtime and the SDK."
   type        = number

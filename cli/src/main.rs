@@ -12,14 +12,17 @@ use std::process::ExitCode;
 use intake::hashing::{DocumentHash, DocumentReader};
 use intake::model::{Channel, Outcome, Severity, Verdict};
 use intake::pdf::policy::{ChannelPolicies, PdfPolicy};
+use intake::signature::{SignaturePolicy, TrustAnchors};
 
 const USAGE: &str = "\
-usage: intake validate [--json] [--channel web|drop_box] [--policy FILE] [--lang en|pl] FILE|DIR...
+usage: intake validate [--json] [--channel web|drop_box] [--policy FILE] [--trust PEM] [--lang en|pl] FILE|DIR...
 
 Validates PDFs with the engine the intake functions use, offline.
   --json         one JSON object per document instead of a table
   --channel      whose policy applies (default: web)
   --policy FILE  a policy file (JSON, as INTAKE_PDF_POLICY in the functions)
+  --trust PEM    trust anchors (PEM bundle) that signatures must chain to; without it a
+                 signature can be valid but never trusted
   --lang pl      findings in Polish in the table
 Directories are searched for *.pdf files. Exit status: 0 all accepted, 1 some rejected,
 2 a file could not be read or the command is wrong.";
@@ -28,6 +31,7 @@ struct Options {
     json: bool,
     channel: Channel,
     policy_file: Option<PathBuf>,
+    trust_file: Option<PathBuf>,
     polish: bool,
     paths: Vec<PathBuf>,
 }
@@ -62,6 +66,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         json: false,
         channel: Channel::Web,
         policy_file: None,
+        trust_file: None,
         polish: false,
         paths: Vec::new(),
     };
@@ -77,6 +82,10 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--policy" => {
                 options.policy_file =
                     Some(PathBuf::from(args.next().ok_or("--policy needs a file")?));
+            }
+            "--trust" => {
+                options.trust_file =
+                    Some(PathBuf::from(args.next().ok_or("--trust needs a file")?));
             }
             "--lang" => match args.next().map(String::as_str) {
                 Some("pl") => options.polish = true,
@@ -118,6 +127,22 @@ fn validate(options: &Options) -> ExitCode {
         },
     };
     let policy = policies.for_channel(Some(options.channel));
+    let signatures = SignaturePolicy {
+        anchors: match &options.trust_file {
+            None => TrustAnchors::none(),
+            Some(file) => match std::fs::read(file)
+                .map_err(|e| e.to_string())
+                .and_then(|pem| TrustAnchors::from_pem(&pem).map_err(|e| e.to_string()))
+            {
+                Ok(anchors) => anchors,
+                Err(e) => {
+                    eprintln!("intake validate: trust anchors {}: {e}", file.display());
+                    return ExitCode::from(2);
+                }
+            },
+        },
+        required_for: Default::default(),
+    };
     let mut files = Vec::new();
     let mut unreadable = Vec::new();
     for path in &options.paths {
@@ -128,7 +153,7 @@ fn validate(options: &Options) -> ExitCode {
         .map(|(path, error)| (path, Checked::Unreadable(error)))
         .collect();
     results.extend(files.into_iter().map(|path| {
-        let checked = check_file(&path, policy);
+        let checked = check_file(&path, policy, &signatures);
         (path, checked)
     }));
     results.sort_by(|a, b| a.0.cmp(&b.0));
@@ -190,7 +215,7 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, unreadable: &mut Vec<(PathBuf,
 /// Reads a file once and judges it while a second thread hashes the same bytes (every document
 /// must be hashed, so hashing beside the engine rather than before it halves the wait). A file
 /// over the policy's size limit is hashed to its end without being kept, and judged by its size.
-fn check_file(path: &Path, policy: &PdfPolicy) -> Checked {
+fn check_file(path: &Path, policy: &PdfPolicy, signatures: &SignaturePolicy) -> Checked {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => return Checked::Unreadable(e.to_string()),
@@ -225,7 +250,10 @@ fn check_file(path: &Path, policy: &PdfPolicy) -> Checked {
     }
     let (verdict, hash) = std::thread::scope(|scope| {
         let hashing = scope.spawn(|| DocumentHash::of(&bytes));
-        let verdict = intake::pdf::inspect(&bytes, policy);
+        let mut verdict = intake::pdf::inspect(&bytes, policy);
+        if verdict.is_accepted() {
+            intake::signature::judge(&mut verdict, &bytes, signatures, None);
+        }
         // The hashing thread cannot fail; should it ever, hash here rather than give up.
         let hash = hashing.join().unwrap_or_else(|_| DocumentHash::of(&bytes));
         (verdict, hash)
@@ -253,6 +281,7 @@ fn print_json(out: &mut impl Write, results: &[(PathBuf, Checked)]) -> std::io::
                 "pdf_version": verdict.pdf_version,
                 "findings": verdict.findings,
                 "facts": verdict.facts,
+                "signatures": verdict.signatures,
             }),
             Checked::Unreadable(error) => serde_json::json!({
                 "file": path.display().to_string(),
@@ -263,6 +292,32 @@ fn print_json(out: &mut impl Write, results: &[(PathBuf, Checked)]) -> std::io::
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// The signature column: the document's signature verdict and the first signer.
+fn signature_cell(report: Option<&intake::signature::SignatureReport>) -> String {
+    use intake::signature::SignatureStatus;
+    let Some(report) = report else {
+        return "-".into();
+    };
+    let word = match report.status {
+        SignatureStatus::Unsigned => return "-".into(),
+        SignatureStatus::Trusted => "trusted",
+        SignatureStatus::ValidUntrusted => "valid, untrusted",
+        SignatureStatus::ChangedAfterSigning => "changed after signing",
+        SignatureStatus::Invalid => "INVALID",
+    };
+    let signer = report
+        .signatures
+        .first()
+        .and_then(|s| s.signer.as_ref())
+        .map_or(String::new(), |s| format!(" ({})", s.name));
+    let more = if report.signatures.len() > 1 {
+        format!(" +{}", report.signatures.len() - 1)
+    } else {
+        String::new()
+    };
+    format!("{word}{signer}{more}")
 }
 
 fn print_table(
@@ -278,7 +333,7 @@ fn print_table(
             text.to_string()
         }
     };
-    let rows: Vec<[String; 5]> = results
+    let rows: Vec<[String; 6]> = results
         .iter()
         .map(|(path, checked)| match checked {
             Checked::Judged {
@@ -311,6 +366,7 @@ fn print_table(
                     word.to_string(),
                     verdict.pages.map_or("-".into(), |p| p.to_string()),
                     sha256[..12].to_string(),
+                    signature_cell(verdict.signatures.as_ref()),
                     findings.join("; "),
                 ]
             }
@@ -319,14 +375,22 @@ fn print_table(
                 "UNREADABLE".into(),
                 "-".into(),
                 "-".into(),
+                "-".into(),
                 error.clone(),
             ],
         })
         .collect();
-    let header = ["FILE", "VERDICT", "PAGES", "SHA-256", "FINDINGS"];
+    let header = [
+        "FILE",
+        "VERDICT",
+        "PAGES",
+        "SHA-256",
+        "SIGNATURE",
+        "FINDINGS",
+    ];
     let mut widths = header.map(|h| h.chars().count());
     for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row.iter()).take(4) {
+        for (w, cell) in widths.iter_mut().zip(row.iter()).take(5) {
             *w = (*w).max(cell.chars().count());
         }
     }
@@ -341,12 +405,13 @@ fn print_table(
         "{}",
         paint(
             &format!(
-                "{}  {}  {}  {}  {}",
+                "{}  {}  {}  {}  {}  {}",
                 pad(header[0], widths[0]),
                 pad(header[1], widths[1]),
                 pad(header[2], widths[2]),
                 pad(header[3], widths[3]),
-                header[4]
+                pad(header[4], widths[4]),
+                header[5]
             ),
             "1"
         )
@@ -373,12 +438,13 @@ fn print_table(
         };
         writeln!(
             out,
-            "{}  {}  {}  {}  {}",
+            "{}  {}  {}  {}  {}  {}",
             pad(&row[0], widths[0]),
             paint(&pad(&row[1], widths[1]), code),
             pad(&row[2], widths[2]),
             pad(&row[3], widths[3]),
-            row[4]
+            pad(&row[4], widths[4]),
+            row[5]
         )?;
     }
     let mut summary = format!(

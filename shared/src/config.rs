@@ -115,6 +115,10 @@ pub struct ValidateConfig {
     pub max_document_bytes: u64,
     /// The PDF engine's policy per channel.
     pub pdf_policies: crate::pdf::policy::ChannelPolicies,
+    /// Services whose submissions must carry a valid, trusted signature.
+    pub signature_required_services: std::collections::BTreeSet<String>,
+    /// Where the PEM bundle of trust anchors is (`s3://bucket/key`), read at cold start.
+    pub trust_anchors: Option<(String, String)>,
 }
 
 impl ValidateConfig {
@@ -131,8 +135,38 @@ impl ValidateConfig {
                 }
             })?,
         };
+        let mut signature_required_services = std::collections::BTreeSet::new();
+        for id in (env.0)("INTAKE_SIGNATURE_REQUIRED_SERVICES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+        {
+            if crate::services::find(id).is_none() {
+                return Err(ConfigError::Invalid {
+                    name: "INTAKE_SIGNATURE_REQUIRED_SERVICES",
+                    reason: format!("'{id}' is not a service in the catalogue"),
+                });
+            }
+            signature_required_services.insert(id.to_string());
+        }
+        let trust_anchors = match (env.0)("INTAKE_TRUST_ANCHORS").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(uri) => Some(
+                uri.strip_prefix("s3://")
+                    .and_then(|rest| rest.split_once('/'))
+                    .filter(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
+                    .map(|(bucket, key)| (bucket.to_string(), key.to_string()))
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "INTAKE_TRUST_ANCHORS",
+                        reason: format!("'{uri}' is not s3://bucket/key"),
+                    })?,
+            ),
+        };
         Ok(ValidateConfig {
             pdf_policies,
+            signature_required_services,
+            trust_anchors,
             table: env.required("INTAKE_TABLE")?,
             archive_bucket: env.required("INTAKE_ARCHIVE_BUCKET")?,
             quarantine_bucket: env.required("INTAKE_QUARANTINE_BUCKET")?,

@@ -119,6 +119,11 @@ pub enum ReasonCode {
     SizeMismatch,
     /// The object arrived without the metadata of a requested upload.
     UnknownUpload,
+    /// A signature in the document does not hold (changed, invalid, partial or changed after
+    /// signing in a way not allowed).
+    SignatureInvalid,
+    /// The service requires a valid, trusted signature and the document has none.
+    SignatureRequired,
     /// The PDF needs a password to open.
     #[serde(rename = "encrypted")]
     PasswordRequired,
@@ -174,6 +179,8 @@ impl ReasonCode {
             ReasonCode::HashMismatch => "hash_mismatch",
             ReasonCode::SizeMismatch => "size_mismatch",
             ReasonCode::UnknownUpload => "unknown_upload",
+            ReasonCode::SignatureInvalid => "signature_invalid",
+            ReasonCode::SignatureRequired => "signature_required",
             ReasonCode::PasswordRequired => "encrypted",
             ReasonCode::EncryptionRestricted => "encryption_restricted",
             ReasonCode::Repaired => "repaired",
@@ -213,6 +220,12 @@ impl ReasonCode {
             }
             ReasonCode::SizeMismatch => "Rozmiar otrzymanego pliku różni się od zadeklarowanego.",
             ReasonCode::UnknownUpload => "Plik nadszedł bez zgłoszenia przesyłki.",
+            ReasonCode::SignatureInvalid => {
+                "Podpis w dokumencie jest nieważny lub dokument zmieniono po podpisaniu."
+            }
+            ReasonCode::SignatureRequired => {
+                "Ta usługa wymaga ważnego, zaufanego podpisu, a dokument go nie ma."
+            }
             ReasonCode::PasswordRequired => {
                 "Dokument jest zabezpieczony hasłem i nie można go otworzyć."
             }
@@ -246,7 +259,7 @@ impl ReasonCode {
     }
 
     /// Every code.
-    pub const ALL: [ReasonCode; 28] = [
+    pub const ALL: [ReasonCode; 30] = [
         ReasonCode::Empty,
         ReasonCode::NotPdf,
         ReasonCode::Truncated,
@@ -256,6 +269,8 @@ impl ReasonCode {
         ReasonCode::HashMismatch,
         ReasonCode::SizeMismatch,
         ReasonCode::UnknownUpload,
+        ReasonCode::SignatureInvalid,
+        ReasonCode::SignatureRequired,
         ReasonCode::PasswordRequired,
         ReasonCode::EncryptionRestricted,
         ReasonCode::Repaired,
@@ -320,6 +335,9 @@ pub struct Verdict {
     pub pdf_version: Option<String>,
     /// Everything else the PDF engine found out, when it got that far.
     pub facts: Option<crate::pdf::PdfFacts>,
+    /// The signatures, when they were checked (a document the engine rejects is not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<crate::signature::SignatureReport>,
 }
 
 /// The verdict in one word.
@@ -421,6 +439,11 @@ pub struct DocumentRecord {
     pub pdf_version: Option<String>,
     /// The PDF engine's facts (version, revisions, producer, active content, ...) as JSON.
     pub pdf_facts: Option<String>,
+    /// The document-level signature verdict (`unsigned`, `trusted`, `valid_untrusted`,
+    /// `changed_after_signing`, `invalid`).
+    pub signature_status: Option<String>,
+    /// Every signature's verdict, as JSON.
+    pub signatures: Option<String>,
     /// When the bytes arrived (RFC 3339 UTC).
     pub received_at: Option<String>,
     /// The calendar day of `received_at` in Europe/Warsaw (YYYY-MM-DD).

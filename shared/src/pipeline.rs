@@ -16,6 +16,7 @@ use crate::model::{
 };
 use crate::pdf::policy::PdfPolicy;
 use crate::s3_event::ObjectCreated;
+use crate::signature::SignaturePolicy;
 
 /// Judges the bytes received against the PDF check and what the sender declared.
 pub fn assess(
@@ -23,11 +24,16 @@ pub fn assess(
     pending: Option<&DocumentRecord>,
     limit: u64,
     policy: &PdfPolicy,
+    signatures: &SignaturePolicy,
 ) -> Verdict {
     let mut verdict = match &read.bytes {
         Some(bytes) => crate::pdf::inspect(bytes, policy),
         None => crate::pdf::too_large(read.size, limit),
     };
+    if let Some(bytes) = read.bytes.as_deref().filter(|_| verdict.is_accepted()) {
+        let service = pending.and_then(|p| p.service.as_deref());
+        crate::signature::judge(&mut verdict, bytes, signatures, service);
+    }
     let Some(pending) = pending else {
         verdict.findings.push(Finding::reject(
             ReasonCode::UnknownUpload,
@@ -101,6 +107,14 @@ pub fn judged_record(
         .facts
         .as_ref()
         .and_then(|facts| serde_json::to_string(facts).ok());
+    record.signature_status = verdict
+        .signatures
+        .as_ref()
+        .map(|r| r.status.as_str().to_string());
+    record.signatures = verdict
+        .signatures
+        .as_ref()
+        .and_then(|r| serde_json::to_string(&r.signatures).ok());
     record.findings = verdict.findings;
     record.received_at = Some(crate::time::utc_rfc3339(object.event_time));
     record.received_day = Some(crate::time::office_day(object.event_time));
@@ -118,6 +132,8 @@ pub struct Validator {
     pub table: DocumentTable,
     /// Bucket names and limits.
     pub config: ValidateConfig,
+    /// Trust anchors and which services require a signature.
+    pub signatures: SignaturePolicy,
 }
 
 /// What processing one object did.
@@ -163,6 +179,7 @@ impl Validator {
             pending.as_ref(),
             self.config.max_document_bytes,
             policy,
+            &self.signatures,
         );
         let now = Timestamp::now();
 
@@ -262,6 +279,7 @@ mod tests {
             Some(&pending(&pdf)),
             1 << 20,
             &PdfPolicy::default(),
+            &SignaturePolicy::default(),
         );
         assert!(v.is_accepted(), "{v:?}");
         assert!(v.findings.is_empty());
@@ -276,6 +294,7 @@ mod tests {
             Some(&pending(&pdf)),
             1 << 20,
             &PdfPolicy::default(),
+            &SignaturePolicy::default(),
         );
         assert_eq!(codes(&v), vec![ReasonCode::HashMismatch]);
     }
@@ -291,6 +310,7 @@ mod tests {
             Some(&p),
             1 << 20,
             &PdfPolicy::default(),
+            &SignaturePolicy::default(),
         );
         assert!(v.is_accepted());
         assert_eq!(codes(&v), vec![ReasonCode::SizeMismatch]);
@@ -304,9 +324,16 @@ mod tests {
             Some(&pending(&pdf)),
             10,
             &PdfPolicy::default(),
+            &SignaturePolicy::default(),
         );
         assert_eq!(codes(&v), vec![ReasonCode::TooLarge]);
-        let v = assess(&read(&pdf, 1 << 20), None, 1 << 20, &PdfPolicy::default());
+        let v = assess(
+            &read(&pdf, 1 << 20),
+            None,
+            1 << 20,
+            &PdfPolicy::default(),
+            &SignaturePolicy::default(),
+        );
         assert_eq!(codes(&v), vec![ReasonCode::UnknownUpload]);
     }
 
@@ -317,7 +344,13 @@ mod tests {
         p.service = Some("child-benefit".into());
         p.file_name = Some("a.pdf".into());
         let r = read(&pdf, 1 << 20);
-        let verdict = assess(&r, Some(&p), 1 << 20, &PdfPolicy::default());
+        let verdict = assess(
+            &r,
+            Some(&p),
+            1 << 20,
+            &PdfPolicy::default(),
+            &SignaturePolicy::default(),
+        );
         let object = ObjectCreated {
             bucket: "in".into(),
             key: "incoming/web/id.pdf".into(),

@@ -43,6 +43,14 @@ fn stack() -> &'static Stack {
                 ("validate_visibility_timeout_seconds", "6".into()),
                 ("validate_max_receive_count", "3".into()),
                 ("max_upload_bytes", MAX_UPLOAD_BYTES.to_string()),
+                (
+                    "trust_anchors_pem",
+                    signature_fixture_text("pki/trust-anchors.pem"),
+                ),
+                (
+                    "signature_required_services",
+                    format!("[\"{SIGNATURE_REQUIRED_SERVICE}\"]"),
+                ),
             ];
             let started = runtime.block_on(Stack::start(options));
             let stack: &'static Stack = match started {
@@ -107,9 +115,32 @@ async fn version_count(bucket: &str, key: &str) -> usize {
         .count()
 }
 
+/// The service the test stack requires a trusted signature for.
+const SIGNATURE_REQUIRED_SERVICE: &str = "consumer-ombudsman";
+
+fn signature_fixture(name: &str) -> Vec<u8> {
+    let path = intake_local::workspace_root()
+        .join("shared/src/signature/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn signature_fixture_text(name: &str) -> String {
+    String::from_utf8(signature_fixture(name)).expect("PEM is text")
+}
+
 async fn submit_and_wait(http: &reqwest::Client, name: &str, bytes: Vec<u8>) -> serde_json::Value {
+    submit_for_service_and_wait(http, "general-letter", name, bytes).await
+}
+
+async fn submit_for_service_and_wait(
+    http: &reqwest::Client,
+    service: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> serde_json::Value {
     let api = &stack().api_url;
-    let submission = browser::submit(http, api, "general-letter", name, bytes)
+    let submission = browser::submit(http, api, service, name, bytes)
         .await
         .expect("submission");
     browser::wait_for_verdict(http, api, &submission.upload_id, VERDICT_TIMEOUT)
@@ -608,4 +639,79 @@ async fn validate_runs_the_pdf_engine_with_the_channel_policy() {
     assert_eq!(facts["revisions"].as_array().expect("revisions").len(), 1);
     // Two places carry it: the file specification and the embedded file stream.
     assert_eq!(facts["active_content"]["embedded_file"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_are_judged_against_the_deployed_trust_anchors() {
+    let http = reqwest::Client::new();
+    let table = table().await;
+    let record_of =
+        |verdict: &serde_json::Value| verdict["upload_id"].as_str().expect("id").to_string();
+
+    // A trusted signature (the anchors were deployed by Terraform and read at cold start).
+    let verdict = submit_for_service_and_wait(
+        &http,
+        SIGNATURE_REQUIRED_SERVICE,
+        "podpisany.pdf",
+        signature_fixture("valid-ecdsa-p256.pdf"),
+    )
+    .await;
+    assert_eq!(verdict["status"], "accepted", "{verdict}");
+    let record = table
+        .get(&record_of(&verdict))
+        .await
+        .expect("read")
+        .expect("record");
+    assert_eq!(record.signature_status.as_deref(), Some("trusted"));
+    let signatures: serde_json::Value =
+        serde_json::from_str(record.signatures.as_deref().expect("signatures recorded"))
+            .expect("JSON");
+    assert_eq!(
+        signatures[0]["signer"]["name"], "Piotr Wiśniewski (ECDSA P-256)",
+        "{signatures}"
+    );
+    assert_eq!(signatures[0]["trusted"], true);
+
+    // Changed after signing, for a service that does not require a signature: kept, warned.
+    let verdict = submit_and_wait(
+        &http,
+        "zmieniony.pdf",
+        signature_fixture("changed-after-signing.pdf"),
+    )
+    .await;
+    assert_eq!(verdict["status"], "accepted", "{verdict}");
+    assert_eq!(
+        verdict["reasons"][0]["code"], "signature_invalid",
+        "{verdict}"
+    );
+    let record = table
+        .get(&record_of(&verdict))
+        .await
+        .expect("read")
+        .expect("record");
+    assert_eq!(record.signature_status.as_deref(), Some("invalid"));
+
+    // An untrusted signer where the service requires a trusted signature: rejected and kept.
+    let untrusted = signature_fixture("untrusted-signer.pdf");
+    let verdict = submit_for_service_and_wait(
+        &http,
+        SIGNATURE_REQUIRED_SERVICE,
+        "obcy.pdf",
+        untrusted.clone(),
+    )
+    .await;
+    assert_eq!(verdict["status"], "rejected", "{verdict}");
+    assert_eq!(
+        verdict["reasons"][0]["code"], "signature_required",
+        "{verdict}"
+    );
+    let record = table
+        .get(&record_of(&verdict))
+        .await
+        .expect("read")
+        .expect("record");
+    assert_eq!(record.signature_status.as_deref(), Some("valid_untrusted"));
+    let storage = record.storage.expect("kept");
+    assert_eq!(storage.bucket, bucket("quarantine"));
+    assert_eq!(object_bytes(&storage.bucket, &storage.key).await, untrusted);
 }

@@ -9,6 +9,7 @@ use intake::adapters::s3::DocumentStore;
 use intake::config::{Env, ValidateConfig};
 use intake::pipeline::Validator;
 use intake::s3_event::{IncomingMessage, parse_incoming_message};
+use intake::signature::{SignaturePolicy, TrustAnchors};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -16,9 +17,29 @@ async fn main() -> Result<(), Error> {
     intake::telemetry::init();
     let config = ValidateConfig::from_env(&Env::process())?;
     let aws = Aws::from_env().await?;
+    let store = DocumentStore::new(&aws);
+    // The trust anchors are read once, at cold start; a bundle that cannot be read stops the
+    // function here rather than judging signatures without it.
+    let anchors = match &config.trust_anchors {
+        None => TrustAnchors::none(),
+        Some((bucket, key)) => {
+            let pem = store.read_config(bucket, key, 4 * 1024 * 1024).await?;
+            TrustAnchors::from_pem(&pem)
+                .map_err(|e| format!("trust anchors s3://{bucket}/{key}: {e}"))?
+        }
+    };
+    tracing::info!(
+        trust_anchors = anchors.len(),
+        signature_required = ?config.signature_required_services,
+        "signature policy loaded"
+    );
     let validator = Validator {
-        store: DocumentStore::new(&aws),
+        store,
         table: DocumentTable::new(&aws, &config.table),
+        signatures: SignaturePolicy {
+            anchors,
+            required_for: config.signature_required_services.clone(),
+        },
         config,
     };
     let validator = &validator;

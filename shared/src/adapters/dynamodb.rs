@@ -255,6 +255,8 @@ pub fn to_item(record: &DocumentRecord) -> Item {
     s("sha256", record.sha256.as_deref());
     s("pdf_version", record.pdf_version.as_deref());
     s("pdf_facts", record.pdf_facts.as_deref());
+    s("signature_status", record.signature_status.as_deref());
+    s("signatures", record.signatures.as_deref());
     s("received_at", record.received_at.as_deref());
     s("received_day", record.received_day.as_deref());
     s("validated_at", record.validated_at.as_deref());
@@ -327,6 +329,8 @@ pub fn from_item(item: &Item) -> DocumentRecord {
         pages: num_attr(item, "pages").and_then(|p| u32::try_from(p).ok()),
         pdf_version: s("pdf_version"),
         pdf_facts: s("pdf_facts"),
+        signature_status: s("signature_status"),
+        signatures: s("signatures"),
         received_at: s("received_at"),
         received_day: s("received_day"),
         validated_at: s("validated_at"),

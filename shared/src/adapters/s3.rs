@@ -43,6 +43,20 @@ impl DocumentStore {
         }
     }
 
+    /// Reads a small configuration object whole (at most `limit` bytes).
+    pub async fn read_config(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, AwsError> {
+        let read = self.read_document(bucket, key, None, limit).await?;
+        read.bytes.ok_or_else(|| AwsError {
+            operation: "s3:GetObject",
+            detail: format!("s3://{bucket}/{key} is larger than {limit} bytes"),
+        })
+    }
+
     /// Reads an object once, hashing it as it streams in and keeping at most `limit` bytes.
     pub async fn read_document(
         &self,

@@ -324,6 +324,69 @@ impl SignatureReport {
     }
 }
 
+impl SignatureStatus {
+    /// The name stored in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureStatus::Unsigned => "unsigned",
+            SignatureStatus::Trusted => "trusted",
+            SignatureStatus::ValidUntrusted => "valid_untrusted",
+            SignatureStatus::ChangedAfterSigning => "changed_after_signing",
+            SignatureStatus::Invalid => "invalid",
+        }
+    }
+}
+
+/// What the signatures of a document must be: the operator's anchors, and whether the service
+/// requires a valid, trusted signature.
+#[derive(Debug, Clone, Default)]
+pub struct SignaturePolicy {
+    /// The trust anchors.
+    pub anchors: TrustAnchors,
+    /// Services (catalogue ids) whose submissions must carry a trusted signature.
+    pub required_for: std::collections::BTreeSet<String>,
+}
+
+/// Checks a PDF's signatures after the engine accepted it, and adds the report and its
+/// findings to the verdict: a signature that does not hold is a warning, unless the service
+/// requires a trusted signature, when anything short of one rejects the document (it is kept
+/// in quarantine like every rejected document).
+pub fn judge(
+    verdict: &mut crate::model::Verdict,
+    bytes: &[u8],
+    policy: &SignaturePolicy,
+    service: Option<&str>,
+) {
+    use crate::model::{Finding, ReasonCode};
+    let report = check_pdf_signatures(bytes, &policy.anchors);
+    if report.status == SignatureStatus::Invalid {
+        let problems: Vec<String> = report
+            .signatures
+            .iter()
+            .filter(|s| !s.holds())
+            .map(|s| {
+                let first = s.issues.first().map_or("", |i| i.message.as_str());
+                format!("{}: {first}", s.field.as_deref().unwrap_or("signature"))
+            })
+            .collect();
+        verdict.findings.push(Finding::warning(
+            ReasonCode::SignatureInvalid,
+            format!("a signature does not hold ({})", problems.join("; ")),
+        ));
+    }
+    let required = service.is_some_and(|s| policy.required_for.contains(s));
+    if required && report.status != SignatureStatus::Trusted {
+        verdict.findings.push(Finding::reject(
+            ReasonCode::SignatureRequired,
+            format!(
+                "the service requires a valid, trusted signature; the document is {}",
+                report.summary()
+            ),
+        ));
+    }
+    verdict.signatures = Some(report);
+}
+
 fn rfc3339(at: Timestamp) -> String {
     at.to_string()
 }
