@@ -28,6 +28,9 @@ locals {
         INTAKE_TRUST_ANCHORS = (var.trust_anchors_pem == "" ? "" :
         "s3://${aws_s3_bucket.documents["incoming"].id}/${aws_s3_object.trust_anchors[0].key}")
         INTAKE_SIGNATURE_REQUIRED_SERVICES = join(",", var.signature_required_services)
+        # Deliveries that wait for a declared .p7s; the last one before the dead-letter queue
+        # judges the document without it.
+        INTAKE_SIGNATURE_WAIT_ATTEMPTS = tostring(max(1, var.validate_max_receive_count - 1))
       }
     }
   }

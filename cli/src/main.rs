@@ -252,7 +252,13 @@ fn check_file(path: &Path, policy: &PdfPolicy, signatures: &SignaturePolicy) -> 
         let hashing = scope.spawn(|| DocumentHash::of(&bytes));
         let mut verdict = intake::pdf::inspect(&bytes, policy);
         if verdict.is_accepted() {
-            intake::signature::judge(&mut verdict, &bytes, signatures, None);
+            // A detached signature beside the file (`name.p7s` for `name.pdf`) is checked too.
+            let p7s = std::fs::read(path.with_extension("p7s")).ok();
+            let detached = match &p7s {
+                Some(p7s) => intake::signature::Detached::Present(Some(p7s)),
+                None => intake::signature::Detached::NotDeclared,
+            };
+            intake::signature::judge(&mut verdict, &bytes, signatures, None, detached);
         }
         // The hashing thread cannot fail; should it ever, hash here rather than give up.
         let hash = hashing.join().unwrap_or_else(|_| DocumentHash::of(&bytes));

@@ -59,6 +59,9 @@ pub struct UploadCreated {
     pub status_url: String,
     /// The form to POST the file with.
     pub upload: UploadForm,
+    /// The form to POST the detached signature with, when the request named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_upload: Option<UploadForm>,
 }
 
 /// A presigned POST in the shape a browser script uses directly.
@@ -75,20 +78,28 @@ pub struct UploadForm {
 }
 
 /// Builds the answer to `POST /uploads`.
-pub fn upload_created(upload_id: &str, post: PresignedPost, max_bytes: u64) -> UploadCreated {
+pub fn upload_created(
+    upload_id: &str,
+    post: PresignedPost,
+    max_bytes: u64,
+    signature_post: Option<PresignedPost>,
+) -> UploadCreated {
+    let form = |post: PresignedPost, max_bytes: u64| UploadForm {
+        url: post.url,
+        fields: post
+            .fields
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect(),
+        expires_at: post.expires_at,
+        max_bytes,
+    };
     UploadCreated {
         upload_id: upload_id.to_string(),
         status_url: format!("/uploads/{upload_id}"),
-        upload: UploadForm {
-            url: post.url,
-            fields: post
-                .fields
-                .into_iter()
-                .map(|(k, v)| (k, serde_json::Value::String(v)))
-                .collect(),
-            expires_at: post.expires_at,
-            max_bytes,
-        },
+        upload: form(post, max_bytes),
+        signature_upload: signature_post
+            .map(|post| form(post, crate::upload::MAX_DETACHED_SIGNATURE_BYTES)),
     }
 }
 
@@ -103,6 +114,7 @@ pub fn pending_record(upload_id: &str, spec: &UploadSpec, now: jiff::Timestamp) 
         applicant_reference: spec.applicant_reference.clone(),
         declared_size: Some(spec.size),
         declared_sha256: spec.sha256.map(|h| h.to_hex()),
+        detached_signature: spec.signature_file_name.clone(),
         created_at: Some(crate::time::utc_rfc3339(now)),
         ..DocumentRecord::default()
     }

@@ -119,6 +119,9 @@ pub struct ValidateConfig {
     pub signature_required_services: std::collections::BTreeSet<String>,
     /// Where the PEM bundle of trust anchors is (`s3://bucket/key`), read at cold start.
     pub trust_anchors: Option<(String, String)>,
+    /// How many deliveries of a document wait for its declared detached signature before the
+    /// document is judged without it.
+    pub signature_wait_attempts: u32,
 }
 
 impl ValidateConfig {
@@ -163,10 +166,13 @@ impl ValidateConfig {
                     })?,
             ),
         };
+        let signature_wait_attempts =
+            u32::try_from(env.u64_or("INTAKE_SIGNATURE_WAIT_ATTEMPTS", 3)?).unwrap_or(u32::MAX);
         Ok(ValidateConfig {
             pdf_policies,
             signature_required_services,
             trust_anchors,
+            signature_wait_attempts,
             table: env.required("INTAKE_TABLE")?,
             archive_bucket: env.required("INTAKE_ARCHIVE_BUCKET")?,
             quarantine_bucket: env.required("INTAKE_QUARANTINE_BUCKET")?,

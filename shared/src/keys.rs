@@ -15,17 +15,32 @@ pub struct IncomingKey {
     pub channel: Channel,
     /// The document id (for web uploads, the upload id).
     pub document_id: String,
+    /// What the object is.
+    pub kind: IncomingKind,
+}
+
+/// What an incoming object is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncomingKind {
+    /// The document itself.
+    Document,
+    /// Its detached signature (`.p7s`), judged together with the document.
+    DetachedSignature,
 }
 
 /// Reads the channel and document id out of an incoming key; `None` for a key that no channel
 /// writes (such an object is still recorded and quarantined, never dropped).
 pub fn parse_incoming_key(key: &str) -> Option<IncomingKey> {
-    let id = key
-        .strip_prefix(WEB_INCOMING_PREFIX)?
-        .strip_suffix(".pdf")?;
+    let name = key.strip_prefix(WEB_INCOMING_PREFIX)?;
+    let (id, kind) = if let Some(id) = name.strip_suffix(".pdf") {
+        (id, IncomingKind::Document)
+    } else {
+        (name.strip_suffix(".p7s")?, IncomingKind::DetachedSignature)
+    };
     is_document_id(id).then(|| IncomingKey {
         channel: Channel::Web,
         document_id: id.to_string(),
+        kind,
     })
 }
 
@@ -71,10 +86,16 @@ mod tests {
             parse_incoming_key(&format!("incoming/web/{id}.pdf")),
             Some(IncomingKey {
                 channel: Channel::Web,
-                document_id: id.clone()
+                document_id: id.clone(),
+                kind: IncomingKind::Document,
             })
         );
+        assert_eq!(
+            parse_incoming_key(&format!("incoming/web/{id}.p7s")).map(|k| k.kind),
+            Some(IncomingKind::DetachedSignature)
+        );
         for key in [
+            "incoming/web/.p7s".to_string(),
             "incoming/web/.pdf".to_string(),
             format!("incoming/web/{id}.exe"),
             format!("incoming/other/{id}.pdf"),

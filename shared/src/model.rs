@@ -124,6 +124,8 @@ pub enum ReasonCode {
     SignatureInvalid,
     /// The service requires a valid, trusted signature and the document has none.
     SignatureRequired,
+    /// The sender declared a detached signature that never arrived.
+    DetachedSignatureMissing,
     /// The PDF needs a password to open.
     #[serde(rename = "encrypted")]
     PasswordRequired,
@@ -181,6 +183,7 @@ impl ReasonCode {
             ReasonCode::UnknownUpload => "unknown_upload",
             ReasonCode::SignatureInvalid => "signature_invalid",
             ReasonCode::SignatureRequired => "signature_required",
+            ReasonCode::DetachedSignatureMissing => "detached_signature_missing",
             ReasonCode::PasswordRequired => "encrypted",
             ReasonCode::EncryptionRestricted => "encryption_restricted",
             ReasonCode::Repaired => "repaired",
@@ -226,6 +229,9 @@ impl ReasonCode {
             ReasonCode::SignatureRequired => {
                 "Ta usługa wymaga ważnego, zaufanego podpisu, a dokument go nie ma."
             }
+            ReasonCode::DetachedSignatureMissing => {
+                "Zapowiedziany plik podpisu (.p7s) nie nadszedł."
+            }
             ReasonCode::PasswordRequired => {
                 "Dokument jest zabezpieczony hasłem i nie można go otworzyć."
             }
@@ -259,7 +265,7 @@ impl ReasonCode {
     }
 
     /// Every code.
-    pub const ALL: [ReasonCode; 30] = [
+    pub const ALL: [ReasonCode; 31] = [
         ReasonCode::Empty,
         ReasonCode::NotPdf,
         ReasonCode::Truncated,
@@ -271,6 +277,7 @@ impl ReasonCode {
         ReasonCode::UnknownUpload,
         ReasonCode::SignatureInvalid,
         ReasonCode::SignatureRequired,
+        ReasonCode::DetachedSignatureMissing,
         ReasonCode::PasswordRequired,
         ReasonCode::EncryptionRestricted,
         ReasonCode::Repaired,
@@ -444,6 +451,10 @@ pub struct DocumentRecord {
     pub signature_status: Option<String>,
     /// Every signature's verdict, as JSON.
     pub signatures: Option<String>,
+    /// The file name of the detached signature (`.p7s`) the sender declared with the document.
+    pub detached_signature: Option<String>,
+    /// Where the detached signature is kept (`bucket/key`), once judged.
+    pub detached_signature_stored: Option<String>,
     /// When the bytes arrived (RFC 3339 UTC).
     pub received_at: Option<String>,
     /// The calendar day of `received_at` in Europe/Warsaw (YYYY-MM-DD).

@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::pdf::policy::PdfPolicy;
 use crate::s3_event::ObjectCreated;
-use crate::signature::SignaturePolicy;
+use crate::signature::{Detached, SignaturePolicy};
 
 /// Judges the bytes received against the PDF check and what the sender declared.
 pub fn assess(
@@ -25,6 +25,7 @@ pub fn assess(
     limit: u64,
     policy: &PdfPolicy,
     signatures: &SignaturePolicy,
+    detached: Detached<'_>,
 ) -> Verdict {
     let mut verdict = match &read.bytes {
         Some(bytes) => crate::pdf::inspect(bytes, policy),
@@ -32,7 +33,7 @@ pub fn assess(
     };
     if let Some(bytes) = read.bytes.as_deref().filter(|_| verdict.is_accepted()) {
         let service = pending.and_then(|p| p.service.as_deref());
-        crate::signature::judge(&mut verdict, bytes, signatures, service);
+        crate::signature::judge(&mut verdict, bytes, signatures, service, detached);
     }
     let Some(pending) = pending else {
         verdict.findings.push(Finding::reject(
@@ -146,10 +147,30 @@ pub struct Processed {
 }
 
 impl Validator {
-    /// Validates, stores and records one incoming object. An error leaves the message to be
-    /// retried; every step before it is safe to repeat.
-    pub async fn process(&self, object: &ObjectCreated) -> Result<Processed, AwsError> {
-        let (document_id, channel) = match keys::parse_incoming_key(&object.key) {
+    /// Validates, stores and records one incoming object; `attempt` is the message's delivery
+    /// count. An error leaves the message to be retried; every step before it is safe to
+    /// repeat.
+    pub async fn process(
+        &self,
+        object: &ObjectCreated,
+        attempt: u32,
+    ) -> Result<Processed, AwsError> {
+        let parsed = keys::parse_incoming_key(&object.key);
+        if let Some(signature) = parsed
+            .as_ref()
+            .filter(|k| k.kind == keys::IncomingKind::DetachedSignature)
+        {
+            // A detached signature is judged with its document, which reads it.
+            let record = self.table.get(&signature.document_id).await?;
+            return Ok(Processed {
+                record: record.unwrap_or_else(|| DocumentRecord {
+                    id: signature.document_id.clone(),
+                    ..DocumentRecord::default()
+                }),
+                write: RecordWrite::JudgedWithDocument,
+            });
+        }
+        let (document_id, channel) = match parsed {
             Some(parsed) => (parsed.document_id, Some(parsed.channel)),
             None => (keys::stray_object_id(&object.bucket, &object.key), None),
         };
@@ -173,6 +194,40 @@ impl Validator {
                 self.config.max_document_bytes,
             )
             .await?;
+        // A declared detached signature is waited for over a few deliveries (the browser
+        // uploads it beside the document), then the document is judged without it.
+        let signature_key = crate::upload::web_signature_key(&document_id);
+        let signature_object = match pending.as_ref().and_then(|p| p.detached_signature.as_ref()) {
+            None => None,
+            Some(_) => match self
+                .store
+                .read_optional(
+                    &object.bucket,
+                    &signature_key,
+                    crate::upload::MAX_DETACHED_SIGNATURE_BYTES,
+                )
+                .await?
+            {
+                Some(found) => Some(found),
+                None if attempt < self.config.signature_wait_attempts => {
+                    return Err(AwsError {
+                        operation: "wait",
+                        detail: format!(
+                            "the detached signature of {document_id} has not arrived (delivery {attempt})"
+                        ),
+                    });
+                }
+                None => None,
+            },
+        };
+        let detached = match (
+            &signature_object,
+            pending.as_ref().and_then(|p| p.detached_signature.as_ref()),
+        ) {
+            (Some((bytes, _)), _) => Detached::Present(bytes.as_deref()),
+            (None, Some(_)) => Detached::Missing,
+            (None, None) => Detached::NotDeclared,
+        };
         let policy = self.config.pdf_policies.for_channel(channel);
         let verdict = assess(
             &read,
@@ -180,6 +235,7 @@ impl Validator {
             self.config.max_document_bytes,
             policy,
             &self.signatures,
+            detached,
         );
         let now = Timestamp::now();
 
@@ -224,7 +280,32 @@ impl Validator {
             (Disposition::Quarantine, quarantine)
         };
 
-        let record = judged_record(
+        // The detached signature is kept beside the document: with the archive when accepted,
+        // in quarantine when rejected.
+        let mut signature_stored = None;
+        if let Some((_, version)) = &signature_object {
+            let destination = StorageLocation {
+                bucket: storage.bucket.clone(),
+                key: match disposition {
+                    Disposition::Quarantine => {
+                        format!("{}.p7s", keys::quarantine_key(channel, &document_id))
+                    }
+                    _ => format!("signatures/{document_id}.p7s"),
+                },
+            };
+            let source = ObjectCreated {
+                bucket: object.bucket.clone(),
+                key: signature_key.clone(),
+                version_id: version.clone(),
+                size: None,
+                event_time: object.event_time,
+            };
+            self.store
+                .quarantine(&source, &destination, &document_id, "detached-signature")
+                .await?;
+            signature_stored = Some(format!("{}/{}", destination.bucket, destination.key));
+        }
+        let mut record = judged_record(
             &document_id,
             channel,
             pending.as_ref(),
@@ -235,11 +316,14 @@ impl Validator {
             storage,
             now,
         );
+        record.detached_signature_stored = signature_stored;
         let write = self.table.record_verdict(&record).await?;
         let record = match write {
             RecordWrite::Written => record,
             // Another delivery of the same event got there first; report what it recorded.
-            RecordWrite::AlreadyRecorded => self.table.get(&document_id).await?.unwrap_or(record),
+            RecordWrite::AlreadyRecorded | RecordWrite::JudgedWithDocument => {
+                self.table.get(&document_id).await?.unwrap_or(record)
+            }
         };
         Ok(Processed { record, write })
     }
@@ -280,6 +364,7 @@ mod tests {
             1 << 20,
             &PdfPolicy::default(),
             &SignaturePolicy::default(),
+            Detached::NotDeclared,
         );
         assert!(v.is_accepted(), "{v:?}");
         assert!(v.findings.is_empty());
@@ -295,6 +380,7 @@ mod tests {
             1 << 20,
             &PdfPolicy::default(),
             &SignaturePolicy::default(),
+            Detached::NotDeclared,
         );
         assert_eq!(codes(&v), vec![ReasonCode::HashMismatch]);
     }
@@ -311,6 +397,7 @@ mod tests {
             1 << 20,
             &PdfPolicy::default(),
             &SignaturePolicy::default(),
+            Detached::NotDeclared,
         );
         assert!(v.is_accepted());
         assert_eq!(codes(&v), vec![ReasonCode::SizeMismatch]);
@@ -325,6 +412,7 @@ mod tests {
             10,
             &PdfPolicy::default(),
             &SignaturePolicy::default(),
+            Detached::NotDeclared,
         );
         assert_eq!(codes(&v), vec![ReasonCode::TooLarge]);
         let v = assess(
@@ -333,6 +421,7 @@ mod tests {
             1 << 20,
             &PdfPolicy::default(),
             &SignaturePolicy::default(),
+            Detached::NotDeclared,
         );
         assert_eq!(codes(&v), vec![ReasonCode::UnknownUpload]);
     }
@@ -350,6 +439,7 @@ mod tests {
             1 << 20,
             &PdfPolicy::default(),
             &SignaturePolicy::default(),
+            Detached::NotDeclared,
         );
         let object = ObjectCreated {
             bucket: "in".into(),

@@ -38,7 +38,23 @@ pub struct UploadRequest {
     /// The SHA-256 of the file as hex, when the browser computed it.
     #[serde(default)]
     pub sha256: Option<String>,
+    /// A detached CAdES signature (`.p7s`) of the document, uploaded beside it.
+    #[serde(default)]
+    pub signature: Option<DetachedSignatureRequest>,
 }
+
+/// The detached signature named in an upload request.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DetachedSignatureRequest {
+    /// The `.p7s` file's name.
+    pub file_name: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// Largest detached signature accepted (a CMS with its certificates is a few KiB).
+pub const MAX_DETACHED_SIGNATURE_BYTES: u64 = 1024 * 1024;
 
 /// An upload request that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +69,8 @@ pub struct UploadSpec {
     pub applicant_reference: Option<String>,
     /// The declared hash, if any.
     pub sha256: Option<DocumentHash>,
+    /// The detached signature's file name, when one comes with the document.
+    pub signature_file_name: Option<String>,
 }
 
 /// Why an upload request is refused. Each variant is a client error with a readable message.
@@ -104,25 +122,7 @@ pub fn parse_upload_request(body: &[u8], max_bytes: u64) -> Result<UploadSpec, U
     if services::find(service).is_none() {
         return Err(UploadRequestError::UnknownService(truncate(service, 64)));
     }
-    let file_name = request.file_name.trim();
-    if file_name.is_empty() {
-        return Err(invalid("file_name", "must not be empty"));
-    }
-    if file_name.chars().count() > MAX_FILE_NAME_CHARS {
-        return Err(invalid("file_name", "must be at most 255 characters"));
-    }
-    if file_name
-        .chars()
-        .any(|c| c.is_control() || c == '/' || c == '\\')
-    {
-        return Err(invalid(
-            "file_name",
-            "must not contain control characters or path separators",
-        ));
-    }
-    if !file_name.to_ascii_lowercase().ends_with(".pdf") {
-        return Err(invalid("file_name", "must name a PDF file (.pdf)"));
-    }
+    let file_name = checked_file_name("file_name", &request.file_name, ".pdf")?;
     if request.size > max_bytes {
         return Err(UploadRequestError::TooLarge {
             size: request.size,
@@ -153,13 +153,63 @@ pub fn parse_upload_request(body: &[u8], max_bytes: u64) -> Result<UploadSpec, U
         ),
         Some(_) => return Err(invalid("sha256", "must be 64 hexadecimal digits")),
     };
+    let signature_file_name = match &request.signature {
+        None => None,
+        Some(signature) => {
+            let name = checked_file_name("signature.file_name", &signature.file_name, ".p7s")?;
+            if signature.size == 0 || signature.size > MAX_DETACHED_SIGNATURE_BYTES {
+                return Err(invalid(
+                    "signature.size",
+                    "a detached signature is 1 byte to 1 MiB",
+                ));
+            }
+            Some(name)
+        }
+    };
     Ok(UploadSpec {
         service: service.to_string(),
-        file_name: file_name.to_string(),
+        file_name,
         size: request.size,
         applicant_reference,
         sha256,
+        signature_file_name,
     })
+}
+
+/// A file name from the sender: not empty, not too long, no control characters or path
+/// separators, and ending in `suffix`.
+fn checked_file_name(
+    field: &'static str,
+    name: &str,
+    suffix: &str,
+) -> Result<String, UploadRequestError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if name.chars().count() > MAX_FILE_NAME_CHARS {
+        return Err(invalid(field, "must be at most 255 characters"));
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || c == '/' || c == '\\')
+    {
+        return Err(invalid(
+            field,
+            "must not contain control characters or path separators",
+        ));
+    }
+    if !name.to_ascii_lowercase().ends_with(suffix) {
+        return Err(invalid(
+            field,
+            if suffix == ".pdf" {
+                "must name a PDF file (.pdf)"
+            } else {
+                "must name a detached signature file (.p7s)"
+            },
+        ));
+    }
+    Ok(name.to_string())
 }
 
 fn invalid(field: &'static str, reason: &'static str) -> UploadRequestError {
@@ -173,6 +223,11 @@ fn truncate(s: &str, max_chars: usize) -> String {
 /// The key under which a web-form upload lands in the incoming bucket.
 pub fn web_upload_key(upload_id: &str) -> String {
     format!("{}{upload_id}.pdf", crate::keys::WEB_INCOMING_PREFIX)
+}
+
+/// The key under which a web-form upload's detached signature lands in the incoming bucket.
+pub fn web_signature_key(upload_id: &str) -> String {
+    format!("{}{upload_id}.p7s", crate::keys::WEB_INCOMING_PREFIX)
 }
 
 /// Credentials to sign a POST policy with.
@@ -201,6 +256,8 @@ pub struct PostPolicySpec<'a> {
     pub bucket: &'a str,
     /// The one key the upload may write.
     pub key: &'a str,
+    /// The Content-Type the form fixes.
+    pub content_type: &'a str,
     /// The largest body accepted, in bytes.
     pub max_bytes: u64,
     /// How long the form is valid (at most [`MAX_UPLOAD_URL_TTL`]).
@@ -245,7 +302,7 @@ pub fn presign_post(
 
     let mut fields: Vec<(String, String)> = vec![
         ("key".into(), spec.key.to_string()),
-        ("Content-Type".into(), "application/pdf".into()),
+        ("Content-Type".into(), spec.content_type.to_string()),
     ];
     for (name, value) in &spec.metadata {
         fields.push((format!("x-amz-meta-{name}"), value.clone()));
@@ -318,6 +375,38 @@ mod tests {
     }
 
     #[test]
+    fn a_detached_signature_is_declared_beside_the_document() {
+        let spec = request(serde_json::json!({
+            "service": "child-benefit", "file_name": "wniosek.pdf", "size": 1234,
+            "signature": {"file_name": "wniosek.pdf.p7s", "size": 3000},
+        }))
+        .unwrap();
+        assert_eq!(spec.signature_file_name.as_deref(), Some("wniosek.pdf.p7s"));
+        let refused = |signature: serde_json::Value| {
+            request(serde_json::json!({
+                "service": "child-benefit", "file_name": "wniosek.pdf", "size": 1,
+                "signature": signature,
+            }))
+            .unwrap_err()
+            .code()
+        };
+        assert_eq!(
+            refused(serde_json::json!({"file_name": "p.exe", "size": 10})),
+            "invalid_field"
+        );
+        assert_eq!(
+            refused(
+                serde_json::json!({"file_name": "p.p7s", "size": MAX_DETACHED_SIGNATURE_BYTES + 1})
+            ),
+            "invalid_field"
+        );
+        assert_eq!(
+            refused(serde_json::json!({"file_name": "p.p7s", "size": 10, "x": 1})),
+            "malformed_request"
+        );
+    }
+
+    #[test]
     fn refuses_bad_requests_with_the_reason() {
         let cases = [
             (serde_json::json!({"service": "x"}), "malformed_request"),
@@ -366,6 +455,7 @@ mod tests {
         PostPolicySpec {
             bucket: "incoming",
             key: "incoming/web/abc.pdf",
+            content_type: "application/pdf",
             max_bytes: MAX,
             ttl: Duration::from_secs(3600),
             metadata: vec![

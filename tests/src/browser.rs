@@ -42,17 +42,33 @@ pub async fn post_file(
     file_name: &str,
     bytes: Vec<u8>,
 ) -> anyhow::Result<u16> {
-    let url = created["upload"]["url"].as_str().context("no upload.url")?;
-    let fields = created["upload"]["fields"]
-        .as_object()
-        .context("no upload.fields")?;
+    post_form(
+        http,
+        &created["upload"],
+        file_name,
+        "application/pdf",
+        bytes,
+    )
+    .await
+}
+
+/// Posts `bytes` with one presigned form (`upload` or `signature_upload` of the answer).
+pub async fn post_form(
+    http: &reqwest::Client,
+    upload: &Value,
+    file_name: &str,
+    mime: &str,
+    bytes: Vec<u8>,
+) -> anyhow::Result<u16> {
+    let url = upload["url"].as_str().context("no upload url")?;
+    let fields = upload["fields"].as_object().context("no upload fields")?;
     let mut form = reqwest::multipart::Form::new();
     for (name, value) in fields {
         form = form.text(name.clone(), value.as_str().unwrap_or("").to_string());
     }
     let part = reqwest::multipart::Part::bytes(bytes)
         .file_name(file_name.to_string())
-        .mime_str("application/pdf")?;
+        .mime_str(mime)?;
     form = form.part("file", part);
     let response = http
         .post(url)
@@ -85,6 +101,55 @@ pub async fn submit(
         .as_str()
         .context("no upload_id")?
         .to_string();
+    let post_status = post_file(http, &created, file_name, bytes).await?;
+    if !(200..300).contains(&post_status) {
+        bail!("the presigned POST answered {post_status}");
+    }
+    Ok(Submission {
+        upload_id,
+        post_status,
+    })
+}
+
+/// Submits a document with a detached signature declared beside it; the `.p7s` is posted
+/// with its own form only when `send_signature` (a sender may declare one and never send it).
+pub async fn submit_with_detached_signature(
+    http: &reqwest::Client,
+    api: &str,
+    service: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+    p7s: Vec<u8>,
+    send_signature: bool,
+) -> anyhow::Result<Submission> {
+    let request = serde_json::json!({
+        "service": service,
+        "file_name": file_name,
+        "size": bytes.len(),
+        "signature": {"file_name": "podpis.p7s", "size": p7s.len()},
+    });
+    let (status, created) = request_upload(http, api, &request).await?;
+    if status != 201 {
+        bail!("POST /uploads answered {status}: {created}");
+    }
+    let upload_id = created["upload_id"]
+        .as_str()
+        .context("no upload_id")?
+        .to_string();
+    // The signature goes first: a browser may send the two in either order.
+    if send_signature {
+        let status = post_form(
+            http,
+            &created["signature_upload"],
+            "podpis.p7s",
+            "application/pkcs7-signature",
+            p7s,
+        )
+        .await?;
+        if !(200..300).contains(&status) {
+            bail!("the signature's presigned POST answered {status}");
+        }
+    }
     let post_status = post_file(http, &created, file_name, bytes).await?;
     if !(200..300).contains(&post_status) {
         bail!("the presigned POST answered {post_status}");

@@ -715,3 +715,88 @@ async fn signatures_are_judged_against_the_deployed_trust_anchors() {
     assert_eq!(storage.bucket, bucket("quarantine"));
     assert_eq!(object_bytes(&storage.bucket, &storage.key).await, untrusted);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_signature_is_verified_against_its_document_and_kept_beside_it() {
+    let http = reqwest::Client::new();
+    let api = &stack().api_url;
+    let table = table().await;
+    let p7s = signature_fixture("detached-valid.p7s");
+
+    // The document with its .p7s, for a service that requires a trusted signature.
+    let submission = browser::submit_with_detached_signature(
+        &http,
+        api,
+        SIGNATURE_REQUIRED_SERVICE,
+        "wniosek.pdf",
+        signature_fixture("detached-document.pdf"),
+        p7s.clone(),
+        true,
+    )
+    .await
+    .expect("submission");
+    let verdict = browser::wait_for_verdict(&http, api, &submission.upload_id, VERDICT_TIMEOUT)
+        .await
+        .expect("verdict");
+    assert_eq!(verdict["status"], "accepted", "{verdict}");
+    let record = table
+        .get(&submission.upload_id)
+        .await
+        .expect("read")
+        .expect("record");
+    assert_eq!(record.signature_status.as_deref(), Some("trusted"));
+    let signatures: serde_json::Value =
+        serde_json::from_str(record.signatures.as_deref().expect("signatures")).expect("JSON");
+    assert_eq!(signatures[0]["format"], "cades", "{signatures}");
+    let stored = record.detached_signature_stored.expect("signature kept");
+    let (stored_bucket, stored_key) = stored.split_once('/').expect("bucket/key");
+    assert_eq!(stored_bucket, bucket("archive"));
+    assert_eq!(object_bytes(stored_bucket, stored_key).await, p7s);
+
+    // The same signature over different bytes: not intact, so the service rejects it; both
+    // files are kept in quarantine.
+    let submission = browser::submit_with_detached_signature(
+        &http,
+        api,
+        SIGNATURE_REQUIRED_SERVICE,
+        "wniosek-zmieniony.pdf",
+        signature_fixture("detached-tampered-document.pdf"),
+        p7s.clone(),
+        true,
+    )
+    .await
+    .expect("submission");
+    let verdict = browser::wait_for_verdict(&http, api, &submission.upload_id, VERDICT_TIMEOUT)
+        .await
+        .expect("verdict");
+    assert_eq!(verdict["status"], "rejected", "{verdict}");
+    let record = table
+        .get(&submission.upload_id)
+        .await
+        .expect("read")
+        .expect("record");
+    assert_eq!(record.signature_status.as_deref(), Some("invalid"));
+    let stored = record.detached_signature_stored.expect("signature kept");
+    assert!(stored.starts_with(&bucket("quarantine")), "{stored}");
+
+    // Declared and never sent: after the waiting deliveries the document is judged without it.
+    let submission = browser::submit_with_detached_signature(
+        &http,
+        api,
+        "general-letter",
+        "bez-podpisu.pdf",
+        intake::pdf::samples::minimal_pdf(1, &uuid::Uuid::now_v7().to_string()),
+        p7s,
+        false,
+    )
+    .await
+    .expect("submission");
+    let verdict = browser::wait_for_verdict(&http, api, &submission.upload_id, VERDICT_TIMEOUT)
+        .await
+        .expect("verdict");
+    assert_eq!(verdict["status"], "accepted", "{verdict}");
+    assert_eq!(
+        verdict["reasons"][0]["code"], "detached_signature_missing",
+        "{verdict}"
+    );
+}

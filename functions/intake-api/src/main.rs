@@ -13,7 +13,7 @@ use intake::adapters::dynamodb::DocumentTable;
 use intake::adapters::s3::DocumentStore;
 use intake::api::{self, ErrorBody, Route};
 use intake::config::{ApiConfig, Env};
-use intake::upload::{PostPolicySpec, parse_upload_request, web_upload_key};
+use intake::upload::{PostPolicySpec, parse_upload_request, web_signature_key, web_upload_key};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::json;
 
@@ -88,6 +88,7 @@ impl App {
         let policy = PostPolicySpec {
             bucket: &self.config.incoming_bucket,
             key: &key,
+            content_type: "application/pdf",
             max_bytes: self.config.max_upload_bytes,
             ttl: self.config.upload_url_ttl,
             metadata: vec![
@@ -100,6 +101,28 @@ impl App {
         let post = match self.store.presign_upload(&policy, now_system).await {
             Ok(post) => post,
             Err(e) => return internal_error("presigning the upload", &e),
+        };
+        let signature_post = match &spec.signature_file_name {
+            None => None,
+            Some(_) => {
+                let key = web_signature_key(&upload_id);
+                let policy = PostPolicySpec {
+                    bucket: &self.config.incoming_bucket,
+                    key: &key,
+                    content_type: "application/pkcs7-signature",
+                    max_bytes: intake::upload::MAX_DETACHED_SIGNATURE_BYTES,
+                    ttl: self.config.upload_url_ttl,
+                    metadata: vec![
+                        ("upload-id", upload_id.clone()),
+                        ("channel", "web".to_string()),
+                    ],
+                    checksum: None,
+                };
+                match self.store.presign_upload(&policy, now_system).await {
+                    Ok(post) => Some(post),
+                    Err(e) => return internal_error("presigning the signature upload", &e),
+                }
+            }
         };
         // The pending record exists before the form is handed out, so the upload is never unknown.
         let record = api::pending_record(&upload_id, &spec, now);
@@ -114,7 +137,12 @@ impl App {
         );
         respond(
             201,
-            &api::upload_created(&upload_id, post, self.config.max_upload_bytes),
+            &api::upload_created(
+                &upload_id,
+                post,
+                self.config.max_upload_bytes,
+                signature_post,
+            ),
         )
     }
 

@@ -53,6 +53,11 @@ async fn handle(validator: &Validator, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let message_id = message.message_id.unwrap_or_default();
+        let attempt = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(1);
         let body = message.body.unwrap_or_default();
         let objects = match parse_incoming_message(&body) {
             Ok(IncomingMessage::TestEvent) => continue,
@@ -66,7 +71,7 @@ async fn handle(validator: &Validator, event: SqsEvent) -> SqsBatchResponse {
             }
         };
         for object in &objects {
-            match validator.process(object).await {
+            match validator.process(object, attempt).await {
                 Ok(processed) => tracing::info!(
                     message_id,
                     document_id = processed.record.id,

@@ -44,6 +44,8 @@ pub enum RecordWrite {
     Written,
     /// A verdict was recorded before (a redelivered event); nothing changed.
     AlreadyRecorded,
+    /// A detached signature: nothing to record, it is judged with its document.
+    JudgedWithDocument,
 }
 
 /// The documents table.
@@ -257,6 +259,11 @@ pub fn to_item(record: &DocumentRecord) -> Item {
     s("pdf_facts", record.pdf_facts.as_deref());
     s("signature_status", record.signature_status.as_deref());
     s("signatures", record.signatures.as_deref());
+    s("detached_signature", record.detached_signature.as_deref());
+    s(
+        "detached_signature_stored",
+        record.detached_signature_stored.as_deref(),
+    );
     s("received_at", record.received_at.as_deref());
     s("received_day", record.received_day.as_deref());
     s("validated_at", record.validated_at.as_deref());
@@ -331,6 +338,8 @@ pub fn from_item(item: &Item) -> DocumentRecord {
         pdf_facts: s("pdf_facts"),
         signature_status: s("signature_status"),
         signatures: s("signatures"),
+        detached_signature: s("detached_signature"),
+        detached_signature_stored: s("detached_signature_stored"),
         received_at: s("received_at"),
         received_day: s("received_day"),
         validated_at: s("validated_at"),

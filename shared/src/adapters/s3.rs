@@ -57,6 +57,40 @@ impl DocumentStore {
         })
     }
 
+    /// Reads an object that may not exist (yet): `None` when there is no such key; otherwise its
+    /// bytes (`None` inside when over `limit`) and its version.
+    pub async fn read_optional(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: u64,
+    ) -> Result<Option<(Option<Vec<u8>>, Option<String>)>, AwsError> {
+        let response = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(response) => response,
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_no_such_key()) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(AwsError::new("s3:GetObject", &e)),
+        };
+        let version = response.version_id().map(str::to_string);
+        let mut reader = DocumentReader::new(limit, None);
+        let mut body = response.body;
+        while let Some(chunk) = body.try_next().await.map_err(|e| AwsError {
+            operation: "s3:GetObject",
+            detail: format!("reading the body: {e}"),
+        })? {
+            reader.push(&chunk);
+        }
+        Ok(Some((reader.finish().bytes, version)))
+    }
+
     /// Reads an object once, hashing it as it streams in and keeping at most `limit` bytes.
     pub async fn read_document(
         &self,

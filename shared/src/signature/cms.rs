@@ -454,26 +454,19 @@ fn issue(code: IssueCode, message: impl Into<String>) -> SignatureIssue {
 
 /// Parses a DER CMS ContentInfo (trailing zero padding, as in a PDF's /Contents, is ignored).
 pub(crate) fn parse_signed_data(der_bytes: &[u8]) -> Result<SignedData, SignatureIssue> {
-    let mut reader = der::SliceReader::new(der_bytes).map_err(|e| {
-        issue(
-            IssueCode::CmsUnreadable,
-            format!("the CMS is unreadable: {e}"),
-        )
-    })?;
-    let info = ContentInfo::decode(&mut reader).map_err(|e| {
-        let ber = der_bytes.get(1) == Some(&0x80);
-        if ber {
-            issue(
-                IssueCode::UnsupportedEncoding,
-                "the CMS uses BER indefinite lengths, which this verifier does not read yet",
-            )
-        } else {
-            issue(
-                IssueCode::CmsUnreadable,
-                format!("the CMS is unreadable: {e}"),
-            )
-        }
-    })?;
+    let first = decode_content_info(der_bytes);
+    let info = match first {
+        Ok(info) => info,
+        // Real signers often use BER indefinite lengths: read it again as DER.
+        Err(e) => super::ber::to_der(der_bytes)
+            .and_then(|der| decode_content_info(&der).ok())
+            .ok_or_else(|| {
+                issue(
+                    IssueCode::CmsUnreadable,
+                    format!("the CMS is unreadable: {e}"),
+                )
+            })?,
+    };
     if info.content_type != oid::SIGNED_DATA {
         return Err(issue(
             IssueCode::CmsUnreadable,
@@ -486,6 +479,11 @@ pub(crate) fn parse_signed_data(der_bytes: &[u8]) -> Result<SignedData, Signatur
             format!("the SignedData is unreadable: {e}"),
         )
     })
+}
+
+fn decode_content_info(bytes: &[u8]) -> der::Result<ContentInfo> {
+    let mut reader = der::SliceReader::new(bytes)?;
+    ContentInfo::decode(&mut reader)
 }
 
 fn find_signer<'a>(

@@ -7,6 +7,7 @@
 //! A wrong "valid" is the worst failure this system can have, so every step defaults to the
 //! negative: a signature is intact, valid or trusted only when that was shown.
 
+mod ber;
 mod changes;
 mod cms;
 mod pades;
@@ -38,8 +39,6 @@ pub enum IssueCode {
     ByteRangeNotAtRevisionEnd,
     /// The CMS cannot be read.
     CmsUnreadable,
-    /// The CMS uses an encoding not read yet (BER indefinite lengths).
-    UnsupportedEncoding,
     /// More than one SignerInfo.
     MultipleSigners,
     /// An algorithm, curve or key type that is not implemented (never reported as invalid).
@@ -347,6 +346,17 @@ pub struct SignaturePolicy {
     pub required_for: std::collections::BTreeSet<String>,
 }
 
+/// A document's detached signature, as far as the pipeline knows it.
+#[derive(Debug, Clone, Copy)]
+pub enum Detached<'a> {
+    /// None was declared.
+    NotDeclared,
+    /// One was declared and did not arrive.
+    Missing,
+    /// The `.p7s` bytes (`None` when over the size limit).
+    Present(Option<&'a [u8]>),
+}
+
 /// Checks a PDF's signatures after the engine accepted it, and adds the report and its
 /// findings to the verdict: a signature that does not hold is a warning, unless the service
 /// requires a trusted signature, when anything short of one rejects the document (it is kept
@@ -356,9 +366,30 @@ pub fn judge(
     bytes: &[u8],
     policy: &SignaturePolicy,
     service: Option<&str>,
+    detached: Detached<'_>,
 ) {
     use crate::model::{Finding, ReasonCode};
-    let report = check_pdf_signatures(bytes, &policy.anchors);
+    let mut report = check_pdf_signatures(bytes, &policy.anchors);
+    match detached {
+        Detached::NotDeclared => {}
+        Detached::Missing => verdict.findings.push(Finding::warning(
+            ReasonCode::DetachedSignatureMissing,
+            "the detached signature (.p7s) declared with the document did not arrive",
+        )),
+        Detached::Present(p7s) => {
+            let signature = match p7s {
+                Some(p7s) => check_detached(bytes, p7s, &policy.anchors),
+                None => {
+                    let mut v = SignatureVerdict::new(SignatureFormat::Cades);
+                    v.push(IssueCode::CmsUnreadable, "the .p7s is larger than 1 MiB");
+                    v
+                }
+            };
+            let mut all = report.signatures;
+            all.push(signature);
+            report = SignatureReport::from_signatures(all);
+        }
+    }
     if report.status == SignatureStatus::Invalid {
         let problems: Vec<String> = report
             .signatures
