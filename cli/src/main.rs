@@ -9,7 +9,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use intake::hashing::{DocumentHash, DocumentReader};
+use intake::hashing::{DocumentReader, hash_with_checkpoints};
 use intake::model::{Channel, Outcome, Severity, Verdict};
 use intake::pdf::policy::{ChannelPolicies, PdfPolicy};
 use intake::signature::{SignaturePolicy, TrustAnchors};
@@ -248,22 +248,31 @@ fn check_file(path: &Path, policy: &PdfPolicy, signatures: &SignaturePolicy) -> 
             size: read.size,
         };
     }
-    let (verdict, hash) = std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| DocumentHash::of(&bytes));
-        let mut verdict = intake::pdf::inspect(&bytes, policy);
-        if verdict.is_accepted() {
-            // A detached signature beside the file (`name.p7s` for `name.pdf`) is checked too.
-            let p7s = std::fs::read(path.with_extension("p7s")).ok();
-            let detached = match &p7s {
-                Some(p7s) => intake::signature::Detached::Present(Some(p7s)),
-                None => intake::signature::Detached::NotDeclared,
-            };
-            intake::signature::judge(&mut verdict, &bytes, signatures, None, detached);
-        }
+    let (mut verdict, (hash, checkpoints)) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| hash_with_checkpoints(&bytes));
+        let verdict = intake::pdf::inspect(&bytes, policy);
         // The hashing thread cannot fail; should it ever, hash here rather than give up.
-        let hash = hashing.join().unwrap_or_else(|_| DocumentHash::of(&bytes));
-        (verdict, hash)
+        let hashed = hashing
+            .join()
+            .unwrap_or_else(|_| hash_with_checkpoints(&bytes));
+        (verdict, hashed)
     });
+    if verdict.is_accepted() {
+        // A detached signature beside the file (`name.p7s` for `name.pdf`) is checked too.
+        let p7s = std::fs::read(path.with_extension("p7s")).ok();
+        let detached = match &p7s {
+            Some(p7s) => intake::signature::Detached::Present(Some(p7s)),
+            None => intake::signature::Detached::NotDeclared,
+        };
+        intake::signature::judge(
+            &mut verdict,
+            &bytes,
+            signatures,
+            None,
+            detached,
+            Some(&checkpoints),
+        );
+    }
     Checked::Judged {
         verdict: Box::new(verdict),
         sha256: hash.to_hex(),
@@ -312,6 +321,7 @@ fn signature_cell(report: Option<&intake::signature::SignatureReport>) -> String
         SignatureStatus::ValidUntrusted => "valid, untrusted",
         SignatureStatus::ChangedAfterSigning => "changed after signing",
         SignatureStatus::Invalid => "INVALID",
+        SignatureStatus::Unsupported => "not checkable",
     };
     let signer = report
         .signatures

@@ -129,3 +129,83 @@ fn usage_errors_and_missing_files_exit_two() {
     assert_eq!(code, 0);
     assert!(out.contains("usage: intake validate"));
 }
+
+fn signature_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/src/signature/fixtures")
+        .join(name)
+}
+
+#[test]
+fn signatures_are_shown_and_judged_against_the_trust_anchors_given() {
+    let dir = workdir("signatures");
+    std::fs::copy(signature_fixture("valid-rsa.pdf"), dir.join("signed.pdf")).unwrap();
+    std::fs::copy(
+        signature_fixture("changed-after-signing.pdf"),
+        dir.join("changed.pdf"),
+    )
+    .unwrap();
+    // A detached signature beside its document is checked with it.
+    std::fs::copy(
+        signature_fixture("detached-document.pdf"),
+        dir.join("form.pdf"),
+    )
+    .unwrap();
+    std::fs::copy(
+        signature_fixture("detached-valid.p7s"),
+        dir.join("form.p7s"),
+    )
+    .unwrap();
+    let anchors = signature_fixture("pki/trust-anchors.pem");
+
+    let (code, out, _) = intake(&[
+        "validate",
+        "--trust",
+        anchors.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} missing: {out}"))
+            .to_string()
+    };
+    assert!(
+        line("signed.pdf").contains("trusted (Jan Kowalski (RSA))"),
+        "{out}"
+    );
+    assert!(
+        line("form.pdf").contains("trusted (Jan Kowalski (RSA))"),
+        "{out}"
+    );
+    assert!(line("changed.pdf").contains("INVALID"), "{out}");
+    assert!(line("changed.pdf").contains("signature_invalid"), "{out}");
+
+    // Without anchors the same signature is valid, never trusted.
+    let (_, out, _) = intake(&["validate", dir.join("signed.pdf").to_str().unwrap()]);
+    assert!(out.contains("valid, untrusted"), "{out}");
+
+    let (_, out, _) = intake(&[
+        "validate",
+        "--json",
+        "--trust",
+        anchors.to_str().unwrap(),
+        dir.join("signed.pdf").to_str().unwrap(),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(json["signatures"]["status"], "trusted", "{json}");
+    assert_eq!(
+        json["signatures"]["signatures"][0]["coverage"],
+        "entire_file"
+    );
+
+    let (code, _, err) = intake(&[
+        "validate",
+        "--trust",
+        dir.join("signed.pdf").to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("trust anchors"), "{err}");
+}

@@ -37,6 +37,47 @@ impl std::fmt::Display for DocumentHash {
     }
 }
 
+/// Bytes between two checkpoints.
+pub const CHECKPOINT_INTERVAL: usize = 256 * 1024;
+
+/// The SHA-256 state after every [`CHECKPOINT_INTERVAL`] bytes of a document, kept while it is
+/// hashed (about 100 bytes per 256 KiB). A signature's digest covers the file from its start
+/// to the signature, so it resumes from the last checkpoint before that point instead of
+/// hashing the document a second time.
+#[derive(Clone, Debug, Default)]
+pub struct HashCheckpoints {
+    /// `states[i]` is the state after `(i + 1) * CHECKPOINT_INTERVAL` bytes.
+    states: Vec<Sha256>,
+}
+
+impl HashCheckpoints {
+    /// The SHA-256 state after `bytes[..end]`, resumed from the nearest checkpoint. `bytes`
+    /// must be the document the checkpoints were taken over.
+    pub fn state_at(&self, bytes: &[u8], end: usize) -> Sha256 {
+        let end = end.min(bytes.len());
+        let whole = (end / CHECKPOINT_INTERVAL).min(self.states.len());
+        let (mut state, from) = match whole.checked_sub(1) {
+            Some(i) => (self.states[i].clone(), whole * CHECKPOINT_INTERVAL),
+            None => (Sha256::new(), 0),
+        };
+        state.update(&bytes[from..end]);
+        state
+    }
+}
+
+/// Hashes `bytes`, keeping checkpoints.
+pub fn hash_with_checkpoints(bytes: &[u8]) -> (DocumentHash, HashCheckpoints) {
+    let mut hasher = Sha256::new();
+    let mut checkpoints = HashCheckpoints::default();
+    let mut chunks = bytes.chunks_exact(CHECKPOINT_INTERVAL);
+    for chunk in &mut chunks {
+        hasher.update(chunk);
+        checkpoints.states.push(hasher.clone());
+    }
+    hasher.update(chunks.remainder());
+    (DocumentHash(hasher.finalize().into()), checkpoints)
+}
+
 /// What reading a document produced.
 #[derive(Debug)]
 pub struct ReadDocument {
@@ -46,6 +87,8 @@ pub struct ReadDocument {
     pub hash: DocumentHash,
     /// How many bytes were read.
     pub size: u64,
+    /// Hash checkpoints over the bytes (empty when they were not kept).
+    pub checkpoints: HashCheckpoints,
 }
 
 /// Collects a document's bytes chunk by chunk and hashes them on the way in, so the object is
@@ -53,6 +96,7 @@ pub struct ReadDocument {
 /// hash and size are kept, so an oversized file is still identified without using its memory.
 pub struct DocumentReader {
     hasher: Sha256,
+    checkpoints: HashCheckpoints,
     bytes: Option<Vec<u8>>,
     size: u64,
     limit: u64,
@@ -65,6 +109,7 @@ impl DocumentReader {
         let capacity = expected.unwrap_or(0).min(limit);
         DocumentReader {
             hasher: Sha256::new(),
+            checkpoints: HashCheckpoints::default(),
             bytes: Some(Vec::with_capacity(usize::try_from(capacity).unwrap_or(0))),
             size: 0,
             limit,
@@ -73,8 +118,22 @@ impl DocumentReader {
 
     /// Adds the next chunk.
     pub fn push(&mut self, chunk: &[u8]) {
-        self.hasher.update(chunk);
-        self.size = self.size.saturating_add(chunk.len() as u64);
+        let interval = CHECKPOINT_INTERVAL as u64;
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            // Up to the next checkpoint boundary, then note the state there.
+            let to_boundary = interval - self.size % interval;
+            let take = rest
+                .len()
+                .min(usize::try_from(to_boundary).unwrap_or(usize::MAX));
+            let (now, later) = rest.split_at(take);
+            self.hasher.update(now);
+            self.size = self.size.saturating_add(now.len() as u64);
+            if self.size % interval == 0 && self.size <= self.limit {
+                self.checkpoints.states.push(self.hasher.clone());
+            }
+            rest = later;
+        }
         if self.size > self.limit {
             self.bytes = None;
         } else if let Some(bytes) = self.bytes.as_mut() {
@@ -84,10 +143,16 @@ impl DocumentReader {
 
     /// The bytes read (unless over the limit), their hash and size.
     pub fn finish(self) -> ReadDocument {
+        let checkpoints = if self.bytes.is_some() {
+            self.checkpoints
+        } else {
+            HashCheckpoints::default()
+        };
         ReadDocument {
             bytes: self.bytes,
             hash: DocumentHash(self.hasher.finalize().into()),
             size: self.size,
+            checkpoints,
         }
     }
 }
@@ -107,6 +172,36 @@ mod tests {
         assert_eq!(read.bytes.as_deref(), Some(&data[..]));
         assert_eq!(read.hash, DocumentHash::of(&data));
         assert_eq!(read.size, data.len() as u64);
+    }
+
+    #[test]
+    fn checkpoints_resume_to_the_same_state_as_hashing_from_the_start() {
+        let data: Vec<u8> = (0..3 * CHECKPOINT_INTERVAL + 1234)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut reader = DocumentReader::new(1 << 30, None);
+        for chunk in data.chunks(100_003) {
+            reader.push(chunk);
+        }
+        let read = reader.finish();
+        let (hash, direct) = hash_with_checkpoints(&data);
+        assert_eq!(read.hash, hash);
+        for end in [
+            0,
+            1,
+            CHECKPOINT_INTERVAL,
+            CHECKPOINT_INTERVAL + 7,
+            data.len() - 1,
+            data.len(),
+        ] {
+            let expected = Sha256::digest(&data[..end]);
+            assert_eq!(
+                read.checkpoints.state_at(&data, end).finalize(),
+                expected,
+                "{end}"
+            );
+            assert_eq!(direct.state_at(&data, end).finalize(), expected, "{end}");
+        }
     }
 
     #[test]

@@ -126,6 +126,8 @@ pub enum ReasonCode {
     SignatureRequired,
     /// The sender declared a detached signature that never arrived.
     DetachedSignatureMissing,
+    /// A signature uses an algorithm that cannot be checked (neither valid nor invalid).
+    SignatureUnsupported,
     /// The PDF needs a password to open.
     #[serde(rename = "encrypted")]
     PasswordRequired,
@@ -184,6 +186,7 @@ impl ReasonCode {
             ReasonCode::SignatureInvalid => "signature_invalid",
             ReasonCode::SignatureRequired => "signature_required",
             ReasonCode::DetachedSignatureMissing => "detached_signature_missing",
+            ReasonCode::SignatureUnsupported => "signature_unsupported",
             ReasonCode::PasswordRequired => "encrypted",
             ReasonCode::EncryptionRestricted => "encryption_restricted",
             ReasonCode::Repaired => "repaired",
@@ -232,6 +235,9 @@ impl ReasonCode {
             ReasonCode::DetachedSignatureMissing => {
                 "Zapowiedziany plik podpisu (.p7s) nie nadszedł."
             }
+            ReasonCode::SignatureUnsupported => {
+                "Podpis używa algorytmu, którego system jeszcze nie sprawdza."
+            }
             ReasonCode::PasswordRequired => {
                 "Dokument jest zabezpieczony hasłem i nie można go otworzyć."
             }
@@ -265,7 +271,7 @@ impl ReasonCode {
     }
 
     /// Every code.
-    pub const ALL: [ReasonCode; 31] = [
+    pub const ALL: [ReasonCode; 32] = [
         ReasonCode::Empty,
         ReasonCode::NotPdf,
         ReasonCode::Truncated,
@@ -278,6 +284,7 @@ impl ReasonCode {
         ReasonCode::SignatureInvalid,
         ReasonCode::SignatureRequired,
         ReasonCode::DetachedSignatureMissing,
+        ReasonCode::SignatureUnsupported,
         ReasonCode::PasswordRequired,
         ReasonCode::EncryptionRestricted,
         ReasonCode::Repaired,

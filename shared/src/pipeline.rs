@@ -33,7 +33,14 @@ pub fn assess(
     };
     if let Some(bytes) = read.bytes.as_deref().filter(|_| verdict.is_accepted()) {
         let service = pending.and_then(|p| p.service.as_deref());
-        crate::signature::judge(&mut verdict, bytes, signatures, service, detached);
+        crate::signature::judge(
+            &mut verdict,
+            bytes,
+            signatures,
+            service,
+            detached,
+            Some(&read.checkpoints),
+        );
     }
     let Some(pending) = pending else {
         verdict.findings.push(Finding::reject(

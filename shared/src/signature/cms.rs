@@ -310,9 +310,15 @@ pub(crate) fn verify_signature(
 }
 
 fn curve_name(oid: &ObjectIdentifier) -> String {
-    const_oid::db::DB
-        .by_oid(oid)
-        .map_or_else(|| oid.to_string(), str::to_string)
+    // const-oid's database has no brainpool curves, which Polish e-ID cards use.
+    match oid.to_string().as_str() {
+        "1.3.36.3.3.2.8.1.1.7" => "brainpoolP256r1".into(),
+        "1.3.36.3.3.2.8.1.1.11" => "brainpoolP384r1".into(),
+        "1.3.36.3.3.2.8.1.1.13" => "brainpoolP512r1".into(),
+        _ => const_oid::db::DB
+            .by_oid(oid)
+            .map_or_else(|| oid.to_string(), str::to_string),
+    }
 }
 
 /// ESS signing-certificate-v2 (RFC 5035).
@@ -423,8 +429,13 @@ pub(crate) struct TimestampCheck {
 
 /// What the signed content is, for the digest.
 pub(crate) enum SignedContent<'a> {
-    /// Byte ranges of one buffer (a PDF's ByteRange).
-    Ranges(&'a [u8], &'a [(usize, usize)]),
+    /// Byte ranges of one buffer (a PDF's ByteRange), with the buffer's SHA-256 checkpoints
+    /// when its hash was computed already.
+    Ranges(
+        &'a [u8],
+        &'a [(usize, usize)],
+        Option<&'a crate::hashing::HashCheckpoints>,
+    ),
     /// One buffer whole.
     Bytes(&'a [u8]),
 }
@@ -433,7 +444,22 @@ impl SignedContent<'_> {
     /// The digest of the content with `algorithm`.
     pub(crate) fn digest(&self, algorithm: DigestAlgorithm) -> Vec<u8> {
         match self {
-            SignedContent::Ranges(bytes, ranges) => {
+            SignedContent::Ranges(bytes, ranges, Some(checkpoints))
+                if algorithm == DigestAlgorithm::Sha256
+                    && ranges.first().is_some_and(|&(start, _)| start == 0) =>
+            {
+                // The first range runs from the start of the file: resume the document's own
+                // hash where it ends instead of hashing it again.
+                let mut state = checkpoints.state_at(bytes, ranges[0].1);
+                for &(start, len) in &ranges[1..] {
+                    if let Some(part) = start.checked_add(len).and_then(|end| bytes.get(start..end))
+                    {
+                        state.update(part);
+                    }
+                }
+                state.finalize().to_vec()
+            }
+            SignedContent::Ranges(bytes, ranges, _) => {
                 let parts: Vec<&[u8]> = ranges
                     .iter()
                     .filter_map(|&(start, len)| bytes.get(start..start.checked_add(len)?))
@@ -650,7 +676,7 @@ fn verify_value(
     let bytes: &[u8] = match message {
         SignedMessage::Attributes(der) => der,
         SignedMessage::Content(SignedContent::Bytes(b)) => b,
-        SignedMessage::Content(SignedContent::Ranges(buffer, ranges)) => {
+        SignedMessage::Content(SignedContent::Ranges(buffer, ranges, _)) => {
             owned = ranges
                 .iter()
                 .filter_map(|&(s, l)| buffer.get(s..s.checked_add(l)?))

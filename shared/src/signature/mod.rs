@@ -18,7 +18,7 @@ pub mod trust;
 use serde::{Deserialize, Serialize};
 
 pub use cms::DigestAlgorithm;
-pub use pades::check_pdf_signatures;
+pub use pades::{check_pdf_signatures, check_pdf_signatures_resuming};
 pub use trust::{TrustAnchors, TrustError};
 
 use jiff::Timestamp;
@@ -250,6 +250,25 @@ impl SignatureVerdict {
             && self.changes_allowed != Some(false)
     }
 
+    /// Whether the signature could not be checked because it uses an algorithm this verifier
+    /// does not implement (reported as such, never as invalid).
+    pub fn unsupported(&self) -> bool {
+        !self.valid
+            && self
+                .issues
+                .iter()
+                .any(|i| i.code == IssueCode::UnsupportedAlgorithm)
+    }
+
+    /// Whether something other than an unsupported algorithm shows the signature does not
+    /// hold.
+    fn fails(&self) -> bool {
+        !self.intact
+            || (!self.valid && !self.unsupported())
+            || self.coverage == Some(Coverage::Partial)
+            || self.changes_allowed == Some(false)
+    }
+
     fn push(&mut self, code: IssueCode, message: impl Into<String>) {
         self.issues.push(SignatureIssue {
             code,
@@ -274,6 +293,9 @@ pub enum SignatureStatus {
     ChangedAfterSigning,
     /// Some signature does not hold (changed, invalid, partial, or changed after signing).
     Invalid,
+    /// No signature fails, but some uses an algorithm this verifier does not implement (such
+    /// as a brainpool curve), so it could not be checked.
+    Unsupported,
 }
 
 /// Every signature of a document, and the summary.
@@ -289,8 +311,10 @@ impl SignatureReport {
     pub(crate) fn from_signatures(signatures: Vec<SignatureVerdict>) -> Self {
         let status = if signatures.is_empty() {
             SignatureStatus::Unsigned
-        } else if !signatures.iter().all(SignatureVerdict::holds) {
+        } else if signatures.iter().any(SignatureVerdict::fails) {
             SignatureStatus::Invalid
+        } else if signatures.iter().any(SignatureVerdict::unsupported) {
+            SignatureStatus::Unsupported
         } else if signatures
             .iter()
             .any(|s| s.modification.is_some_and(|m| m > Modification::Signatures))
@@ -319,6 +343,9 @@ impl SignatureReport {
                 )
             }
             SignatureStatus::Invalid => format!("{n} signature(s), not all valid"),
+            SignatureStatus::Unsupported => {
+                format!("{n} signature(s), some using an algorithm that could not be checked")
+            }
         }
     }
 }
@@ -332,6 +359,7 @@ impl SignatureStatus {
             SignatureStatus::ValidUntrusted => "valid_untrusted",
             SignatureStatus::ChangedAfterSigning => "changed_after_signing",
             SignatureStatus::Invalid => "invalid",
+            SignatureStatus::Unsupported => "unsupported",
         }
     }
 }
@@ -367,9 +395,10 @@ pub fn judge(
     policy: &SignaturePolicy,
     service: Option<&str>,
     detached: Detached<'_>,
+    checkpoints: Option<&crate::hashing::HashCheckpoints>,
 ) {
     use crate::model::{Finding, ReasonCode};
-    let mut report = check_pdf_signatures(bytes, &policy.anchors);
+    let mut report = check_pdf_signatures_resuming(bytes, &policy.anchors, checkpoints);
     match detached {
         Detached::NotDeclared => {}
         Detached::Missing => verdict.findings.push(Finding::warning(
@@ -390,11 +419,17 @@ pub fn judge(
             report = SignatureReport::from_signatures(all);
         }
     }
+    if report.status == SignatureStatus::Unsupported {
+        verdict.findings.push(Finding::warning(
+            ReasonCode::SignatureUnsupported,
+            "a signature uses an algorithm this system cannot check yet; it is neither valid nor invalid",
+        ));
+    }
     if report.status == SignatureStatus::Invalid {
         let problems: Vec<String> = report
             .signatures
             .iter()
-            .filter(|s| !s.holds())
+            .filter(|s| s.fails())
             .map(|s| {
                 let first = s.issues.first().map_or("", |i| i.message.as_str());
                 format!("{}: {first}", s.field.as_deref().unwrap_or("signature"))
@@ -527,7 +562,10 @@ pub fn check_detached(document: &[u8], p7s: &[u8], anchors: &TrustAnchors) -> Si
         return verdict;
     }
     let ranges = [(0, document.len())];
-    let checked = cms::check(&signed, &cms::SignedContent::Ranges(document, &ranges));
+    let checked = cms::check(
+        &signed,
+        &cms::SignedContent::Ranges(document, &ranges, None),
+    );
     apply_cms(&mut verdict, checked, anchors, None);
     verdict
 }

@@ -10,6 +10,7 @@ use super::{
     Coverage, IssueCode, SignatureFormat, SignatureReport, SignatureVerdict, TrustAnchors,
     apply_cms, changes,
 };
+use crate::hashing::HashCheckpoints;
 use crate::pdf::scan;
 
 /// Deepest field hierarchy followed.
@@ -29,6 +30,17 @@ pub(crate) struct FoundSignature<'a> {
 /// intact and valid but never trusted. A file lopdf cannot load has no signatures to report
 /// (the PDF engine rejects it on its own).
 pub fn check_pdf_signatures(bytes: &[u8], anchors: &TrustAnchors) -> SignatureReport {
+    check_pdf_signatures_resuming(bytes, anchors, None)
+}
+
+/// [`check_pdf_signatures`], resuming the document's own SHA-256 (`checkpoints`, taken when it
+/// was hashed) for each signature's digest, so that the signatures cost less than hashing the
+/// file again.
+pub fn check_pdf_signatures_resuming(
+    bytes: &[u8],
+    anchors: &TrustAnchors,
+    checkpoints: Option<&HashCheckpoints>,
+) -> SignatureReport {
     let Some(document) = crate::pdf::load_for_signatures(bytes) else {
         return SignatureReport::from_signatures(Vec::new());
     };
@@ -40,7 +52,7 @@ pub fn check_pdf_signatures(bytes: &[u8], anchors: &TrustAnchors) -> SignatureRe
     let certification = certification_level(&document);
     let mut verdicts = Vec::new();
     for signature in found.iter().take(MAX_SIGNATURES) {
-        let mut verdict = check_one(bytes, signature, &revisions, anchors);
+        let mut verdict = check_one(bytes, signature, &revisions, anchors, checkpoints);
         if let (Some((cert_id, level)), Some(id)) = (certification, signature.id) {
             if cert_id == id {
                 verdict.docmdp = Some(level);
@@ -88,6 +100,7 @@ fn check_one(
     found: &FoundSignature<'_>,
     revisions: &[scan::Revision],
     anchors: &TrustAnchors,
+    checkpoints: Option<&HashCheckpoints>,
 ) -> SignatureVerdict {
     let dict = found.dict;
     let sub_filter = dict
@@ -187,7 +200,7 @@ fn check_one(
             return verdict;
         }
     };
-    let content = SignedContent::Ranges(bytes, &ranges);
+    let content = SignedContent::Ranges(bytes, &ranges, checkpoints);
     let checked = if is_timestamp {
         let stamp = cms::timestamp_over(&signed, &content);
         let mut checked = *stamp.cms;

@@ -81,6 +81,12 @@ fn by_design(file: &str) -> Option<&'static str> {
         "attack-isa-no-xref.pdf" => Some("data after the last revision is a disallowed change"),
         // pyHanko skips the legacy sub-filter entirely; we check it and call it weak.
         "legacy-adbe-pkcs7-sha1.pdf" => Some("the legacy sub-filter is checked, and weak"),
+        // The state's own seal (Profil Zaufany) encodes its RSA DigestInfo without the NULL
+        // parameters: cryptographically sound, refused by pyHanko and OpenSSL; accepted here
+        // and flagged (pkcs1_digest_info_without_null).
+        "pkcs1-digestinfo-without-null.pdf" => Some("accepted and flagged"),
+        // brainpoolP256r1 is not implemented here: reported as unsupported, never invalid.
+        "brainpool-p256r1.pdf" => Some("unsupported, not invalid"),
         _ => None,
     }
 }
@@ -215,6 +221,10 @@ fn the_document_verdict_of_each_kind_of_file() {
         ("attack-shadow-hide.pdf", Invalid),
         ("attack-shadow-hide-and-replace.pdf", Invalid),
         ("detached-document.pdf", Unsigned),
+        ("ber-indefinite-length.pdf", Trusted),
+        ("signer-by-ski.pdf", Trusted),
+        ("pkcs1-digestinfo-without-null.pdf", Trusted),
+        ("brainpool-p256r1.pdf", Unsupported),
     ];
     let mut wrong = Vec::new();
     for (name, status) in cases {
@@ -325,7 +335,11 @@ fn each_problem_is_named() {
 #[test]
 fn a_detached_signature_is_checked_against_the_document() {
     let anchors = anchors();
-    for p7s in ["detached-valid.p7s", "detached-openssl.p7s"] {
+    for p7s in [
+        "detached-valid.p7s",
+        "detached-openssl.p7s",
+        "detached-ber.p7s",
+    ] {
         let good = check_detached(&fixture("detached-document.pdf"), &fixture(p7s), &anchors);
         assert!(good.intact && good.valid && good.trusted, "{p7s}: {good:?}");
         assert_eq!(good.format, SignatureFormat::Cades);
@@ -361,5 +375,20 @@ fn hostile_signature_dictionaries_get_a_verdict_not_a_panic() {
         b"\x06\x00",
     ] {
         let _ = check_detached(b"doc", junk, &anchors());
+    }
+}
+
+#[test]
+fn resuming_the_document_hash_gives_the_same_verdicts() {
+    let anchors = anchors();
+    for file in expected().results.iter().filter(|f| f.kind == "pdf") {
+        let bytes = fixture(&file.file);
+        let (_, checkpoints) = crate::hashing::hash_with_checkpoints(&bytes);
+        assert_eq!(
+            check_pdf_signatures_resuming(&bytes, &anchors, Some(&checkpoints)),
+            check_pdf_signatures(&bytes, &anchors),
+            "{}",
+            file.file
+        );
     }
 }
