@@ -14,6 +14,7 @@ pub mod model;
 pub mod pdf;
 #[cfg(feature = "aws")]
 pub mod pipeline;
+pub mod routing;
 pub mod s3_event;
 pub mod services;
 pub mod signature;
