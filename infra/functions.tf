@@ -33,6 +33,16 @@ locals {
         INTAKE_SIGNATURE_WAIT_ATTEMPTS = tostring(max(1, var.validate_max_receive_count - 1))
       }
     }
+    notify = {
+      description = "Routes every judged document to its department and notifies it once."
+      memory      = 128
+      timeout     = 30
+      environment = {
+        INTAKE_TABLE            = aws_dynamodb_table.documents.name
+        INTAKE_NOTIFY_TOPIC_ARN = aws_sns_topic.notifications.arn
+        INTAKE_EMAIL_TOPIC_ARN  = length(var.department_emails) > 0 ? aws_sns_topic.email[0].arn : ""
+      }
+    }
   }
 }
 

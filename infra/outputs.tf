@@ -42,3 +42,26 @@ output "validate_event_source" {
     batch_size = aws_lambda_event_source_mapping.validate.batch_size
   }
 }
+
+output "notify_event_source" {
+  description = "How Lambda feeds notify from the table's stream."
+  value = {
+    stream_arn = aws_lambda_event_source_mapping.notify.event_source_arn
+    batch_size = aws_lambda_event_source_mapping.notify.batch_size
+  }
+}
+
+output "notification_topic_arn" {
+  description = "The departments' FIFO notification topic."
+  value       = aws_sns_topic.notifications.arn
+}
+
+output "department_queues" {
+  description = "Each department's notification queue URL, by department id."
+  value       = { for id, queue in aws_sqs_queue.department : id => queue.url }
+}
+
+output "department_consumer_roles" {
+  description = "Each department's consumer role ARN, by department id."
+  value       = { for id, role in aws_iam_role.department_consumer : id => role.arn }
+}

@@ -47,6 +47,10 @@ resource "aws_dynamodb_table" "documents" {
     projection_type = "ALL"
   }
 
+  # notify follows every change of a document through the stream.
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
+
   point_in_time_recovery {
     enabled = true
   }

@@ -128,3 +128,33 @@ variable "cors_allowed_origins" {
   type        = list(string)
   default     = ["*"]
 }
+
+variable "notify_batch_size" {
+  description = "Stream records per notify invocation."
+  type        = number
+  default     = 100
+}
+
+variable "department_max_receive_count" {
+  description = "Receives of a notification by a department's consumer before it moves to that department's dead-letter queue."
+  type        = number
+  default     = 5
+}
+
+variable "department_backlog_alarm" {
+  description = "Notifications waiting in a department's queue above which its backlog alarm fires."
+  type        = number
+  default     = 500
+}
+
+variable "department_consumer_principals" {
+  description = "Who may assume the department consumer roles (IAM ARNs). Null: this account's root, i.e. anyone the account's IAM policies allow."
+  type        = list(string)
+  default     = null
+}
+
+variable "department_emails" {
+  description = "Optional e-mail address per department id (config/routing.json), told of each of its documents through a standard SNS topic (best effort; the queues are the record)."
+  type        = map(string)
+  default     = {}
+}

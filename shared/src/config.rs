@@ -184,6 +184,25 @@ impl ValidateConfig {
     }
 }
 
+/// The notify function's settings.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// The documents table.
+    pub table: String,
+    /// The departments' FIFO topic.
+    pub topic_arn: String,
+}
+
+impl NotifyConfig {
+    /// Reads `INTAKE_TABLE` and `INTAKE_NOTIFY_TOPIC_ARN`.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(NotifyConfig {
+            table: env.required("INTAKE_TABLE")?,
+            topic_arn: env.required("INTAKE_NOTIFY_TOPIC_ARN")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod config;
 pub mod hashing;
 pub mod keys;
 pub mod model;
+pub mod notify;
 pub mod pdf;
 #[cfg(feature = "aws")]
 pub mod pipeline;

@@ -431,6 +431,12 @@ pub struct DocumentRecord {
     pub service: Option<String>,
     /// The department it is routed to; unset until routing resolves it.
     pub department: Option<String>,
+    /// The drop-box site (scanning station) a scan came from.
+    pub site: Option<String>,
+    /// Who last moved the document to another department, when someone did.
+    pub reclassified_by: Option<String>,
+    /// Every move between departments (JSON list of who, when, from, to).
+    pub department_history: Option<String>,
     /// Where it stands.
     pub status: Option<DocumentStatus>,
     /// The sender's file name.

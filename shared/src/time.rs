@@ -1,6 +1,7 @@
 //! Calendar days in Polish time: figures are per day in Europe/Warsaw, across DST changes.
 
-use jiff::{Timestamp, tz::TimeZone};
+pub use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 /// The time zone the city hall counts its days in.
 pub const OFFICE_TIME_ZONE: &str = "Europe/Warsaw";

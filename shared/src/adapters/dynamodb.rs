@@ -196,6 +196,60 @@ impl DocumentTable {
         }
     }
 
+    /// Writes the routed department into a judged document's record, unless one is there
+    /// already (an operator's or an earlier run's stands).
+    pub async fn set_department(&self, id: &str, department: &str) -> Result<(), AwsError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(id.into()))
+            .update_expression("SET department = :department")
+            .condition_expression("attribute_exists(id) AND attribute_not_exists(department)")
+            .expression_attribute_values(":department", AttributeValue::S(department.into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(dynamo_error("dynamodb:UpdateItem", &e)),
+        }
+    }
+
+    /// Whether the (document, department) notification is in the ledger.
+    pub async fn notified(&self, document_id: &str, department: &str) -> Result<bool, AwsError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(ledger_id(document_id, department)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("dynamodb:GetItem", &e))?;
+        Ok(item.item.is_some())
+    }
+
+    /// Enters a sent notification in the ledger.
+    pub async fn mark_notified(
+        &self,
+        document_id: &str,
+        department: &str,
+        at: &str,
+    ) -> Result<(), AwsError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", AttributeValue::S(ledger_id(document_id, department)))
+            .item("document_id", AttributeValue::S(document_id.into()))
+            .item("notified_department", AttributeValue::S(department.into()))
+            .item("notified_at", AttributeValue::S(at.into()))
+            .send()
+            .await
+            .map_err(|e| dynamo_error("dynamodb:PutItem", &e))?;
+        Ok(())
+    }
+
     /// Every document recorded with these bytes, oldest first.
     pub async fn find_by_sha256(
         &self,
@@ -224,6 +278,115 @@ impl DocumentTable {
     }
 }
 
+/// The ledger item of a (document, department) notification.
+fn ledger_id(document_id: &str, department: &str) -> String {
+    format!("notified#{document_id}#{department}")
+}
+
+/// One record of the table's stream, as Lambda delivers it.
+#[derive(Debug, Clone)]
+pub struct StreamChange {
+    /// The record's sequence number (for partial batch failures).
+    pub sequence_number: String,
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    pub event_name: String,
+    /// The item after the change, as a record (`None` for a removal).
+    pub new: Option<DocumentRecord>,
+}
+
+/// Reads a DynamoDB stream event (Lambda's JSON: `Records[].dynamodb.NewImage` in DynamoDB's
+/// attribute-value JSON). A record that cannot be read is returned as an error with its
+/// sequence number when there is one.
+pub fn parse_stream_event(
+    event: &serde_json::Value,
+) -> Vec<Result<StreamChange, (Option<String>, String)>> {
+    let Some(records) = event.get("Records").and_then(|r| r.as_array()) else {
+        return vec![Err((None, "the event has no Records".into()))];
+    };
+    records
+        .iter()
+        .map(|record| {
+            let stream = record.get("dynamodb");
+            let sequence_number = stream
+                .and_then(|d| d.get("SequenceNumber"))
+                .and_then(|s| s.as_str())
+                .map(str::to_string);
+            let event_name = record
+                .get("eventName")
+                .and_then(|e| e.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let Some(sequence) = sequence_number.clone() else {
+                return Err((None, "a record without a sequence number".into()));
+            };
+            let new = match stream.and_then(|d| d.get("NewImage")) {
+                None => None,
+                Some(image) => {
+                    let item = item_from_json(image).ok_or_else(|| {
+                        (
+                            sequence_number.clone(),
+                            "an unreadable NewImage".to_string(),
+                        )
+                    })?;
+                    Some(from_item(&item))
+                }
+            };
+            Ok(StreamChange {
+                sequence_number: sequence,
+                event_name,
+                new,
+            })
+        })
+        .collect()
+}
+
+/// An item from DynamoDB's attribute-value JSON (`{"S": ..}`, `{"N": ..}`, `{"M": ..}`, ...).
+fn item_from_json(value: &serde_json::Value) -> Option<Item> {
+    value
+        .as_object()?
+        .iter()
+        .map(|(name, v)| Some((name.clone(), attribute_from_json(v, 0)?)))
+        .collect()
+}
+
+fn attribute_from_json(value: &serde_json::Value, depth: usize) -> Option<AttributeValue> {
+    if depth > 32 {
+        return None;
+    }
+    let object = value.as_object()?;
+    let (kind, inner) = object.iter().next()?;
+    let strings = |v: &serde_json::Value| -> Option<Vec<String>> {
+        v.as_array()?
+            .iter()
+            .map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    Some(match kind.as_str() {
+        "S" => AttributeValue::S(inner.as_str()?.to_string()),
+        "N" => AttributeValue::N(inner.as_str()?.to_string()),
+        "BOOL" => AttributeValue::Bool(inner.as_bool()?),
+        "NULL" => AttributeValue::Null(true),
+        "SS" => AttributeValue::Ss(strings(inner)?),
+        "NS" => AttributeValue::Ns(strings(inner)?),
+        "M" => AttributeValue::M(
+            inner
+                .as_object()?
+                .iter()
+                .map(|(k, v)| Some((k.clone(), attribute_from_json(v, depth + 1)?)))
+                .collect::<Option<HashMap<_, _>>>()?,
+        ),
+        "L" => AttributeValue::L(
+            inner
+                .as_array()?
+                .iter()
+                .map(|v| attribute_from_json(v, depth + 1))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        // Binary values are not part of a document item.
+        _ => return None,
+    })
+}
+
 fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name)
         .and_then(|v| v.as_s().ok())
@@ -249,6 +412,9 @@ pub fn to_item(record: &DocumentRecord) -> Item {
     s("channel", record.channel.map(Channel::as_str));
     s("service", record.service.as_deref());
     s("department", record.department.as_deref());
+    s("site", record.site.as_deref());
+    s("reclassified_by", record.reclassified_by.as_deref());
+    s("department_history", record.department_history.as_deref());
     s("status", record.status.map(DocumentStatus::as_str));
     s("file_name", record.file_name.as_deref());
     s("applicant_reference", record.applicant_reference.as_deref());
@@ -325,6 +491,9 @@ pub fn from_item(item: &Item) -> DocumentRecord {
         channel: str_attr(item, "channel").and_then(Channel::parse),
         service: s("service"),
         department: s("department"),
+        site: s("site"),
+        reclassified_by: s("reclassified_by"),
+        department_history: s("department_history"),
         status: str_attr(item, "status").and_then(DocumentStatus::parse),
         file_name: s("file_name"),
         applicant_reference: s("applicant_reference"),

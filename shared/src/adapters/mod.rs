@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod s3;
+pub mod sns;
 
 use aws_config::SdkConfig;
 

@@ -1,0 +1,20 @@
+//! Refuses to build with a broken routing rules file: the same checks as at cold start, with
+//! the same error naming the line.
+
+#[allow(dead_code)]
+#[path = "../../shared/src/services.rs"]
+mod services;
+
+#[allow(dead_code)]
+#[path = "../../shared/src/routing.rs"]
+mod routing;
+
+fn main() {
+    println!("cargo:rerun-if-changed=../../config/routing.json");
+    println!("cargo:rerun-if-changed=../../shared/src/routing.rs");
+    println!("cargo:rerun-if-changed=../../shared/src/services.rs");
+    if let Err(e) = routing::RoutingRules::bundled() {
+        // A build script's panic fails the build and shows the message.
+        panic!("config/routing.json is not valid: {e}");
+    }
+}

@@ -1,0 +1,56 @@
+//! SNS: the departments' notification topic (FIFO). Each message carries a `department`
+//! attribute, on which every department's queue subscription filters.
+
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use super::{Aws, AwsError};
+use crate::notify::{Notification, deduplication_id};
+
+/// The FIFO topic departments are notified through.
+#[derive(Clone, Debug)]
+pub struct NotificationTopic {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl NotificationTopic {
+    /// A client for the topic.
+    pub fn new(aws: &Aws, topic_arn: impl Into<String>) -> Self {
+        NotificationTopic {
+            client: aws_sdk_sns::Client::new(&aws.config),
+            topic_arn: topic_arn.into(),
+        }
+    }
+
+    /// Publishes one notification. The deduplication id is the (document, department) pair's,
+    /// so the topic drops a repeat within its five-minute window; the message group is the
+    /// department, so each department reads its documents in order.
+    pub async fn publish(&self, notification: &Notification) -> Result<(), AwsError> {
+        let body = serde_json::to_string(notification).map_err(|e| AwsError {
+            operation: "sns:Publish",
+            detail: format!("encoding the notification: {e}"),
+        })?;
+        let department = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(&notification.department)
+            .build()
+            .map_err(|e| AwsError {
+                operation: "sns:Publish",
+                detail: e.to_string(),
+            })?;
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .message(body)
+            .message_group_id(&notification.department)
+            .message_deduplication_id(deduplication_id(
+                &notification.document_id,
+                &notification.department,
+            ))
+            .message_attributes("department", department)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("sns:Publish", &e))?;
+        Ok(())
+    }
+}

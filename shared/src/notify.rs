@@ -1,0 +1,249 @@
+//! Notifying departments: which department a judged document goes to, and what its
+//! notification says. Plain functions over plain types; the notify function feeds them the
+//! documents table's stream and does the I/O.
+
+use serde::Serialize;
+
+use crate::model::{Channel, DocumentRecord, DocumentStatus, Severity};
+use crate::routing::{Origin, RoutingRules};
+
+/// The version of the notification schema (README, "Notifications").
+pub const NOTIFICATION_SCHEMA: &str = "intake.notification/1";
+
+/// What to do about one changed document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The department to notify.
+    pub department: String,
+    /// Whether the record still needs the department written into it.
+    pub record_department: bool,
+    /// The notification.
+    pub notification: Notification,
+}
+
+/// Where a document is stored, in a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredAt {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+}
+
+/// One reason of the verdict, in a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotifiedReason {
+    /// The reason code.
+    pub code: String,
+    /// `reject` or `warning`.
+    pub severity: &'static str,
+}
+
+/// The message a department receives for one document: its facts and where it is, never its
+/// contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    /// Always [`NOTIFICATION_SCHEMA`].
+    pub schema: &'static str,
+    /// The document id.
+    pub document_id: String,
+    /// The department notified.
+    pub department: String,
+    /// Its Polish name.
+    pub department_name: String,
+    /// Which routing rule chose the department (or that an operator did).
+    pub routing: String,
+    /// The service named with the document.
+    pub service: Option<String>,
+    /// `web` or `drop_box`.
+    pub channel: Option<String>,
+    /// The drop-box site, for scans.
+    pub site: Option<String>,
+    /// When it arrived (RFC 3339, UTC).
+    pub received_at: Option<String>,
+    /// The Warsaw calendar day it arrived on.
+    pub received_day: Option<String>,
+    /// `accepted`, `rejected` or `duplicate`.
+    pub status: String,
+    /// The verdict's reasons.
+    pub reasons: Vec<NotifiedReason>,
+    /// The document-level signature verdict.
+    pub signature_status: Option<String>,
+    /// The first document with the same bytes, for a duplicate.
+    pub duplicate_of: Option<String>,
+    /// SHA-256 of the bytes.
+    pub sha256: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// Page count.
+    pub pages: Option<u32>,
+    /// Where the bytes are (the archive, or quarantine for a rejected document).
+    pub stored_at: Option<StoredAt>,
+}
+
+/// Whether a table item is a judged document (not a pending upload, a hash claim or a ledger
+/// entry).
+fn is_judged_document(record: &DocumentRecord) -> bool {
+    matches!(
+        record.status,
+        Some(DocumentStatus::Accepted | DocumentStatus::Rejected | DocumentStatus::Duplicate)
+    ) && !record.id.contains('#')
+}
+
+/// Decides the notification for a document whose item changed from `old` to `new`. `None`
+/// when there is nothing to tell: not a judged document, or a change that does not concern a
+/// department (the department already notified stays notified; the ledger guards repeats).
+pub fn plan(rules: &RoutingRules, new: &DocumentRecord) -> Option<Plan> {
+    if !is_judged_document(new) {
+        return None;
+    }
+    let (department, routing, record_department) = match &new.department {
+        // A department recorded already (by an earlier run or an operator) stands.
+        Some(department) => (
+            department.clone(),
+            if new.reclassified_by.is_some() {
+                "reclassified by an operator".to_string()
+            } else {
+                "recorded department".to_string()
+            },
+            false,
+        ),
+        None => {
+            let origin = match new.channel {
+                Some(Channel::DropBox) => Origin::DropBox {
+                    site: new.site.as_deref(),
+                    service: new.service.as_deref(),
+                },
+                _ => Origin::Web {
+                    service: new.service.as_deref(),
+                },
+            };
+            let routed = rules.route(origin);
+            (routed.department, routed.rule.to_string(), true)
+        }
+    };
+    let department_name = rules
+        .department(&department)
+        .map_or_else(|| department.clone(), |d| d.name.clone());
+    let notification = Notification {
+        schema: NOTIFICATION_SCHEMA,
+        document_id: new.id.clone(),
+        department: department.clone(),
+        department_name,
+        routing,
+        service: new.service.clone(),
+        channel: new.channel.map(|c| c.as_str().to_string()),
+        site: new.site.clone(),
+        received_at: new.received_at.clone(),
+        received_day: new.received_day.clone(),
+        status: new.status.map_or("unknown", |s| s.as_str()).to_string(),
+        reasons: new
+            .findings
+            .iter()
+            .map(|f| NotifiedReason {
+                code: f.code.as_str().to_string(),
+                severity: if f.severity == Severity::Reject {
+                    "reject"
+                } else {
+                    "warning"
+                },
+            })
+            .collect(),
+        signature_status: new.signature_status.clone(),
+        duplicate_of: new.duplicate_of.clone(),
+        sha256: new.sha256.clone(),
+        size: new.size,
+        pages: new.pages,
+        stored_at: new.storage.as_ref().map(|s| StoredAt {
+            bucket: s.bucket.clone(),
+            key: s.key.clone(),
+        }),
+    };
+    Some(Plan {
+        department,
+        record_department,
+        notification,
+    })
+}
+
+/// The deduplication id of a (document, department) pair: the same pair always gets the same
+/// id, so a repeated publish is dropped by the FIFO topic.
+pub fn deduplication_id(document_id: &str, department: &str) -> String {
+    crate::hashing::DocumentHash::of(format!("{document_id}#{department}").as_bytes()).to_hex()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Finding, ReasonCode, StorageLocation};
+
+    fn judged(channel: Channel, service: Option<&str>, site: Option<&str>) -> DocumentRecord {
+        DocumentRecord {
+            id: "0190c0de-0000-7000-8000-000000000001".into(),
+            channel: Some(channel),
+            service: service.map(str::to_string),
+            site: site.map(str::to_string),
+            status: Some(DocumentStatus::Accepted),
+            sha256: Some("ab".repeat(32)),
+            storage: Some(StorageLocation {
+                bucket: "archive".into(),
+                key: "sha256/ab/x.pdf".into(),
+            }),
+            ..DocumentRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_judged_document_is_routed_and_described() {
+        let rules = RoutingRules::bundled().unwrap();
+        let mut record = judged(Channel::Web, Some("child-benefit"), None);
+        record.findings = vec![Finding::warning(ReasonCode::EmbeddedFile, "x")];
+        let plan = plan(&rules, &record).unwrap();
+        assert_eq!(plan.department, "centrum-swiadczen");
+        assert!(plan.record_department);
+        let n = &plan.notification;
+        assert_eq!(n.schema, "intake.notification/1");
+        assert_eq!(n.department_name, "Krakowskie Centrum Świadczeń");
+        assert_eq!(n.status, "accepted");
+        assert_eq!(n.reasons[0].code, "embedded_file");
+        assert_eq!(n.stored_at.as_ref().unwrap().bucket, "archive");
+        let json = serde_json::to_value(n).unwrap();
+        assert_eq!(json["document_id"], record.id);
+    }
+
+    #[test]
+    fn scans_rejections_and_recorded_departments() {
+        let rules = RoutingRules::bundled().unwrap();
+        let scan = judged(Channel::DropBox, None, Some("os-zgody"));
+        assert_eq!(plan(&rules, &scan).unwrap().department, "kancelaria");
+        let mut rejected = judged(Channel::Web, Some("identity-card"), None);
+        rejected.status = Some(DocumentStatus::Rejected);
+        assert_eq!(
+            plan(&rules, &rejected).unwrap().department,
+            "sprawy-administracyjne"
+        );
+        let mut recorded = judged(Channel::Web, Some("identity-card"), None);
+        recorded.department = Some("usc".into());
+        let p = plan(&rules, &recorded).unwrap();
+        assert_eq!(p.department, "usc");
+        assert!(!p.record_department);
+    }
+
+    #[test]
+    fn pending_uploads_claims_and_ledger_items_are_not_notified() {
+        let rules = RoutingRules::bundled().unwrap();
+        let mut pending = judged(Channel::Web, Some("child-benefit"), None);
+        pending.status = Some(DocumentStatus::Pending);
+        assert_eq!(plan(&rules, &pending), None);
+        let mut claim = judged(Channel::Web, None, None);
+        claim.id = format!("sha256#{}", "ab".repeat(32));
+        assert_eq!(plan(&rules, &claim), None);
+    }
+
+    #[test]
+    fn the_deduplication_id_is_stable_per_pair() {
+        assert_eq!(deduplication_id("d", "usc"), deduplication_id("d", "usc"));
+        assert_ne!(deduplication_id("d", "usc"), deduplication_id("d", "skarb"));
+        assert_eq!(deduplication_id("d", "usc").len(), 64);
+    }
+}
