@@ -93,6 +93,14 @@ pub(crate) fn revisions(bytes: &[u8]) -> Vec<Revision> {
     out
 }
 
+/// The offset a `startxref` names in the 64 bytes before `end` (the end of a revision).
+pub(crate) fn startxref_before(bytes: &[u8], end: usize) -> Option<usize> {
+    let window = bytes.get(end.saturating_sub(64)..end)?;
+    let at = memchr::memmem::rfind(window, b"startxref")?;
+    let rest = std::str::from_utf8(&window[at + 9..]).ok()?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
 /// Counts ` obj` keywords that follow an object number and generation (`12 0 obj`).
 fn count_object_keywords(bytes: &[u8]) -> usize {
     memchr::memmem::find_iter(bytes, b" obj")

@@ -12,6 +12,40 @@ const MAX_DEPTH: usize = 64;
 /// Largest blob converted (a CMS with its certificates is a few KiB to a few hundred).
 const MAX_BYTES: usize = 4 * 1024 * 1024;
 
+/// Most elements a SET (or an IMPLICIT-tagged set, `[0]`/`[1]`) may hold: CMS holds a few
+/// certificates and attributes; `der` sorts sets quadratically.
+pub(crate) const MAX_SET_ELEMENTS: usize = 4096;
+
+/// Whether every set in the first value of `bytes` (BER or DER) holds at most `max` elements.
+/// A value that cannot be read passes (the decoder refuses it anyway).
+pub(crate) fn sets_within(bytes: &[u8], max: usize) -> bool {
+    if bytes.len() > MAX_BYTES {
+        return false;
+    }
+    let trimmed = bytes.len() - bytes.iter().rev().take_while(|b| **b == 0).count();
+    let value = (0..=MAX_DEPTH).find_map(|pairs| {
+        let end = trimmed.checked_add(2 * pairs)?.min(bytes.len());
+        yasna::parse_ber(&bytes[..end], |reader| reader.read_tagged_der()).ok()
+    });
+    value.is_none_or(|v| sets_ok(&v, max, 0))
+}
+
+fn sets_ok(value: &TaggedDerValue, max: usize, depth: usize) -> bool {
+    if value.pcbit() == PCBit::Primitive || depth >= MAX_DEPTH {
+        return true;
+    }
+    let Some(children) = children(value.value()) else {
+        return true;
+    };
+    let tag = value.tag();
+    let set_like = tag == yasna::tags::TAG_SET
+        || (tag.tag_class == yasna::TagClass::ContextSpecific && tag.tag_number <= 1);
+    if set_like && children.len() > max {
+        return false;
+    }
+    children.iter().all(|c| sets_ok(c, max, depth + 1))
+}
+
 /// The DER form of the first BER value in `ber` (trailing zero padding, as in a PDF's
 /// /Contents, is ignored). `None` when it is not BER.
 pub(crate) fn to_der(ber: &[u8]) -> Option<Vec<u8>> {
@@ -118,6 +152,16 @@ mod tests {
             0x24, 0x80, 0x04, 0x02, b'a', b'b', 0x04, 0x01, b'c', 0x00, 0x00,
         ];
         assert_eq!(to_der(&ber).unwrap(), [0x04, 0x03, b'a', b'b', b'c']);
+    }
+
+    #[test]
+    fn huge_sets_are_found() {
+        let mut set = vec![0x31, 0x82];
+        let items: Vec<u8> = (0..100u8).flat_map(|i| [0x02, 0x01, i]).collect();
+        set.extend_from_slice(&u16::try_from(items.len()).unwrap().to_be_bytes());
+        set.extend_from_slice(&items);
+        assert!(sets_within(&set, 100));
+        assert!(!sets_within(&set, 99));
     }
 
     #[test]

@@ -20,7 +20,7 @@ const MAX_LISTED: usize = 20;
 const MAX_DEPTH: usize = 32;
 
 /// The changes after one signed revision.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Diff {
     pub level: Modification,
     pub allowed: bool,
@@ -58,6 +58,7 @@ pub(crate) fn classify(
     document: &Document,
     signed_end: usize,
     docmdp: Option<u8>,
+    verified: &BTreeSet<ObjectId>,
 ) -> Diff {
     let mut out = Collector {
         level: Modification::None,
@@ -96,10 +97,39 @@ pub(crate) fn classify(
         return diff(out);
     };
 
+    // A later revision must point at its own cross-reference section: a %%EOF after objects
+    // whose startxref points back into an earlier revision makes those objects an update that
+    // only a repairing viewer sees.
+    for revision in revisions.iter().filter(|r| r.start as usize >= signed_end) {
+        let (start, end) = (revision.start as usize, revision.end as usize);
+        let own = crate::pdf::scan::startxref_before(bytes, end)
+            .is_some_and(|offset| offset >= start && offset < end);
+        if !own {
+            out.note(
+                Modification::Disallowed,
+                "an update whose startxref points outside itself".into(),
+            );
+        }
+    }
+    for key in [b"Root".as_slice(), b"Encrypt"] {
+        if signed.trailer.get(key).ok() != document.trailer.get(key).ok() {
+            out.note(
+                Modification::Disallowed,
+                format!("the trailer's /{} changed", String::from_utf8_lossy(key)),
+            );
+        }
+    }
+    if signed.trailer.get(b"Info").ok() != document.trailer.get(b"Info").ok() {
+        out.note(
+            Modification::ValidationData,
+            "document information changed".into(),
+        );
+    }
     let touched = touched_objects(document, &signed, signed_end);
     if touched.is_empty() {
         return diff(out);
     }
+
     let referrers = referrers(document, &touched);
     let root = document
         .trailer
@@ -110,11 +140,19 @@ pub(crate) fn classify(
         .and_then(|r| document.get_dictionary(r).ok())
         .and_then(|c| c.get(b"AcroForm").ok())
         .and_then(|f| f.as_reference().ok());
-    let dss_members = root
+    let dss = root
         .and_then(|r| document.get_dictionary(r).ok())
         .and_then(|c| c.get(b"DSS").ok())
-        .map(|dss| reachable(document, dss))
+        .map(|dss| dss_parts(document, dss))
         .unwrap_or_default();
+    let signed_form = signed
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .ok()
+        .and_then(|r| signed.get_dictionary(r).ok())
+        .and_then(|c| c.get(b"AcroForm").ok())
+        .and_then(|f| resolve(&signed, f));
 
     for id in &touched {
         let Ok(new) = document.get_object(*id) else {
@@ -140,8 +178,10 @@ pub(crate) fn classify(
             Roles {
                 root,
                 form: form_id,
-                dss: &dss_members,
+                signed_form,
+                dss: &dss,
                 referrers: &referrers,
+                verified,
             },
         );
         out.note(level, what);
@@ -149,18 +189,25 @@ pub(crate) fn classify(
     diff(out)
 }
 
-/// Objects the later revisions define: whose final location lies past the signed revision,
-/// or which the signed revision did not have.
+/// Objects the later revisions define: whose cross-reference entry changed or whose final
+/// location lies past the signed revision, which the signed revision did not have, or which
+/// it had and the file no longer has. An entry re-pointed at an older definition counts too.
 fn touched_objects(
     document: &Document,
     signed: &Document,
     signed_end: usize,
 ) -> BTreeSet<ObjectId> {
+    use lopdf::xref::XrefEntry;
+    let location = |doc: &Document, number: u32| match doc.reference_table.get(number) {
+        Some(XrefEntry::Normal { offset, generation }) => Some((0u8, *offset, *generation)),
+        Some(XrefEntry::Compressed { container, index }) => Some((1u8, *container, *index)),
+        _ => None,
+    };
     let offset_of = |number: u32| match document.reference_table.get(number) {
-        Some(lopdf::xref::XrefEntry::Normal { offset, .. }) => Some(*offset as usize),
-        Some(lopdf::xref::XrefEntry::Compressed { container, .. }) => {
+        Some(XrefEntry::Normal { offset, .. }) => Some(*offset as usize),
+        Some(XrefEntry::Compressed { container, .. }) => {
             match document.reference_table.get(*container) {
-                Some(lopdf::xref::XrefEntry::Normal { offset, .. }) => Some(*offset as usize),
+                Some(XrefEntry::Normal { offset, .. }) => Some(*offset as usize),
                 _ => None,
             }
         }
@@ -169,7 +216,8 @@ fn touched_objects(
     let mut touched = BTreeSet::new();
     for id in document.objects.keys() {
         let moved = offset_of(id.0).is_some_and(|offset| offset >= signed_end);
-        if moved || !signed.objects.contains_key(id) {
+        let repointed = location(document, id.0) != location(signed, id.0);
+        if moved || repointed || !signed.objects.contains_key(id) {
             touched.insert(*id);
         }
     }
@@ -229,33 +277,71 @@ fn references_in<'a>(start: impl Iterator<Item = &'a Object>) -> Vec<ObjectId> {
     found
 }
 
-/// Every object reachable from `start` (the DSS and what it holds).
-fn reachable(document: &Document, start: &Object) -> BTreeSet<ObjectId> {
-    let mut seen = BTreeSet::new();
-    let mut stack = references_in(std::iter::once(start));
-    if let Ok(id) = start.as_reference() {
-        stack.push(id);
-    }
-    while let Some(id) = stack.pop() {
-        if seen.len() > 100_000 || !seen.insert(id) {
-            continue;
-        }
-        if let Ok(object) = document.get_object(id) {
-            let inner = match object {
-                Object::Stream(s) => references_in(s.dict.iter().map(|(_, o)| o)),
-                other => references_in(std::iter::once(other)),
-            };
-            stack.extend(inner);
-        }
-    }
-    seen
-}
-
 struct Roles<'a> {
     root: Option<ObjectId>,
     form: Option<ObjectId>,
-    dss: &'a BTreeSet<ObjectId>,
+    /// The form dictionary of the signed revision.
+    signed_form: Option<&'a Dictionary>,
+    dss: &'a DssParts,
     referrers: &'a HashMap<ObjectId, Vec<(ObjectId, Vec<u8>)>>,
+    /// The signature dictionaries that were verified.
+    verified: &'a BTreeSet<ObjectId>,
+}
+
+/// The document security store: its dictionaries (DSS, VRI) and the streams it lists
+/// directly (certificates, OCSP responses, CRLs, timestamps). Only these, and nothing they
+/// reference further, count as validation data.
+#[derive(Debug, Default)]
+struct DssParts {
+    dictionaries: BTreeSet<ObjectId>,
+    members: BTreeSet<ObjectId>,
+}
+
+fn dss_parts(document: &Document, dss: &Object) -> DssParts {
+    let mut parts = DssParts::default();
+    if let Ok(id) = dss.as_reference() {
+        parts.dictionaries.insert(id);
+    }
+    let Some(dict) = resolve(document, dss) else {
+        return parts;
+    };
+    let list = |value: Option<&Object>, parts: &mut DssParts| {
+        let items = match value {
+            Some(Object::Array(items)) => Some(items),
+            Some(Object::Reference(id)) => document.get_object(*id).and_then(Object::as_array).ok(),
+            _ => None,
+        };
+        parts.members.extend(
+            items
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o.as_reference().ok()),
+        );
+    };
+    for key in [b"Certs".as_slice(), b"OCSPs", b"CRLs"] {
+        list(dict.get(key).ok(), &mut parts);
+    }
+    if let Ok(vri) = dict.get(b"VRI") {
+        if let Ok(id) = vri.as_reference() {
+            parts.dictionaries.insert(id);
+        }
+        if let Some(vri) = resolve(document, vri) {
+            for (_, entry) in vri.iter() {
+                if let Ok(id) = entry.as_reference() {
+                    parts.dictionaries.insert(id);
+                }
+                if let Some(entry) = resolve(document, entry) {
+                    for key in [b"Cert".as_slice(), b"OCSP", b"CRL"] {
+                        list(entry.get(key).ok(), &mut parts);
+                    }
+                    if let Ok(id) = entry.get(b"TS").and_then(Object::as_reference) {
+                        parts.members.insert(id);
+                    }
+                }
+            }
+        }
+    }
+    parts
 }
 
 fn name<'a>(dict: &'a Dictionary, key: &[u8]) -> Option<&'a [u8]> {
@@ -336,26 +422,30 @@ fn judge(
         };
     };
     let old_dict = old.and_then(dict_of);
-    if matches!(name(dict, b"Type"), Some(b"XRef" | b"ObjStm")) {
+    if matches!(name(dict, b"Type"), Some(b"XRef" | b"ObjStm"))
+        && added
+        && !roles.referrers.contains_key(&id)
+    {
         return (
             Modification::None,
             format!("object {n}: cross-reference data"),
         );
     }
-    if matches!(name(dict, b"Type"), Some(b"Sig" | b"DocTimeStamp")) {
-        return if added {
-            let level = if name(dict, b"Type") == Some(b"DocTimeStamp") {
-                ValidationData
-            } else {
-                Signatures
-            };
-            (level, format!("signature {n} added"))
+    if matches!(name(dict, b"Type"), Some(b"Sig" | b"DocTimeStamp")) && added {
+        // A signature dictionary counts as a signature only when it was verified itself.
+        return if !roles.verified.contains(&id) {
+            (FormFilling, format!("unverified signature data {n} added"))
+        } else if name(dict, b"Type") == Some(b"DocTimeStamp") {
+            (ValidationData, format!("document timestamp {n} added"))
         } else {
-            (Disallowed, format!("signature {n} replaced"))
+            (Signatures, format!("signature {n} added"))
         };
     }
-    if roles.dss.contains(&id) || matches!(name(dict, b"Type"), Some(b"DSS" | b"VRI")) {
+    if roles.dss.dictionaries.contains(&id) || (added && roles.dss.members.contains(&id)) {
         return (ValidationData, format!("validation data (object {n})"));
+    }
+    if matches!(name(dict, b"Type"), Some(b"Sig" | b"DocTimeStamp")) {
+        return (Disallowed, format!("signature {n} replaced"));
     }
     if name(dict, b"Type") == Some(b"Metadata") {
         // XMP metadata is not shown; it is harmless only where nothing else uses the object.
@@ -379,52 +469,28 @@ fn judge(
             })
             .cloned()
             .collect();
-        return if forbidden.is_empty() {
-            (ValidationData, format!("catalog: {}", keys_text(&keys)))
-        } else {
-            (
-                Disallowed,
-                format!("catalog changed: {}", keys_text(&forbidden)),
-            )
-        };
-    }
-    if Some(id) == roles.form {
-        let keys = changed_keys(old_dict, dict);
-        let forbidden: Vec<Vec<u8>> = keys
-            .iter()
-            .filter(|k| {
-                !matches!(
-                    k.as_slice(),
-                    b"Fields" | b"SigFlags" | b"NeedAppearances" | b"DR" | b"DA"
-                )
-            })
-            .cloned()
-            .collect();
         if !forbidden.is_empty() {
             return (
                 Disallowed,
-                format!("form changed: {}", keys_text(&forbidden)),
+                format!("catalog changed: {}", keys_text(&forbidden)),
             );
         }
-        let before = field_ids(signed, old_dict);
-        let after = field_ids(document, Some(dict));
-        if !before.is_subset(&after) {
-            return (Disallowed, "form fields removed".into());
+        // A form held directly in the catalog is judged as a form.
+        let mut level = ValidationData;
+        if let Ok(Object::Dictionary(form)) = dict.get(b"AcroForm") {
+            if keys.iter().any(|k| k.as_slice() == b"AcroForm") {
+                let (form_level, what) =
+                    judge_form(document, signed, roles.signed_form, form, roles.verified);
+                if form_level == Disallowed {
+                    return (Disallowed, what);
+                }
+                level = level.max(form_level);
+            }
         }
-        let mut level = if keys.iter().any(|k| k.as_slice() != b"Fields") {
-            FormFilling
-        } else {
-            Modification::None
-        };
-        for field in after.difference(&before) {
-            let kind = document
-                .get_dictionary(*field)
-                .ok()
-                .filter(|f| is_signature_field(document, f))
-                .map_or(Disallowed, |f| signature_field_level(document, f));
-            level = level.max(kind);
-        }
-        return (level, format!("form: {}", keys_text(&keys)));
+        return (level, format!("catalog: {}", keys_text(&keys)));
+    }
+    if Some(id) == roles.form {
+        return judge_form(document, signed, roles.signed_form, dict, roles.verified);
     }
     if name(dict, b"Type") == Some(b"Page") && !added {
         let keys = changed_keys(old_dict, dict);
@@ -444,7 +510,7 @@ fn judge(
                 .ok()
                 .map_or(Annotations, |a| {
                     if is_signature_field(document, a) {
-                        signature_field_level(document, a)
+                        signature_field_level(document, a, roles.verified)
                     } else if name(a, b"Subtype") == Some(b"Widget") {
                         FormFilling
                     } else {
@@ -458,18 +524,24 @@ fn judge(
     if matches!(name(dict, b"Type"), Some(b"Page" | b"Pages")) {
         return (Disallowed, format!("page tree object {n} added or changed"));
     }
-    if is_field(dict) {
+    if is_field(dict) && (added || old_dict.is_some_and(is_field)) {
         let signature = is_signature_field(document, dict);
         if added {
             return if signature {
                 (
-                    signature_field_level(document, dict),
+                    signature_field_level(document, dict, roles.verified),
                     format!("signature field {n} added"),
                 )
             } else {
                 (Disallowed, format!("form field {n} added"))
             };
         }
+        // Signing a field fills its /V once; replacing a signature is not allowed.
+        let old_value = old_dict.and_then(|o| o.get(b"V").ok());
+        if signature && old_value.is_some() && old_value != dict.get(b"V").ok() {
+            return (Disallowed, format!("the signature of field {n} replaced"));
+        }
+
         let keys = changed_keys(old_dict, dict);
         let forbidden: Vec<&Vec<u8>> = keys
             .iter()
@@ -483,14 +555,14 @@ fn judge(
         }
         return if signature {
             (
-                signature_field_level(document, dict),
+                signature_field_level(document, dict, roles.verified),
                 format!("signature field {n} signed"),
             )
         } else {
             (FormFilling, format!("form field {n} filled in"))
         };
     }
-    if is_annotation(dict) {
+    if is_annotation(dict) && (added || old_dict.is_some_and(is_annotation)) {
         return (Annotations, format!("annotation {n} added or changed"));
     }
     // Anything else (a stream, a font, an XObject): allowed only as the appearance of a changed
@@ -508,7 +580,7 @@ fn judge(
             let parent_changed = parent_signed != document.objects.get(parent);
             let role = if key.as_slice() == b"AP" && parent_changed {
                 if is_signature_field(document, parent_dict) {
-                    Some(Signatures)
+                    Some(signature_field_level(document, parent_dict, roles.verified))
                 } else if is_field(parent_dict) {
                     Some(FormFilling)
                 } else if is_annotation(parent_dict) {
@@ -538,18 +610,72 @@ fn judge(
     }
 }
 
-/// A new signature field counts as validation data when it holds a document timestamp.
-fn signature_field_level(document: &Document, field: &Dictionary) -> Modification {
-    let timestamp = field
+/// What adding or signing a signature field amounts to: a verified signature (or document
+/// timestamp, validation data); an empty field or one whose signature was not verified, form
+/// filling (so the document is not vouched for as a whole).
+fn signature_field_level(
+    document: &Document,
+    field: &Dictionary,
+    verified: &BTreeSet<ObjectId>,
+) -> Modification {
+    let verified_value = field
         .get(b"V")
         .ok()
-        .and_then(|v| resolve(document, v))
-        .is_some_and(|v| name(v, b"Type") == Some(b"DocTimeStamp"));
-    if timestamp {
-        Modification::ValidationData
-    } else {
-        Modification::Signatures
+        .and_then(|v| v.as_reference().ok())
+        .filter(|id| verified.contains(id));
+    match verified_value.and_then(|id| document.get_dictionary(id).ok()) {
+        Some(sig) if name(sig, b"Type") == Some(b"DocTimeStamp") => Modification::ValidationData,
+        Some(_) => Modification::Signatures,
+        None => Modification::FormFilling,
     }
+}
+
+/// Judges a change of the form dictionary (`old` from the signed revision).
+fn judge_form(
+    document: &Document,
+    signed: &Document,
+    old: Option<&Dictionary>,
+    new: &Dictionary,
+    verified: &BTreeSet<ObjectId>,
+) -> (Modification, String) {
+    let keys = changed_keys(old, new);
+    let forbidden: Vec<Vec<u8>> = keys
+        .iter()
+        .filter(|k| {
+            !matches!(
+                k.as_slice(),
+                b"Fields" | b"SigFlags" | b"NeedAppearances" | b"DR" | b"DA"
+            )
+        })
+        .cloned()
+        .collect();
+    if !forbidden.is_empty() {
+        return (
+            Modification::Disallowed,
+            format!("form changed: {}", keys_text(&forbidden)),
+        );
+    }
+    let before = field_ids(signed, old);
+    let after = field_ids(document, Some(new));
+    if !before.is_subset(&after) {
+        return (Modification::Disallowed, "form fields removed".into());
+    }
+    let mut level = if keys.iter().any(|k| k.as_slice() != b"Fields") {
+        Modification::FormFilling
+    } else {
+        Modification::None
+    };
+    for field in after.difference(&before) {
+        let kind = document
+            .get_dictionary(*field)
+            .ok()
+            .filter(|f| is_signature_field(document, f))
+            .map_or(Modification::Disallowed, |f| {
+                signature_field_level(document, f, verified)
+            });
+        level = level.max(kind);
+    }
+    (level, format!("form: {}", keys_text(&keys)))
 }
 
 fn field_ids(document: &Document, form: Option<&Dictionary>) -> BTreeSet<ObjectId> {

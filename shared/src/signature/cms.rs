@@ -22,6 +22,7 @@ pub(crate) mod oid {
     use const_oid::ObjectIdentifier as Oid;
     pub const SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
     pub const TST_INFO: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.4");
+    pub const CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
     pub const MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
     pub const SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
     pub const SIGNING_CERTIFICATE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.12");
@@ -480,6 +481,14 @@ fn issue(code: IssueCode, message: impl Into<String>) -> SignatureIssue {
 
 /// Parses a DER CMS ContentInfo (trailing zero padding, as in a PDF's /Contents, is ignored).
 pub(crate) fn parse_signed_data(der_bytes: &[u8]) -> Result<SignedData, SignatureIssue> {
+    // `der` sorts every SET OF it reads by insertion, quadratic in its length: a blob with
+    // huge sets is refused before it is decoded.
+    if !super::ber::sets_within(der_bytes, super::ber::MAX_SET_ELEMENTS) {
+        return Err(issue(
+            IssueCode::CmsUnreadable,
+            "the CMS is unreadable: a set in it has too many elements",
+        ));
+    }
     let first = decode_content_info(der_bytes);
     let info = match first {
         Ok(info) => info,
@@ -600,10 +609,36 @@ pub(crate) fn check(signed: &SignedData, content: &SignedContent<'_>) -> CmsChec
     let Some(signed_attrs) = signer.signed_attrs.as_ref() else {
         // Without signed attributes the signature is over the content digest directly: rare in
         // PAdES, refused by the ETSI profiles; verified all the same.
-        out.intact = true;
-        return verify_value(out, signer, digest, SignedMessage::Content(content));
+        let mut out = verify_value(out, signer, digest, SignedMessage::Content(content));
+        out.intact = out.valid;
+        return out;
     };
-    match attribute(signer, oid::MESSAGE_DIGEST).and_then(|a| a.decode_as::<OctetString>().ok()) {
+    // Exactly one messageDigest with one value, and the content type signed as the one carried:
+    // anything else is ambiguous about what was signed.
+    let digests: Vec<&der::Any> = signed_attrs
+        .iter()
+        .filter(|a| a.oid == oid::MESSAGE_DIGEST)
+        .flat_map(|a| a.values.iter())
+        .collect();
+    let content_type_ok = signed_attrs
+        .iter()
+        .filter(|a| a.oid == oid::CONTENT_TYPE)
+        .flat_map(|a| a.values.iter())
+        .map(|v| v.decode_as::<ObjectIdentifier>().ok())
+        .collect::<Vec<_>>()
+        .as_slice()
+        == [Some(signed.encap_content_info.econtent_type)];
+    if digests.len() != 1 || !content_type_ok {
+        out.issues.push(issue(
+            IssueCode::CmsUnreadable,
+            "the signed attributes must hold exactly one message digest and the content type",
+        ));
+        return out;
+    }
+    match digests
+        .first()
+        .and_then(|a| a.decode_as::<OctetString>().ok())
+    {
         Some(declared) if declared.as_bytes() == computed.as_slice() => out.intact = true,
         Some(_) => out.issues.push(issue(
             IssueCode::DigestMismatch,
@@ -694,6 +729,12 @@ fn verify_value(
         signer.signature.as_bytes(),
     ) {
         Ok((scheme, verified)) => {
+            if scheme.contains("SHA-1") && digest != DigestAlgorithm::Sha1 {
+                out.issues.push(issue(
+                    IssueCode::WeakAlgorithm,
+                    format!("the signature uses {scheme}, which is no longer secure"),
+                ));
+            }
             out.scheme = Some(scheme);
             out.valid = true;
             if verified.digest_info_without_null {

@@ -1,7 +1,7 @@
 //! Signature validation: PAdES signatures inside PDFs and detached CAdES signatures, each given
 //! a verdict as precise as the reference validators': intact (the signed bytes are unchanged),
 //! valid (the signature verifies with the signer's key), trusted (the signer chains to an
-//! operator's trust anchor and could sign at the signing time), what the signature covers,
+//! operator's trust anchor and could sign at a proven signing time, else now), what the signature covers,
 //! and what was changed in the file after it was signed.
 //!
 //! A wrong "valid" is the worst failure this system can have, so every step defaults to the
@@ -61,9 +61,9 @@ pub enum IssueCode {
     NoTrustAnchors,
     /// The chain does not reach a trust anchor.
     ChainIncomplete,
-    /// A certificate had expired at the signing time.
+    /// A certificate had expired at the time checked (a proven signing time, else now).
     CertificateExpired,
-    /// A certificate was not yet valid at the signing time.
+    /// A certificate was not yet valid at the time checked.
     CertificateNotYetValid,
     /// The signer's key usage does not allow signing.
     KeyUsageForbidsSigning,
@@ -185,7 +185,7 @@ pub struct SignatureVerdict {
     /// the document bytes still match is `intact`).
     pub valid: bool,
     /// Intact and valid, with strong algorithms, and the signer chains to a trust anchor, was
-    /// valid at the signing time and may sign.
+    /// valid at a proven signing time (else now) and may sign.
     pub trusted: bool,
     /// What the byte range covers (PDF signatures).
     pub coverage: Option<Coverage>,
@@ -309,6 +309,9 @@ pub struct SignatureReport {
 
 impl SignatureReport {
     pub(crate) fn from_signatures(signatures: Vec<SignatureVerdict>) -> Self {
+        let signed = signatures
+            .iter()
+            .any(|s| s.format != SignatureFormat::DocumentTimestamp);
         let status = if signatures.is_empty() {
             SignatureStatus::Unsigned
         } else if signatures.iter().any(SignatureVerdict::fails) {
@@ -320,6 +323,9 @@ impl SignatureReport {
             .any(|s| s.modification.is_some_and(|m| m > Modification::Signatures))
         {
             SignatureStatus::ChangedAfterSigning
+        } else if !signed {
+            // Document timestamps prove when, not who: nobody signed the document.
+            SignatureStatus::Unsigned
         } else if signatures.iter().all(|s| s.trusted) {
             SignatureStatus::Trusted
         } else {
@@ -398,7 +404,19 @@ pub fn judge(
     checkpoints: Option<&crate::hashing::HashCheckpoints>,
 ) {
     use crate::model::{Finding, ReasonCode};
-    let mut report = check_pdf_signatures_resuming(bytes, &policy.anchors, checkpoints);
+    // The checks are safe code over bounded input; should one still panic, the document is
+    // reported as having a signature that could not be checked rather than crash the batch.
+    let mut report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        check_pdf_signatures_resuming(bytes, &policy.anchors, checkpoints)
+    }))
+    .unwrap_or_else(|_| {
+        let mut v = SignatureVerdict::new(SignatureFormat::Pades);
+        v.push(
+            IssueCode::CmsUnreadable,
+            "the signatures could not be checked",
+        );
+        SignatureReport::from_signatures(vec![v])
+    });
     match detached {
         Detached::NotDeclared => {}
         Detached::Missing => verdict.findings.push(Finding::warning(
@@ -474,10 +492,13 @@ fn apply_cms(
     };
     verdict.signer = Some(signer_of(signer));
 
-    // The time to judge the certificate at: a verified timestamp's, else the claimed one.
-    let mut time = None;
+    // The certificate is judged at a time that is proven: a verified timestamp's from a
+    // trusted authority; otherwise now, at receipt. The signer's own claims (the signing-time
+    // attribute, the PDF's /M) are shown, never relied on: a holder of an expired
+    // certificate could claim any time.
+    let mut proven = None;
     if let Some(ts) = &checked.timestamp {
-        let valid = ts.imprint_matches && ts.cms.valid;
+        let valid = ts.imprint_matches && ts.cms.intact && ts.cms.valid;
         let mut ts_verdict = TimestampVerdict {
             time: ts.cms.gen_time.map(rfc3339),
             valid,
@@ -496,7 +517,9 @@ fn apply_cms(
                 let chain =
                     trust::check_chain(tsa, &pool, anchors, at, trust::Purpose::Timestamping);
                 ts_verdict.trusted = chain.trusted;
-                time = Some((at, TimeSource::Timestamp));
+                if chain.trusted {
+                    proven = Some(at);
+                }
             }
         } else {
             verdict.push(
@@ -506,18 +529,24 @@ fn apply_cms(
         }
         verdict.timestamp = Some(ts_verdict);
     }
-    if time.is_none() {
-        time = checked
-            .claimed_time
-            .map(|t| (t, TimeSource::SigningTimeAttribute))
-            .or_else(|| claimed_pdf_time.map(|t| (t, TimeSource::PdfSigningTime)))
-            .or(checked.gen_time.map(|t| (t, TimeSource::Timestamp)));
+    // A document timestamp is judged at its own time when it verifies (its authority's chain
+    // is what is checked below).
+    if verdict.format == SignatureFormat::DocumentTimestamp && checked.intact && checked.valid {
+        proven = checked.gen_time;
     }
-    if let Some((at, source)) = time {
+    let shown = proven
+        .map(|t| (t, TimeSource::Timestamp))
+        .or_else(|| {
+            checked
+                .claimed_time
+                .map(|t| (t, TimeSource::SigningTimeAttribute))
+        })
+        .or_else(|| claimed_pdf_time.map(|t| (t, TimeSource::PdfSigningTime)));
+    if let Some((at, source)) = shown {
         verdict.signing_time = Some(rfc3339(at));
         verdict.time_source = Some(source);
     }
-    let at = time.map_or_else(Timestamp::now, |(t, _)| t);
+    let at = proven.unwrap_or_else(Timestamp::now);
     let purpose = if verdict.format == SignatureFormat::DocumentTimestamp {
         trust::Purpose::Timestamping
     } else {

@@ -17,6 +17,9 @@ use crate::pdf::scan;
 const MAX_FIELD_DEPTH: usize = 32;
 /// Most signature fields checked in one file.
 const MAX_SIGNATURES: usize = 64;
+/// Largest signature (/Contents) read: a CMS with its chain and revocation data is tens of
+/// KiB; more is refused before parsing.
+const MAX_CONTENTS_BYTES: usize = 1024 * 1024;
 
 /// A signature field as found in the file.
 pub(crate) struct FoundSignature<'a> {
@@ -51,15 +54,42 @@ pub fn check_pdf_signatures_resuming(
     let revisions = scan::revisions(bytes);
     let certification = certification_level(&document);
     let mut verdicts = Vec::new();
-    for signature in found.iter().take(MAX_SIGNATURES) {
+    let mut verified = std::collections::BTreeSet::new();
+    let mut seen_dicts = HashSet::new();
+    let mut checked = 0;
+    for signature in &found {
+        // Several fields may share one signature dictionary: it is checked once.
+        let key = match signature.id {
+            Some(id) => format!("{id:?}"),
+            None => format!("{:?}", signature.dict.get(b"ByteRange").ok()),
+        };
+        if !seen_dicts.insert(key) {
+            continue;
+        }
+        checked += 1;
+        if checked > MAX_SIGNATURES {
+            let mut verdict = SignatureVerdict::new(SignatureFormat::Pades);
+            verdict.field = Some(signature.name.clone());
+            verdict.push(
+                IssueCode::CmsUnreadable,
+                format!("more than {MAX_SIGNATURES} signatures: the rest are not checked"),
+            );
+            verdicts.push(verdict);
+            break;
+        }
         let mut verdict = check_one(bytes, signature, &revisions, anchors, checkpoints);
         if let (Some((cert_id, level)), Some(id)) = (certification, signature.id) {
             if cert_id == id {
                 verdict.docmdp = Some(level);
             }
         }
+        if let Some(id) = signature.id.filter(|_| verdict.intact && verdict.valid) {
+            verified.insert(id);
+        }
         verdicts.push(verdict);
     }
+    let mut diffs: std::collections::HashMap<usize, changes::Diff> =
+        std::collections::HashMap::new();
     // Changes after each signed revision, judged against the strictest certification.
     let permission = certification.map(|(_, p)| p);
     for verdict in &mut verdicts {
@@ -75,11 +105,16 @@ pub fn check_pdf_signatures_resuming(
         let Some(revision) = verdict.revision else {
             continue;
         };
-        let end = revisions[revision - 1].end as usize;
-        let diff = changes::classify(bytes, &document, end, permission);
+        let Some(end) = revisions.get(revision - 1).map(|r| r.end as usize) else {
+            continue;
+        };
+        // Signatures closing the same revision share one comparison.
+        let diff = diffs
+            .entry(end)
+            .or_insert_with(|| changes::classify(bytes, &document, end, permission, &verified));
         verdict.modification = Some(diff.level);
         verdict.changes_allowed = Some(diff.allowed);
-        verdict.changes = diff.changes;
+        verdict.changes = diff.changes.clone();
         if !diff.allowed {
             verdict.push(
                 IssueCode::DisallowedChange,
@@ -130,6 +165,14 @@ fn check_one(
         );
     }
     let contents = match dict.get(b"Contents") {
+        Ok(Object::String(bytes, _)) if bytes.len() > MAX_CONTENTS_BYTES => {
+            verdict.coverage = Some(Coverage::Partial);
+            verdict.push(
+                IssueCode::CmsUnreadable,
+                format!("the signature is larger than {MAX_CONTENTS_BYTES} bytes"),
+            );
+            return verdict;
+        }
         Ok(Object::String(bytes, _)) if !bytes.is_empty() => bytes.clone(),
         _ => {
             verdict.coverage = Some(Coverage::Partial);

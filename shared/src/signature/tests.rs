@@ -392,3 +392,177 @@ fn resuming_the_document_hash_gives_the_same_verdicts() {
         );
     }
 }
+
+/// `base` with an incremental update appended that (re)defines `objects` (number, body), with
+/// `root` as the trailer's /Root (the original's when `None`).
+fn append_update(base: &[u8], objects: &[(u32, String)], root: Option<u32>) -> Vec<u8> {
+    let original = lopdf::Document::load_mem(base).unwrap();
+    let size = original
+        .trailer
+        .get(b"Size")
+        .and_then(lopdf::Object::as_i64)
+        .unwrap();
+    let old_root = original
+        .trailer
+        .get(b"Root")
+        .and_then(lopdf::Object::as_reference)
+        .unwrap()
+        .0;
+    let prev = crate::pdf::scan::startxref_before(base, base.len()).unwrap();
+    let mut out = base.to_vec();
+    let mut xref = String::from("xref\n");
+    for (number, body) in objects {
+        let at = out.len();
+        out.extend_from_slice(format!("{number} 0 obj\n{body}\nendobj\n").as_bytes());
+        xref.push_str(&format!("{number} 1\n{at:010} 00000 n \n"));
+    }
+    let size = objects
+        .iter()
+        .map(|(n, _)| i64::from(*n) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(size);
+    let xref_at = out.len();
+    out.extend_from_slice(
+        format!(
+            "{xref}trailer\n<< /Size {size} /Root {} 0 R /Prev {prev} >>\nstartxref\n{xref_at}\n%%EOF\n",
+            root.unwrap_or(old_root)
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// The signed file's catalog, first page and its content stream (numbers and the catalog's
+/// dictionary as PDF text).
+fn layout(bytes: &[u8]) -> (u32, String, u32, u32) {
+    let doc = lopdf::Document::load_mem(bytes).unwrap();
+    let root = doc
+        .trailer
+        .get(b"Root")
+        .and_then(lopdf::Object::as_reference)
+        .unwrap();
+    let catalog = doc.get_dictionary(root).unwrap();
+    let mut text = String::from("<<");
+    for (key, value) in catalog.iter() {
+        let value = match value {
+            lopdf::Object::Reference((n, g)) => format!("{n} {g} R"),
+            lopdf::Object::Name(name) => format!("/{}", String::from_utf8_lossy(name)),
+            lopdf::Object::Dictionary(_) => continue,
+            other => format!("{other:?}"),
+        };
+        text.push_str(&format!(" /{} {value}", String::from_utf8_lossy(key)));
+    }
+    text.push_str(" >>");
+    let (page_number, page) = doc.get_pages().into_iter().next().unwrap();
+    let _ = page_number;
+    let contents = doc
+        .get_dictionary(page)
+        .unwrap()
+        .get(b"Contents")
+        .and_then(lopdf::Object::as_reference)
+        .unwrap();
+    (root.0, text, page.0, contents.0)
+}
+
+fn status_of(bytes: &[u8]) -> (SignatureStatus, Vec<String>) {
+    let r = check_pdf_signatures(bytes, &anchors());
+    let changes = r
+        .signatures
+        .iter()
+        .flat_map(|s| s.changes.clone())
+        .collect();
+    (r.status, changes)
+}
+
+#[test]
+fn attacks_found_in_review_are_caught() {
+    let signed = fixture("valid-rsa.pdf");
+    let (root, catalog, page, contents) = layout(&signed);
+    let forged =
+        "<< /Length 44 >>\nstream\nBT /F1 24 Tf 72 700 Td (Kwota: 900 PLN) Tj ET\nendstream"
+            .to_string();
+
+    // Validation data naming the page's content stream does not make rewriting it allowed.
+    let with_dss = catalog.replace(" >>", &format!(" /DSS << /Certs [{contents} 0 R] >> >>"));
+    let bytes = append_update(
+        &signed,
+        &[(root, with_dss), (contents, forged.clone())],
+        None,
+    );
+    let (status, changes) = status_of(&bytes);
+    assert_eq!(status, SignatureStatus::Invalid, "{changes:?}");
+
+    // Calling the rewritten content stream cross-reference data does not either.
+    let as_xref = forged.replace("<< /Length 44 >>", "<< /Type /XRef /Length 44 >>");
+    let (status, changes) = status_of(&append_update(&signed, &[(contents, as_xref)], None));
+    assert_eq!(status, SignatureStatus::Invalid, "{changes:?}");
+
+    // A new catalog named only by the trailer.
+    let (status, changes) = status_of(&append_update(
+        &signed,
+        &[(900, catalog.clone())],
+        Some(900),
+    ));
+    assert_eq!(status, SignatureStatus::Invalid, "{changes:?}");
+
+    // An unsigned signature widget painting over the page: not a signature, so the document
+    // is no longer vouched for as a whole.
+    let widget = format!(
+        "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Cover) /Rect [0 0 595 842] /P {page} 0 R /AP << /N 901 0 R >> >>"
+    );
+    let appearance = "<< /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Length 31 >>\nstream\n1 1 1 rg 0 0 595 842 re f\nQ q\nendstream".to_string();
+    let doc = lopdf::Document::load_mem(&signed).unwrap();
+    let page_dict = doc.get_dictionary((page, 0)).unwrap();
+    let mut annots: Vec<String> = match page_dict.get(b"Annots") {
+        Ok(lopdf::Object::Array(a)) => a
+            .iter()
+            .filter_map(|o| o.as_reference().ok())
+            .map(|(n, g)| format!("{n} {g} R"))
+            .collect(),
+        _ => Vec::new(),
+    };
+    annots.push("902 0 R".into());
+    let mut page_text = String::from("<<");
+    for (key, value) in page_dict.iter() {
+        if key.as_slice() == b"Annots" {
+            continue;
+        }
+        let value = match value {
+            lopdf::Object::Reference((n, g)) => format!("{n} {g} R"),
+            lopdf::Object::Name(name) => format!("/{}", String::from_utf8_lossy(name)),
+            lopdf::Object::Array(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(|i| match i {
+                        lopdf::Object::Integer(v) => v.to_string(),
+                        lopdf::Object::Real(v) => v.to_string(),
+                        lopdf::Object::Reference((n, g)) => format!("{n} {g} R"),
+                        _ => "0".into(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            _ => continue,
+        };
+        page_text.push_str(&format!(" /{} {value}", String::from_utf8_lossy(key)));
+    }
+    page_text.push_str(&format!(" /Annots [{}] >>", annots.join(" ")));
+    let bytes = append_update(
+        &signed,
+        &[(page, page_text), (901, appearance), (902, widget)],
+        None,
+    );
+    let (status, changes) = status_of(&bytes);
+    assert_ne!(status, SignatureStatus::Trusted, "{changes:?}");
+
+    // Objects appended behind a %%EOF whose startxref points back at the signed revision.
+    let prev = crate::pdf::scan::startxref_before(&signed, signed.len()).unwrap();
+    let mut fake = signed.clone();
+    fake.extend_from_slice(
+        format!("{contents} 0 obj\n{forged}\nendobj\nstartxref\n{prev}\n%%EOF\n").as_bytes(),
+    );
+    let (status, changes) = status_of(&fake);
+    assert_eq!(status, SignatureStatus::Invalid, "{changes:?}");
+}

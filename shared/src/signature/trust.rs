@@ -1,5 +1,5 @@
 //! Trust: the operator's bundle of trust anchors, and the chain from a signer to one of them,
-//! checked at the signing time.
+//! checked at a proven signing time (a trusted timestamp), else at the time of checking.
 
 use der::{Decode, Encode};
 use jiff::Timestamp;
@@ -11,6 +11,8 @@ use super::{IssueCode, SignatureIssue};
 
 /// Longest chain followed from a signer to an anchor.
 const MAX_CHAIN: usize = 8;
+/// Most certificates with the wanted subject tried at each step.
+const MAX_CANDIDATES: usize = 16;
 
 /// Why a bundle of trust anchors was refused.
 #[derive(Debug, thiserror::Error)]
@@ -133,11 +135,23 @@ fn is_ca(cert: &Certificate) -> bool {
 
 fn allows(cert: &Certificate, purpose: Purpose) -> bool {
     match purpose {
-        Purpose::DocumentSigning => match extension(cert, oid::KEY_USAGE) {
-            None => true,
-            Some(bytes) => KeyUsage::from_der(bytes)
-                .is_ok_and(|ku| ku.digital_signature() || ku.non_repudiation()),
-        },
+        Purpose::DocumentSigning => {
+            let key_usage = match extension(cert, oid::KEY_USAGE) {
+                None => true,
+                Some(bytes) => KeyUsage::from_der(bytes)
+                    .is_ok_and(|ku| ku.digital_signature() || ku.non_repudiation()),
+            };
+            // A certificate for TLS servers or timestamping only must not sign documents.
+            let extended = match extension(cert, oid::EXTENDED_KEY_USAGE) {
+                None => true,
+                Some(bytes) => ExtendedKeyUsage::from_der(bytes).is_ok_and(|eku| {
+                    eku.0
+                        .iter()
+                        .any(|usage| DOCUMENT_SIGNING_EKUS.contains(&usage.to_string().as_str()))
+                }),
+            };
+            key_usage && extended
+        }
         Purpose::Timestamping => extension(cert, oid::EXTENDED_KEY_USAGE)
             .and_then(|b| ExtendedKeyUsage::from_der(b).ok())
             .is_some_and(|eku| eku.0.contains(&oid::TIME_STAMPING)),
@@ -172,11 +186,10 @@ pub(crate) fn common_name(cert: &Certificate) -> String {
         .unwrap_or_else(|| subject(cert))
 }
 
-/// `issuer`'s key verifies `cert`'s signature.
-fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
-    let Ok(tbs) = cert.tbs_certificate.to_der() else {
-        return false;
-    };
+/// How `issuer`'s key verifies `cert`'s signature: `None` when it does not, else whether the
+/// link uses SHA-1.
+fn signed_by(cert: &Certificate, issuer: &Certificate) -> Option<bool> {
+    let tbs = cert.tbs_certificate.to_der().ok()?;
     verify_signature(
         &issuer.tbs_certificate.subject_public_key_info,
         &cert.signature_algorithm,
@@ -184,8 +197,31 @@ fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
         &tbs,
         cert.signature.raw_bytes(),
     )
-    .is_ok()
+    .ok()
+    .map(|(scheme, _)| scheme.contains("SHA-1"))
 }
+
+/// Whether a certificate may issue others: a CA, and key usage (when present) with
+/// keyCertSign.
+fn may_issue(cert: &Certificate) -> bool {
+    is_ca(cert)
+        && match extension(cert, oid::KEY_USAGE) {
+            None => true,
+            Some(bytes) => KeyUsage::from_der(bytes).is_ok_and(|ku| ku.key_cert_sign()),
+        }
+}
+
+/// Extended key usages that allow signing documents (when the extension is present at all):
+/// any, e-mail protection (common on qualified certificates), document signing (RFC 9336),
+/// Adobe's and Microsoft's document signing, and client authentication (e-ID cards).
+const DOCUMENT_SIGNING_EKUS: [&str; 6] = [
+    "2.5.29.37.0",
+    "1.3.6.1.5.5.7.3.4",
+    "1.3.6.1.5.5.7.3.36",
+    "1.2.840.113583.1.1.5",
+    "1.3.6.1.4.1.311.10.3.12",
+    "1.3.6.1.5.5.7.3.2",
+];
 
 /// Builds and checks the chain from `end` through `pool` (the certificates the signature
 /// carries) to an anchor, at time `at` (the signing time; now when none is known).
@@ -206,7 +242,7 @@ pub(crate) fn check_chain(
         out.issues.push(issue(
             code,
             format!(
-                "the signer's certificate was {} at the signing time ({at})",
+                "the signer's certificate was {} at the time checked (a timestamp's proven time, else now)",
                 if code == IssueCode::CertificateExpired {
                     "expired"
                 } else {
@@ -250,13 +286,13 @@ pub(crate) fn check_chain(
             .chain(pool.iter())
             .filter(|c| &c.tbs_certificate.subject == issuer_name && *c != &current);
         let mut next = None;
-        for candidate in candidates {
-            if signed_by(&current, candidate) {
-                next = Some(candidate.clone());
+        for candidate in candidates.take(MAX_CANDIDATES) {
+            if let Some(sha1) = signed_by(&current, candidate) {
+                next = Some((candidate.clone(), sha1));
                 break;
             }
         }
-        let Some(issuer) = next else {
+        let Some((issuer, sha1_link)) = next else {
             out.issues.push(issue(
                 IssueCode::ChainIncomplete,
                 format!(
@@ -267,21 +303,33 @@ pub(crate) fn check_chain(
             return out;
         };
         out.path.push(subject(&issuer));
+        if sha1_link {
+            fine = false;
+            out.issues.push(issue(
+                IssueCode::WeakAlgorithm,
+                format!(
+                    "{} is signed with SHA-1, which is no longer secure",
+                    subject(&current)
+                ),
+            ));
+        }
+        // Even a trust anchor issues only as a CA: a pinned end certificate vouches for itself
+        // and nothing else.
+        if !may_issue(&issuer) {
+            fine = false;
+            out.issues.push(issue(
+                IssueCode::ChainIncomplete,
+                format!("{} issues certificates but is not a CA", subject(&issuer)),
+            ));
+        }
         reached = anchors.contains(&issuer);
         if !reached {
-            if !is_ca(&issuer) {
-                fine = false;
-                out.issues.push(issue(
-                    IssueCode::ChainIncomplete,
-                    format!("{} issues certificates but is not a CA", subject(&issuer)),
-                ));
-            }
             if let Err(code) = valid_at(&issuer, at) {
                 fine = false;
                 out.issues.push(issue(
                     code,
                     format!(
-                        "the issuing certificate {} was not valid at the signing time",
+                        "the issuing certificate {} was not valid at the time checked",
                         subject(&issuer)
                     ),
                 ));
