@@ -138,7 +138,7 @@ data "aws_iam_policy_document" "notify" {
   statement {
     sid       = "Publish"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.notifications.arn]
+    resources = concat([aws_sns_topic.notifications.arn], aws_sns_topic.email[*].arn)
   }
   statement {
     sid       = "EncryptedTopic"
@@ -163,7 +163,11 @@ resource "aws_iam_role_policy" "notify" {
   policy = data.aws_iam_policy_document.notify.json
 }
 
+# Created only where Lambda runs the mapping: moto feeds a table's stream mappings to its own
+# Lambda whether they are enabled or not (and then drops the records), so the local stack leaves
+# it out and runs its own poller.
 resource "aws_lambda_event_source_mapping" "notify" {
+  count                              = var.event_source_mapping_enabled ? 1 : 0
   event_source_arn                   = aws_dynamodb_table.documents.stream_arn
   function_name                      = aws_lambda_function.function["notify"].arn
   starting_position                  = "TRIM_HORIZON"
@@ -177,7 +181,6 @@ resource "aws_lambda_event_source_mapping" "notify" {
       destination_arn = aws_sqs_queue.notify_dlq.arn
     }
   }
-  enabled = var.event_source_mapping_enabled
 }
 
 # A department's consumer (its case-management system or a clerk's tool) assumes this role:
@@ -225,9 +228,8 @@ resource "aws_iam_role_policy" "department_consumer" {
   policy   = data.aws_iam_policy_document.department_consumer[each.key].json
 }
 
-# Optional e-mail per department: FIFO topics deliver to SQS only, so e-mail goes through a
-# standard topic of its own, fed by a subscription... of nothing: notify publishes there too,
-# best effort, when INTAKE_EMAIL_TOPIC_ARN is set.
+# Optional e-mail per department: FIFO topics deliver to SQS only, so notify also publishes a
+# short text to a standard topic (best effort), filtered to each department's address.
 resource "aws_sns_topic" "email" {
   count             = length(var.department_emails) > 0 ? 1 : 0
   name              = "${var.name}-notifications-email"

@@ -46,8 +46,8 @@ output "validate_event_source" {
 output "notify_event_source" {
   description = "How Lambda feeds notify from the table's stream."
   value = {
-    stream_arn = aws_lambda_event_source_mapping.notify.event_source_arn
-    batch_size = aws_lambda_event_source_mapping.notify.batch_size
+    stream_arn = aws_dynamodb_table.documents.stream_arn
+    batch_size = var.notify_batch_size
   }
 }
 

@@ -30,6 +30,7 @@ provider "aws" {
     lambda     = local.endpoint
     logs       = local.endpoint
     s3         = local.endpoint
+    sns        = local.endpoint
     sqs        = local.endpoint
     sts        = local.endpoint
   }

@@ -191,14 +191,18 @@ pub struct NotifyConfig {
     pub table: String,
     /// The departments' FIFO topic.
     pub topic_arn: String,
+    /// The optional e-mail topic.
+    pub email_topic_arn: Option<String>,
 }
 
 impl NotifyConfig {
-    /// Reads `INTAKE_TABLE` and `INTAKE_NOTIFY_TOPIC_ARN`.
+    /// Reads `INTAKE_TABLE`, `INTAKE_NOTIFY_TOPIC_ARN` and the optional
+    /// `INTAKE_EMAIL_TOPIC_ARN`.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(NotifyConfig {
             table: env.required("INTAKE_TABLE")?,
             topic_arn: env.required("INTAKE_NOTIFY_TOPIC_ARN")?,
+            email_topic_arn: (env.0)("INTAKE_EMAIL_TOPIC_ARN").filter(|a| !a.trim().is_empty()),
         })
     }
 }

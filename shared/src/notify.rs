@@ -166,6 +166,28 @@ pub fn plan(rules: &RoutingRules, new: &DocumentRecord) -> Option<Plan> {
     })
 }
 
+/// The e-mail text of a notification (Polish, then the facts): never the document's contents.
+pub fn email_text(n: &Notification) -> String {
+    let line = |label: &str, value: Option<&str>| format!("{label}: {}\n", value.unwrap_or("-"));
+    let mut text = format!(
+        "Do: {}\nNowy dokument w systemie intake / a new document for your department.\n\n",
+        n.department_name
+    );
+    text.push_str(&line("Dokument / document", Some(&n.document_id)));
+    text.push_str(&line("Status", Some(&n.status)));
+    text.push_str(&line("Usługa / service", n.service.as_deref()));
+    text.push_str(&line("Kanał / channel", n.channel.as_deref()));
+    text.push_str(&line("Skrzynka / drop box", n.site.as_deref()));
+    text.push_str(&line("Wpłynął / received", n.received_at.as_deref()));
+    text.push_str(&line("Podpis / signature", n.signature_status.as_deref()));
+    let reasons: Vec<&str> = n.reasons.iter().map(|r| r.code.as_str()).collect();
+    text.push_str(&line(
+        "Uwagi / reasons",
+        (!reasons.is_empty()).then(|| reasons.join(", ")).as_deref(),
+    ));
+    text
+}
+
 /// The deduplication id of a (document, department) pair: the same pair always gets the same
 /// id, so a repeated publish is dropped by the FIFO topic.
 pub fn deduplication_id(document_id: &str, department: &str) -> String {
@@ -238,6 +260,19 @@ mod tests {
         let mut claim = judged(Channel::Web, None, None);
         claim.id = format!("sha256#{}", "ab".repeat(32));
         assert_eq!(plan(&rules, &claim), None);
+    }
+
+    #[test]
+    fn the_email_names_the_department_and_the_facts_only() {
+        let rules = RoutingRules::bundled().unwrap();
+        let plan = plan(&rules, &judged(Channel::Web, Some("child-benefit"), None)).unwrap();
+        let text = email_text(&plan.notification);
+        assert!(
+            text.starts_with("Do: Krakowskie Centrum Świadczeń"),
+            "{text}"
+        );
+        assert!(text.contains(&plan.notification.document_id));
+        assert!(text.contains("Uwagi / reasons: -"), "{text}");
     }
 
     #[test]

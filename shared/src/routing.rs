@@ -395,6 +395,12 @@ mod tests {
         assert_eq!(web(Some("driving-school-notice")), "pojazdy-kierowcy");
         assert_eq!(web(Some("consumer-ombudsman")), "rzecznik-konsumentow");
         assert_eq!(web(Some("no-such-service")), "kancelaria");
+        // Every department can be reached by some service.
+        let reached: BTreeSet<String> = crate::services::SERVICES
+            .iter()
+            .map(|s| web(Some(s.id)))
+            .collect();
+        assert_eq!(reached.len(), r.departments().count());
         assert_eq!(web(None), "kancelaria");
     }
 
@@ -417,6 +423,14 @@ mod tests {
                 Some("driving-school-notice")
             ),
             "pojazdy-kierowcy"
+        );
+        assert_eq!(
+            scan(Some("os-zgody"), Some("crisis-report")),
+            "bezpieczenstwo"
+        );
+        assert_eq!(
+            scan(Some("os-zgody"), Some("environmental-decision")),
+            "srodowisko"
         );
         // A service of another department, or none, at a shared site: the general office.
         assert_eq!(scan(Some("os-zgody"), Some("child-benefit")), "kancelaria");

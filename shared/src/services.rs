@@ -12,8 +12,9 @@ pub struct Service {
     pub name_pl: &'static str,
 }
 
-/// Every service the web form accepts (the most used services in the domain notes, plus a general
-/// letter for anything else, which the general office classifies).
+/// Every service the web form accepts: the most used services in the domain notes, one
+/// typical service of each other department (so every department can be reached), and a
+/// general letter for anything else, which the general office classifies.
 pub const SERVICES: &[Service] = &[
     Service {
         id: "civil-status-copy",
@@ -42,6 +43,34 @@ pub const SERVICES: &[Service] = &[
     Service {
         id: "consumer-ombudsman",
         name_pl: "Wniosek do Miejskiego Rzecznika Praw Konsumenta",
+    },
+    Service {
+        id: "stove-replacement-grant",
+        name_pl: "Wniosek o dofinansowanie wymiany pieca (program ograniczania niskiej emisji)",
+    },
+    Service {
+        id: "building-permit",
+        name_pl: "Wniosek o pozwolenie na budowę",
+    },
+    Service {
+        id: "environmental-decision",
+        name_pl: "Wniosek o wydanie decyzji o środowiskowych uwarunkowaniach",
+    },
+    Service {
+        id: "crisis-report",
+        name_pl: "Zgłoszenie do Wydziału Bezpieczeństwa i Zarządzania Kryzysowego",
+    },
+    Service {
+        id: "local-tax-return",
+        name_pl: "Deklaracja na podatek od nieruchomości",
+    },
+    Service {
+        id: "social-assistance",
+        name_pl: "Wniosek w sprawach polityki społecznej i zdrowia",
+    },
+    Service {
+        id: "monument-works-permit",
+        name_pl: "Wniosek o pozwolenie konserwatorskie na prace przy zabytku",
     },
     Service {
         id: "general-letter",

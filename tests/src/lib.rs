@@ -19,6 +19,7 @@ pub mod proxy;
 pub mod runtime;
 pub mod samples;
 pub mod stack;
+pub mod stream_poller;
 pub mod terraform;
 
 /// The workspace root (the parent of this crate's directory).

@@ -11,10 +11,11 @@ use tokio::process::Command;
 use crate::moto::Moto;
 use crate::poller::Poller;
 use crate::runtime::{FunctionHost, FunctionSpec};
+use crate::stream_poller::StreamPoller;
 use crate::terraform::{StackOutputs, Terraform};
 
 /// The functions the stack deploys and runs.
-pub const FUNCTIONS: &[&str] = &["intake-api", "validate"];
+pub const FUNCTIONS: &[&str] = &["intake-api", "validate", "notify"];
 
 /// How to set up a stack.
 #[derive(Debug, Clone)]
@@ -61,6 +62,8 @@ pub struct Stack {
     pub functions: HashMap<String, FunctionHost>,
     /// The poller feeding validate.
     pub validate_poller: Poller,
+    /// The stream poller feeding notify.
+    pub notify_poller: StreamPoller,
     /// Where logs and state are.
     pub work_dir: PathBuf,
 }
@@ -130,6 +133,14 @@ impl Stack {
             outputs.validate_event_source.batch_size,
             functions["validate"].clone(),
         );
+        let notify_poller = StreamPoller::start(
+            aws_sdk_dynamodbstreams::Client::new(&sdk),
+            outputs.notify_event_source.stream_arn.clone(),
+            region.clone(),
+            outputs.notify_event_source.batch_size,
+            functions["notify"].clone(),
+            work.join("logs/notify-stream-poller.log"),
+        );
         Ok(Stack {
             moto: Some(moto),
             aws_endpoint,
@@ -138,6 +149,7 @@ impl Stack {
             api_url: format!("http://127.0.0.1:{api_port}"),
             functions,
             validate_poller,
+            notify_poller,
             work_dir: work.clone(),
         })
     }

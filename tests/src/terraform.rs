@@ -70,6 +70,23 @@ pub struct StackOutputs {
     pub functions: HashMap<String, FunctionOutput>,
     /// How validate is fed.
     pub validate_event_source: EventSourceOutput,
+    /// How notify is fed.
+    pub notify_event_source: StreamSourceOutput,
+    /// The departments' notification topic.
+    pub notification_topic_arn: String,
+    /// Each department's queue URL, by department id.
+    pub department_queues: HashMap<String, String>,
+    /// Each department's consumer role ARN, by department id.
+    pub department_consumer_roles: HashMap<String, String>,
+}
+
+/// A stream event source mapping, as Terraform describes it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StreamSourceOutput {
+    /// The table stream.
+    pub stream_arn: String,
+    /// Records per invocation.
+    pub batch_size: usize,
 }
 
 /// A terraform working area for one stack: its own data dir and state, outside `infra/`.
@@ -160,6 +177,8 @@ impl Terraform {
             "-no-color".into(),
             format!("-state={}", state.display()),
             format!("-var=aws_endpoint_url={}", self.endpoint),
+            // Every queue costs the provider a wait against moto; create them side by side.
+            "-parallelism=40".into(),
         ];
         args.extend(vars.iter().map(|(k, v)| format!("-var={k}={v}")));
         self.run(&args, "apply").await?;
@@ -194,5 +213,9 @@ fn parse_outputs(json: &[u8]) -> anyhow::Result<StackOutputs> {
         validate_dlq_url: serde_json::from_value(value("validate_dlq_url")?)?,
         functions: serde_json::from_value(value("functions")?)?,
         validate_event_source: serde_json::from_value(value("validate_event_source")?)?,
+        notify_event_source: serde_json::from_value(value("notify_event_source")?)?,
+        notification_topic_arn: serde_json::from_value(value("notification_topic_arn")?)?,
+        department_queues: serde_json::from_value(value("department_queues")?)?,
+        department_consumer_roles: serde_json::from_value(value("department_consumer_roles")?)?,
     })
 }

@@ -800,3 +800,167 @@ async fn a_detached_signature_is_verified_against_its_document_and_kept_beside_i
         "{verdict}"
     );
 }
+
+/// Every notification in the department queues, by document id: (department queue, body).
+/// Reads until `expected` documents are all seen and nothing more arrives for two seconds.
+async fn collect_notifications(
+    documents: &[String],
+    timeout: Duration,
+) -> std::collections::HashMap<String, Vec<(String, serde_json::Value)>> {
+    let sqs = aws_sdk_sqs::Client::new(&stack().sdk_config().await);
+    let mut seen: std::collections::HashMap<String, Vec<(String, serde_json::Value)>> =
+        std::collections::HashMap::new();
+    let start = Instant::now();
+    let mut quiet_since: Option<Instant> = None;
+    loop {
+        let mut got = 0;
+        for (department, url) in &stack().outputs.department_queues {
+            let received = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            for message in received.messages.unwrap_or_default() {
+                got += 1;
+                let body: serde_json::Value =
+                    serde_json::from_str(message.body.as_deref().unwrap_or("")).expect("JSON body");
+                if let Some(id) = body["document_id"].as_str() {
+                    if documents.iter().any(|d| d == id) {
+                        seen.entry(id.to_string())
+                            .or_default()
+                            .push((department.clone(), body.clone()));
+                    }
+                }
+                sqs.delete_message()
+                    .queue_url(url)
+                    .set_receipt_handle(message.receipt_handle)
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+        let all_seen = documents.iter().all(|d| seen.contains_key(d));
+        if got == 0 && all_seen {
+            let since = *quiet_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > Duration::from_secs(2) {
+                return seen;
+            }
+        } else {
+            quiet_since = None;
+        }
+        if start.elapsed() > timeout {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_department_is_notified_once_of_exactly_its_own_documents() {
+    let http = reqwest::Client::new();
+    let table = table().await;
+    let rules = intake::routing::RoutingRules::bundled().expect("rules");
+    let tag = uuid::Uuid::now_v7().to_string();
+
+    // A web-form document for every service: every department has at least one.
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for service in intake::services::SERVICES {
+        let pdf = minimal_pdf(1, &format!("{} {tag}", service.id));
+        let verdict = submit_for_service_and_wait(&http, service.id, "wniosek.pdf", pdf).await;
+        let department = rules
+            .route(intake::routing::Origin::Web {
+                service: Some(service.id),
+            })
+            .department;
+        expected.push((
+            verdict["upload_id"].as_str().expect("id").to_string(),
+            department,
+        ));
+    }
+    // A rejected document goes where the rules say too.
+    let mut builder = intake::pdf::samples::PdfBuilder::new(1, &format!("rejected {tag}"));
+    let js = builder.object("<< /S /JavaScript /JS (app.alert(1)) >>");
+    let rejected = builder.catalog(&format!("/OpenAction {js} 0 R")).build();
+    let verdict = submit_for_service_and_wait(&http, "identity-card", "skrypt.pdf", rejected).await;
+    assert_eq!(verdict["status"], "rejected", "{verdict}");
+    let rejected_id = verdict["upload_id"].as_str().expect("id").to_string();
+    expected.push((rejected_id.clone(), "sprawy-administracyjne".into()));
+
+    // Scans as the stations record them (issue 6 brings the stations): one per site, the two-
+    // department sites with and without a service deciding, an unknown site and an unknown
+    // service.
+    let scans = [
+        ("rynek-podgorski", None, "jakosc-powietrza"),
+        ("os-zgody", Some("crisis-report"), "bezpieczenstwo"),
+        ("os-zgody", None, "kancelaria"),
+        ("wielicka", Some("identity-card"), "sprawy-administracyjne"),
+        (
+            "powstania-warszawskiego",
+            Some("driving-school-notice"),
+            "pojazdy-kierowcy",
+        ),
+        (
+            "powstania-warszawskiego",
+            Some("child-benefit"),
+            "kancelaria",
+        ),
+        ("no-such-site", Some("identity-card"), "kancelaria"),
+        ("mogilska", Some("no-such-service"), "architektura"),
+    ];
+    for (site, service, department) in scans {
+        let id = intake::keys::new_document_id();
+        let record = intake::model::DocumentRecord {
+            id: id.clone(),
+            channel: Some(intake::model::Channel::DropBox),
+            site: Some(site.into()),
+            service: service.map(str::to_string),
+            status: Some(DocumentStatus::Accepted),
+            received_at: Some(intake::time::utc_rfc3339(intake::time::Timestamp::now())),
+            ..intake::model::DocumentRecord::default()
+        };
+        table.record_verdict(&record).await.expect("record");
+        expected.push((id, department.to_string()));
+    }
+
+    let ids: Vec<String> = expected.iter().map(|(id, _)| id.clone()).collect();
+    let seen = collect_notifications(&ids, Duration::from_secs(90)).await;
+    for (id, department) in &expected {
+        let got = seen.get(id).cloned().unwrap_or_default();
+        let queues: Vec<&str> = got.iter().map(|(q, _)| q.as_str()).collect();
+        assert_eq!(queues, [department.as_str()], "document {id}");
+        let body = &got[0].1;
+        assert_eq!(body["schema"], "intake.notification/1");
+        assert_eq!(body["department"], *department);
+        // The record knows its department (the by_department index works).
+        let record = table.get(id).await.expect("read").expect("record");
+        assert_eq!(record.department.as_deref(), Some(department.as_str()));
+    }
+    assert_eq!(seen[&rejected_id][0].1["status"], "rejected");
+    let departments: std::collections::BTreeSet<&str> =
+        expected.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(departments.len(), rules.departments().count());
+
+    // The same stream records delivered again, and a retried batch: no second notification.
+    let replays: Vec<serde_json::Value> = stack()
+        .notify_poller
+        .delivered
+        .lock()
+        .expect("delivered")
+        .iter()
+        .filter(|event| ids.iter().any(|id| event.to_string().contains(id.as_str())))
+        .cloned()
+        .collect();
+    assert!(!replays.is_empty());
+    for event in replays.iter().chain(replays.iter()) {
+        stack()
+            .function("notify")
+            .invoke(event.to_string().into())
+            .await
+            .expect("notify answers");
+    }
+    // Anything that arrives for these documents now would be a second notification.
+    let again = collect_notifications(&ids, Duration::from_secs(6)).await;
+    assert!(again.is_empty(), "second notifications: {again:?}");
+}

@@ -10,7 +10,7 @@
 use intake::adapters::Aws;
 use intake::adapters::AwsError;
 use intake::adapters::dynamodb::{DocumentTable, parse_stream_event};
-use intake::adapters::sns::NotificationTopic;
+use intake::adapters::sns::{EmailTopic, NotificationTopic};
 use intake::config::{Env, NotifyConfig};
 use intake::notify::{Plan, plan};
 use intake::routing::RoutingRules;
@@ -21,6 +21,7 @@ struct Notifier {
     rules: RoutingRules,
     table: DocumentTable,
     topic: NotificationTopic,
+    email: Option<EmailTopic>,
 }
 
 #[tokio::main]
@@ -34,6 +35,10 @@ async fn main() -> Result<(), Error> {
         rules,
         table: DocumentTable::new(&aws, &config.table),
         topic: NotificationTopic::new(&aws, &config.topic_arn),
+        email: config
+            .email_topic_arn
+            .as_ref()
+            .map(|arn| EmailTopic::new(&aws, arn)),
     };
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
@@ -84,6 +89,12 @@ impl Notifier {
         self.table
             .mark_notified(document_id, &plan.department, &now)
             .await?;
+        if let Some(email) = &self.email {
+            // Best effort: the queue is the record; a failed e-mail is logged, not retried.
+            if let Err(e) = email.publish(&plan.notification).await {
+                tracing::warn!(document_id, department = plan.department, error = %e, "e-mail not sent");
+            }
+        }
         tracing::info!(
             document_id,
             department = plan.department,

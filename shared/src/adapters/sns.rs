@@ -54,3 +54,47 @@ impl NotificationTopic {
         Ok(())
     }
 }
+
+/// The optional e-mail topic (standard SNS: FIFO topics deliver to queues only). Best effort: a
+/// clerk's inbox is a courtesy, the department's queue is the record.
+#[derive(Clone, Debug)]
+pub struct EmailTopic {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl EmailTopic {
+    /// A client for the topic.
+    pub fn new(aws: &Aws, topic_arn: impl Into<String>) -> Self {
+        EmailTopic {
+            client: aws_sdk_sns::Client::new(&aws.config),
+            topic_arn: topic_arn.into(),
+        }
+    }
+
+    /// Sends the notification as a short text, filtered to the department's address.
+    pub async fn publish(&self, notification: &Notification) -> Result<(), AwsError> {
+        let department = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(&notification.department)
+            .build()
+            .map_err(|e| AwsError {
+                operation: "sns:Publish",
+                detail: e.to_string(),
+            })?;
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            // SNS subjects are ASCII: the department's id, not its Polish name.
+            .subject(format!(
+                "intake: new document for {}",
+                notification.department
+            ))
+            .message(crate::notify::email_text(notification))
+            .message_attributes("department", department)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("sns:Publish", &e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,236 @@
+//! Lambda's DynamoDB stream event source mapping, for the local stack: read each shard of the
+//! table's stream from its start, invoke the function with batches in Lambda's event shape,
+//! and move on only past what succeeded. A partial batch response retries from the first
+//! failed record; an error or crash retries the whole batch, as on AWS.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
+use serde_json::{Value, json};
+
+use crate::runtime::FunctionHost;
+
+/// Counters of the poller's work.
+#[derive(Debug, Default)]
+pub struct StreamStats {
+    /// Batches handed to the function.
+    pub batches: AtomicU64,
+    /// Records past which the poller moved.
+    pub processed: AtomicU64,
+    /// Batches retried (a failure or a crash).
+    pub retried: AtomicU64,
+}
+
+/// A running stream poller.
+#[derive(Clone)]
+pub struct StreamPoller {
+    paused: Arc<AtomicBool>,
+    /// Every event handed to the function, in order (tests replay them).
+    pub delivered: Arc<Mutex<Vec<Value>>>,
+    /// Counters.
+    pub stats: Arc<StreamStats>,
+}
+
+impl StreamPoller {
+    /// Starts polling `stream_arn` into `host`, noting trouble in `log`.
+    pub fn start(
+        client: aws_sdk_dynamodbstreams::Client,
+        stream_arn: String,
+        region: String,
+        batch_size: usize,
+        host: FunctionHost,
+        log: std::path::PathBuf,
+    ) -> StreamPoller {
+        let poller = StreamPoller {
+            paused: Arc::new(AtomicBool::new(false)),
+            delivered: Arc::new(Mutex::new(Vec::new())),
+            stats: Arc::new(StreamStats::default()),
+        };
+        let state = poller.clone();
+        tokio::spawn(async move {
+            // Per shard: the records read and not yet processed, and where to read next.
+            let mut pending: HashMap<String, Vec<Record>> = HashMap::new();
+            let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if state.paused.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(described) = client
+                    .describe_stream()
+                    .stream_arn(&stream_arn)
+                    .send()
+                    .await
+                else {
+                    continue;
+                };
+                let shards = described
+                    .stream_description
+                    .and_then(|d| d.shards)
+                    .unwrap_or_default();
+                for shard in shards {
+                    let Some(shard_id) = shard.shard_id else {
+                        continue;
+                    };
+                    if !iterators.contains_key(&shard_id) {
+                        let iterator = client
+                            .get_shard_iterator()
+                            .stream_arn(&stream_arn)
+                            .shard_id(&shard_id)
+                            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                            .send()
+                            .await
+                            .map_err(|e| note(&log, &format!("GetShardIterator: {e:?}")))
+                            .ok()
+                            .and_then(|r| r.shard_iterator);
+                        iterators.insert(shard_id.clone(), iterator);
+                    }
+                    let queue = pending.entry(shard_id.clone()).or_default();
+                    if queue.len() < batch_size {
+                        if let Some(Some(iterator)) = iterators.get(&shard_id).cloned() {
+                            match client.get_records().shard_iterator(iterator).send().await {
+                                Ok(read) => {
+                                    queue.extend(read.records.unwrap_or_default());
+                                    iterators.insert(shard_id.clone(), read.next_shard_iterator);
+                                }
+                                Err(e) => note(&log, &format!("GetRecords: {e:?}")),
+                            }
+                        }
+                    }
+                    if queue.is_empty() {
+                        continue;
+                    }
+                    let batch: Vec<Record> = queue.iter().take(batch_size).cloned().collect();
+                    let event = json!({
+                        "Records": batch
+                            .iter()
+                            .map(|r| lambda_record(r, &stream_arn, &region))
+                            .collect::<Vec<_>>()
+                    });
+                    if let Ok(mut delivered) = state.delivered.lock() {
+                        delivered.push(event.clone());
+                    }
+                    state.stats.batches.fetch_add(1, Ordering::SeqCst);
+                    let done = match host.invoke(event.to_string().into()).await {
+                        Ok(answer) => {
+                            let failed = serde_json::from_slice::<Value>(&answer)
+                                .ok()
+                                .and_then(|a| {
+                                    a["batchItemFailures"]
+                                        .as_array()
+                                        .and_then(|f| f.first().cloned())
+                                })
+                                .and_then(|f| f["itemIdentifier"].as_str().map(str::to_string));
+                            match failed {
+                                // Everything before the first failure is done.
+                                Some(sequence) => batch
+                                    .iter()
+                                    .position(|r| sequence_of(r) == Some(sequence.as_str()))
+                                    .unwrap_or(0),
+                                None => batch.len(),
+                            }
+                        }
+                        Err(e) => {
+                            note(&log, &format!("invoke: {e:?}"));
+                            0
+                        }
+                    };
+                    if done < batch.len() {
+                        state.stats.retried.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    queue.drain(..done);
+                    state
+                        .stats
+                        .processed
+                        .fetch_add(done as u64, Ordering::SeqCst);
+                }
+            }
+        });
+        poller
+    }
+
+    /// Stops handing records to the function (they keep accumulating in the stream).
+    pub fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+    }
+
+    /// Resumes.
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Appends a line to the poller's log (best effort: the log is for people debugging).
+fn note(log: &std::path::Path, line: &str) {
+    use std::io::Write;
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+fn sequence_of(record: &Record) -> Option<&str> {
+    record.dynamodb.as_ref()?.sequence_number.as_deref()
+}
+
+/// One stream record in the shape Lambda delivers it.
+fn lambda_record(record: &Record, stream_arn: &str, region: &str) -> Value {
+    let image = |item: Option<&HashMap<String, AttributeValue>>| {
+        item.map(|item| {
+            Value::Object(
+                item.iter()
+                    .map(|(k, v)| (k.clone(), attribute_json(v)))
+                    .collect(),
+            )
+        })
+    };
+    let stream = record.dynamodb.as_ref();
+    let mut dynamodb = serde_json::Map::new();
+    if let Some(keys) = image(stream.and_then(|s| s.keys.as_ref())) {
+        dynamodb.insert("Keys".into(), keys);
+    }
+    if let Some(new) = image(stream.and_then(|s| s.new_image.as_ref())) {
+        dynamodb.insert("NewImage".into(), new);
+    }
+    if let Some(old) = image(stream.and_then(|s| s.old_image.as_ref())) {
+        dynamodb.insert("OldImage".into(), old);
+    }
+    dynamodb.insert(
+        "SequenceNumber".into(),
+        json!(stream.and_then(|s| s.sequence_number.clone())),
+    );
+    dynamodb.insert("StreamViewType".into(), json!("NEW_AND_OLD_IMAGES"));
+    json!({
+        "eventID": record.event_id,
+        "eventName": record.event_name.as_ref().map(|n| n.as_str().to_string()),
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    })
+}
+
+/// An attribute value in DynamoDB's JSON form.
+fn attribute_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(_) => json!({ "NULL": true }),
+        AttributeValue::Ss(v) => json!({ "SS": v }),
+        AttributeValue::Ns(v) => json!({ "NS": v }),
+        AttributeValue::M(m) => json!({
+            "M": m.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect::<serde_json::Map<_, _>>()
+        }),
+        AttributeValue::L(l) => json!({ "L": l.iter().map(attribute_json).collect::<Vec<_>>() }),
+        _ => json!({ "NULL": true }),
+    }
+}
