@@ -3,11 +3,14 @@
 //! `intake validate FILE|DIR... [--json] [--channel web|drop_box] [--policy FILE]` runs the PDF
 //! engine of the functions on local files, with no AWS at all. It prints a table (or JSON lines)
 //! and exits 1 when any document is rejected, 2 when a file cannot be read or the command is
-//! wrong.
+//! wrong. `intake reclassify DOCUMENT --to DEPARTMENT --by OPERATOR` moves a document to another
+//! department in the documents table (AWS).
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod reclassify;
 
 use intake::hashing::{DocumentReader, hash_with_checkpoints};
 use intake::model::{Channel, Outcome, Severity, Verdict};
@@ -46,8 +49,9 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("reclassify") => reclassify::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
+            println!("{USAGE}\n\n{}", reclassify::USAGE);
             ExitCode::SUCCESS
         }
         Some(other) => {

@@ -166,6 +166,72 @@ pub fn plan(rules: &RoutingRules, new: &DocumentRecord) -> Option<Plan> {
     })
 }
 
+/// One move of a document between departments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DepartmentMove {
+    /// Who moved it (the operator's name or id).
+    pub by: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The department it was in, if any.
+    pub from: Option<String>,
+    /// The department it went to.
+    pub to: String,
+}
+
+/// Why a reclassification was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReclassifyError {
+    /// The target is not a department of the rules.
+    #[error("'{0}' is not a department (see config/routing.json)")]
+    UnknownDepartment(String),
+    /// The document is not judged yet (or is not a document).
+    #[error("the document is not judged yet; it is routed once it is")]
+    NotJudged,
+    /// It is there already.
+    #[error("the document is in '{0}' already")]
+    AlreadyThere(String),
+    /// The operator was not named.
+    #[error("name the operator (--by): the record keeps who moved the document")]
+    NoOperator,
+}
+
+/// The history after moving `record` to `to`: the record's history with this move appended.
+pub fn reclassify(
+    rules: &RoutingRules,
+    record: &DocumentRecord,
+    to: &str,
+    by: &str,
+    at: &str,
+) -> Result<(DepartmentMove, String), ReclassifyError> {
+    if by.trim().is_empty() {
+        return Err(ReclassifyError::NoOperator);
+    }
+    if rules.department(to).is_none() {
+        return Err(ReclassifyError::UnknownDepartment(to.to_string()));
+    }
+    if !is_judged_document(record) {
+        return Err(ReclassifyError::NotJudged);
+    }
+    if record.department.as_deref() == Some(to) {
+        return Err(ReclassifyError::AlreadyThere(to.to_string()));
+    }
+    let mut history: Vec<DepartmentMove> = record
+        .department_history
+        .as_deref()
+        .and_then(|h| serde_json::from_str(h).ok())
+        .unwrap_or_default();
+    let entry = DepartmentMove {
+        by: by.trim().to_string(),
+        at: at.to_string(),
+        from: record.department.clone(),
+        to: to.to_string(),
+    };
+    history.push(entry.clone());
+    let json = serde_json::to_string(&history).unwrap_or_else(|_| "[]".into());
+    Ok((entry, json))
+}
+
 /// The e-mail text of a notification (Polish, then the facts): never the document's contents.
 pub fn email_text(n: &Notification) -> String {
     let line = |label: &str, value: Option<&str>| format!("{label}: {}\n", value.unwrap_or("-"));
@@ -273,6 +339,47 @@ mod tests {
         );
         assert!(text.contains(&plan.notification.document_id));
         assert!(text.contains("Uwagi / reasons: -"), "{text}");
+    }
+
+    #[test]
+    fn a_reclassification_is_checked_and_kept_in_the_history() {
+        let rules = RoutingRules::bundled().unwrap();
+        let mut record = judged(Channel::Web, Some("general-letter"), None);
+        record.department = Some("kancelaria".into());
+        let (entry, history) = reclassify(
+            &rules,
+            &record,
+            "skarb",
+            "jan.nowak",
+            "2026-11-25T08:00:00.000Z",
+        )
+        .unwrap();
+        assert_eq!(entry.from.as_deref(), Some("kancelaria"));
+        record.department = Some("skarb".into());
+        record.department_history = Some(history);
+        let (_, history) =
+            reclassify(&rules, &record, "usc", "anna", "2026-11-25T09:00:00.000Z").unwrap();
+        let moves: Vec<DepartmentMove> = serde_json::from_str(&history).unwrap();
+        assert_eq!(moves.len(), 2);
+        assert_eq!(moves[1].from.as_deref(), Some("skarb"));
+        assert_eq!(moves[1].to, "usc");
+        assert_eq!(
+            reclassify(&rules, &record, "nowhere", "anna", "t"),
+            Err(ReclassifyError::UnknownDepartment("nowhere".into()))
+        );
+        assert_eq!(
+            reclassify(&rules, &record, "skarb", "anna", "t"),
+            Err(ReclassifyError::AlreadyThere("skarb".into()))
+        );
+        assert_eq!(
+            reclassify(&rules, &record, "usc", " ", "t"),
+            Err(ReclassifyError::NoOperator)
+        );
+        record.status = Some(DocumentStatus::Pending);
+        assert_eq!(
+            reclassify(&rules, &record, "usc", "anna", "t"),
+            Err(ReclassifyError::NotJudged)
+        );
     }
 
     #[test]

@@ -440,6 +440,16 @@ async fn a_redelivered_message_leaves_one_archive_object_and_one_record() {
     let verdict = submit_and_wait(&http, "raz.pdf", bytes.clone()).await;
     assert_eq!(verdict["status"], "accepted", "{verdict}");
     let id = verdict["upload_id"].as_str().expect("id").to_string();
+    // notify writes the department once the verdict is in; the record is complete after that.
+    wait_until("the department is recorded", VERDICT_TIMEOUT, || async {
+        table
+            .get(&id)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.department.is_some())
+    })
+    .await;
     let before = table.get(&id).await.expect("read").expect("record");
 
     // The message S3 sent, delivered again twice (SQS is at-least-once).
@@ -963,4 +973,39 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
     // Anything that arrives for these documents now would be a second notification.
     let again = collect_notifications(&ids, Duration::from_secs(6)).await;
     assert!(again.is_empty(), "second notifications: {again:?}");
+
+    // An operator moves the general letter to the treasury: the treasury is told, the record
+    // keeps who, when, from and to; a move to no department is refused.
+    let letter = expected
+        .iter()
+        .find(|(_, d)| d == "kancelaria")
+        .map(|(id, _)| id.clone())
+        .expect("a general letter");
+    let reclassify = |to: &str| {
+        std::process::Command::new(intake_local::workspace_root().join("target/debug/intake"))
+            .args(["reclassify", &letter, "--to", to, "--by", "jan.nowak"])
+            .env("AWS_ENDPOINT_URL", &stack().aws_endpoint)
+            .env("AWS_REGION", &stack().region)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("INTAKE_TABLE", &stack().outputs.documents_table)
+            .output()
+            .expect("intake reclassify runs")
+    };
+    let refused = reclassify("no-such-department");
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let moved = reclassify("skarb");
+    assert!(moved.status.success(), "{moved:?}");
+    let seen = collect_notifications(std::slice::from_ref(&letter), Duration::from_secs(60)).await;
+    let got = seen.get(&letter).cloned().unwrap_or_default();
+    let queues: Vec<&str> = got.iter().map(|(q, _)| q.as_str()).collect();
+    assert_eq!(queues, ["skarb"]);
+    assert_eq!(got[0].1["routing"], "reclassified by an operator");
+    let record = table.get(&letter).await.expect("read").expect("record");
+    assert_eq!(record.department.as_deref(), Some("skarb"));
+    let history: serde_json::Value =
+        serde_json::from_str(record.department_history.as_deref().expect("history")).expect("JSON");
+    assert_eq!(history[0]["from"], "kancelaria");
+    assert_eq!(history[0]["to"], "skarb");
+    assert_eq!(history[0]["by"], "jan.nowak");
 }

@@ -216,6 +216,42 @@ impl DocumentTable {
         }
     }
 
+    /// Moves a judged document to another department, if it is still in `from` (so two
+    /// operators cannot overwrite each other's move unseen), recording who did it and the
+    /// history. notify then tells the new department.
+    pub async fn move_department(
+        &self,
+        id: &str,
+        from: Option<&str>,
+        to: &str,
+        by: &str,
+        history_json: &str,
+    ) -> Result<bool, AwsError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(id.into()))
+            .update_expression(
+                "SET department = :to, reclassified_by = :by, department_history = :history",
+            )
+            .expression_attribute_values(":to", AttributeValue::S(to.into()))
+            .expression_attribute_values(":by", AttributeValue::S(by.into()))
+            .expression_attribute_values(":history", AttributeValue::S(history_json.into()));
+        update = match from {
+            Some(from) => update
+                .condition_expression("attribute_exists(id) AND department = :from")
+                .expression_attribute_values(":from", AttributeValue::S(from.into())),
+            None => update
+                .condition_expression("attribute_exists(id) AND attribute_not_exists(department)"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(dynamo_error("dynamodb:UpdateItem", &e)),
+        }
+    }
+
     /// Whether the (document, department) notification is in the ledger.
     pub async fn notified(&self, document_id: &str, department: &str) -> Result<bool, AwsError> {
         let item = self
