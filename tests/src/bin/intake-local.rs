@@ -2,6 +2,8 @@
 //! exactly as a browser would, and a table of what became of each.
 //!
 //! Run it with `scripts/local-run` (which builds the functions first).
+//! `--notify-latency N` then also submits N documents at once and measures how long each takes
+//! from its upload to its department's queue (`scripts/bench-notify`).
 
 use std::time::{Duration, Instant};
 
@@ -30,7 +32,16 @@ async fn run() -> anyhow::Result<()> {
         stack.aws_endpoint,
         stack.api_url
     );
-    let result = push_samples(&stack).await;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let latency_batch = args
+        .iter()
+        .position(|a| a == "--notify-latency")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<usize>().ok());
+    let mut result = push_samples(&stack).await;
+    if let (Ok(()), Some(n)) = (&result, latency_batch) {
+        result = notify_latency(&stack, n).await;
+    }
     println!("logs: {}", work.join("logs").display());
     stack.stop().await;
     println!("stopped everything; total {:.0?}", started.elapsed());
@@ -120,6 +131,95 @@ async fn push_samples(stack: &Stack) -> anyhow::Result<()> {
         "some samples did not get the outcome they should"
     );
     Ok(())
+}
+
+/// Submits `n` documents at once (child benefit, so one department's queue) and measures, for
+/// each, the time from the end of its upload to its notification arriving in the queue.
+async fn notify_latency(stack: &Stack, n: usize) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let department = "centrum-swiadczen";
+    let queue = stack
+        .outputs
+        .department_queues
+        .get(department)
+        .context("no queue for the benefits centre")?
+        .clone();
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk_config().await);
+    println!("\nnotification latency: {n} documents submitted at once...");
+    let started = Instant::now();
+    let uploads = (0..n).map(|i| {
+        let http = http.clone();
+        let api = stack.api_url.clone();
+        async move {
+            let pdf = intake::pdf::samples::minimal_pdf(
+                1,
+                &format!("latency {i} {}", jiff::Timestamp::now()),
+            );
+            let submission =
+                intake_local::browser::submit(&http, &api, "child-benefit", "wniosek.pdf", pdf)
+                    .await?;
+            anyhow::Ok((submission.upload_id, Instant::now()))
+        }
+    });
+    let uploaded: Vec<(String, Instant)> = futures_join_all(uploads).await?;
+    let uploads_done = started.elapsed();
+    let ours: std::collections::HashSet<&str> =
+        uploaded.iter().map(|(id, _)| id.as_str()).collect();
+    let mut arrived: std::collections::HashMap<String, Instant> = std::collections::HashMap::new();
+    while arrived.len() < n && started.elapsed() < Duration::from_secs(600) {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await?;
+        for message in received.messages.unwrap_or_default() {
+            let body: serde_json::Value =
+                serde_json::from_str(message.body.as_deref().unwrap_or("{}"))?;
+            // The samples of the local run went to this queue too; only this batch counts.
+            if let Some(id) = body["document_id"].as_str().filter(|id| ours.contains(id)) {
+                arrived.entry(id.to_string()).or_insert_with(Instant::now);
+            }
+            sqs.delete_message()
+                .queue_url(&queue)
+                .set_receipt_handle(message.receipt_handle)
+                .send()
+                .await?;
+        }
+    }
+    let mut latencies: Vec<Duration> = uploaded
+        .iter()
+        .filter_map(|(id, at)| arrived.get(id).map(|arrival| arrival.duration_since(*at)))
+        .collect();
+    latencies.sort();
+    anyhow::ensure!(
+        latencies.len() == n,
+        "{} of {n} notifications arrived",
+        latencies.len()
+    );
+    let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "  uploads took {:.1?}; upload to queue: median {:.1?}, p95 {:.1?}, max {:.1?}; all {n} notified {:.1?} after the first upload began",
+        uploads_done,
+        pick(0.5),
+        pick(0.95),
+        pick(1.0),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// Runs futures side by side and collects their results in order.
+async fn futures_join_all<T: Send + 'static>(
+    futures: impl Iterator<Item = impl std::future::Future<Output = anyhow::Result<T>> + Send + 'static>,
+) -> anyhow::Result<Vec<T>> {
+    let handles: Vec<_> = futures.map(tokio::spawn).collect::<Vec<_>>();
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await??);
+    }
+    Ok(out)
 }
 
 /// The random tail of a time-ordered id (its head is the same for ids made close together).
