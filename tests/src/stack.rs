@@ -184,6 +184,11 @@ impl Stack {
     }
 }
 
+/// An SDK configuration for a local AWS at `endpoint`, with the test credentials.
+pub async fn sdk_config_for(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    sdk_config(endpoint, region).await
+}
+
 async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)

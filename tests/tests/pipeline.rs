@@ -1009,3 +1009,106 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
     assert_eq!(history[0]["to"], "skarb");
     assert_eq!(history[0]["by"], "jan.nowak");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_consumer_reads_its_own_queue_and_is_refused_anothers() {
+    // The policies Terraform gave the consumer roles, as deployed.
+    let iam = aws_sdk_iam::Client::new(&stack().sdk_config().await);
+    let policy = iam
+        .get_role_policy()
+        .role_name("intake-department-skarb")
+        .policy_name("own-queue-and-documents")
+        .send()
+        .await
+        .expect("the treasury's consumer policy");
+    let document = percent_encoding::percent_decode_str(policy.policy_document())
+        .decode_utf8()
+        .expect("UTF-8")
+        .into_owned();
+
+    // The shared local AWS does not enforce IAM (the functions run with test credentials), so
+    // the policy is checked on a second moto that does: the same queue names give the same
+    // ARNs, a clerk holds the treasury's policy, and authorization is switched on.
+    let work = intake_local::workspace_root()
+        .join("target/local-stack-tests")
+        .join(format!("iam-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("work dir");
+    let enforcing = intake_local::moto::Moto::start(&work.join("moto.log"))
+        .await
+        .expect("a second moto");
+    let admin = intake_local::stack::sdk_config_for(&enforcing.endpoint, &stack().region).await;
+    let sqs = aws_sdk_sqs::Client::new(&admin);
+    let mut urls = std::collections::HashMap::new();
+    for department in ["skarb", "usc"] {
+        let url = sqs
+            .create_queue()
+            .queue_name(format!("intake-department-{department}.fifo"))
+            .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+            .send()
+            .await
+            .expect("queue")
+            .queue_url
+            .expect("url");
+        urls.insert(department, url);
+    }
+    let iam = aws_sdk_iam::Client::new(&admin);
+    iam.create_user()
+        .user_name("skarb-clerk")
+        .send()
+        .await
+        .expect("user");
+    let key = iam
+        .create_access_key()
+        .user_name("skarb-clerk")
+        .send()
+        .await
+        .expect("key")
+        .access_key
+        .expect("access key");
+    iam.put_user_policy()
+        .user_name("skarb-clerk")
+        .policy_name("own-queue-and-documents")
+        .policy_document(&document)
+        .send()
+        .await
+        .expect("policy");
+    let switched = reqwest::Client::new()
+        .post(format!("{}/moto-api/reset-auth", enforcing.endpoint))
+        .body("0")
+        .send()
+        .await
+        .expect("authorization on");
+    assert!(switched.status().is_success());
+
+    let clerk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&enforcing.endpoint)
+        .region(aws_config::Region::new(stack().region.clone()))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            key.access_key_id(),
+            key.secret_access_key(),
+            None,
+            None,
+            "clerk",
+        ))
+        .load()
+        .await;
+    let clerk_sqs = aws_sdk_sqs::Client::new(&clerk);
+    let own = clerk_sqs
+        .receive_message()
+        .queue_url(&urls["skarb"])
+        .send()
+        .await;
+    let other = clerk_sqs
+        .receive_message()
+        .queue_url(&urls["usc"])
+        .send()
+        .await;
+    enforcing.stop().await;
+    assert!(own.is_ok(), "its own queue: {own:?}");
+    let refused = other.expect_err("another department's queue must be refused");
+    let text = format!("{refused:?}");
+    assert!(
+        text.contains("AccessDenied") || text.contains("403"),
+        "{text}"
+    );
+}
