@@ -26,7 +26,24 @@ pub struct StackOptions {
     pub bin_dir: PathBuf,
     /// Extra terraform variables (name, value).
     pub terraform_vars: Vec<(&'static str, String)>,
+    /// Read the department queues continuously into [`Stack::notifications`] (for tests that
+    /// run side by side: one reader, so none takes another's messages).
+    pub collect_notifications: bool,
 }
+
+/// One notification read from a department's queue.
+#[derive(Debug, Clone)]
+pub struct Notified {
+    /// The queue's department.
+    pub department: String,
+    /// The message body.
+    pub body: serde_json::Value,
+    /// When it was read.
+    pub arrived: std::time::Instant,
+}
+
+/// Notifications by document id.
+pub type NotificationLog = std::sync::Arc<std::sync::Mutex<HashMap<String, Vec<Notified>>>>;
 
 impl StackOptions {
     /// Defaults: binaries from `INTAKE_BIN_DIR` or the workspace's `target/debug`.
@@ -43,6 +60,7 @@ impl StackOptions {
             work_dir: work_dir.into(),
             bin_dir,
             terraform_vars: Vec::new(),
+            collect_notifications: false,
         }
     }
 }
@@ -64,6 +82,8 @@ pub struct Stack {
     pub validate_poller: Poller,
     /// The stream poller feeding notify.
     pub notify_poller: StreamPoller,
+    /// Every notification read from the department queues, when collected.
+    pub notifications: NotificationLog,
     /// Where logs and state are.
     pub work_dir: PathBuf,
 }
@@ -141,6 +161,14 @@ impl Stack {
             functions["notify"].clone(),
             work.join("logs/notify-stream-poller.log"),
         );
+        let notifications = NotificationLog::default();
+        if options.collect_notifications {
+            read_department_queues(
+                aws_sdk_sqs::Client::new(&sdk),
+                outputs.department_queues.clone(),
+                notifications.clone(),
+            );
+        }
         Ok(Stack {
             moto: Some(moto),
             aws_endpoint,
@@ -150,6 +178,7 @@ impl Stack {
             functions,
             validate_poller,
             notify_poller,
+            notifications,
             work_dir: work.clone(),
         })
     }
@@ -182,6 +211,49 @@ impl Stack {
             moto.stop().await;
         }
     }
+}
+
+/// Reads every department queue, keeping each notification by document id and deleting it.
+fn read_department_queues(
+    sqs: aws_sdk_sqs::Client,
+    queues: HashMap<String, String>,
+    log: NotificationLog,
+) {
+    tokio::spawn(async move {
+        loop {
+            for (department, url) in &queues {
+                let Ok(received) = sqs
+                    .receive_message()
+                    .queue_url(url)
+                    .max_number_of_messages(10)
+                    .send()
+                    .await
+                else {
+                    continue;
+                };
+                for message in received.messages.unwrap_or_default() {
+                    let body: serde_json::Value =
+                        serde_json::from_str(message.body.as_deref().unwrap_or("null"))
+                            .unwrap_or(serde_json::Value::Null);
+                    let id = body["document_id"].as_str().unwrap_or_default().to_string();
+                    if let Ok(mut log) = log.lock() {
+                        log.entry(id).or_default().push(Notified {
+                            department: department.clone(),
+                            body,
+                            arrived: std::time::Instant::now(),
+                        });
+                    }
+                    let _ = sqs
+                        .delete_message()
+                        .queue_url(url)
+                        .set_receipt_handle(message.receipt_handle)
+                        .send()
+                        .await;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
 }
 
 /// An SDK configuration for a local AWS at `endpoint`, with the test credentials.

@@ -80,15 +80,8 @@ impl DocumentStore {
             Err(e) => return Err(AwsError::new("s3:GetObject", &e)),
         };
         let version = response.version_id().map(str::to_string);
-        let mut reader = DocumentReader::new(limit, None);
-        let mut body = response.body;
-        while let Some(chunk) = body.try_next().await.map_err(|e| AwsError {
-            operation: "s3:GetObject",
-            detail: format!("reading the body: {e}"),
-        })? {
-            reader.push(&chunk);
-        }
-        Ok(Some((reader.finish().bytes, version)))
+        let read = read_body(response.body, DocumentReader::new(limit, None)).await?;
+        Ok(Some((read.bytes, version)))
     }
 
     /// Reads an object once, hashing it as it streams in and keeping at most `limit` bytes.
@@ -111,15 +104,7 @@ impl DocumentStore {
         let expected = response
             .content_length()
             .and_then(|n| u64::try_from(n).ok());
-        let mut reader = DocumentReader::new(limit, expected);
-        let mut body = response.body;
-        while let Some(chunk) = body.try_next().await.map_err(|e| AwsError {
-            operation: "s3:GetObject",
-            detail: format!("reading the body: {e}"),
-        })? {
-            reader.push(&chunk);
-        }
-        Ok(reader.finish())
+        read_body(response.body, DocumentReader::new(limit, expected)).await
     }
 
     /// Stores an accepted document under its content-addressed key, with the SHA-256 sent along
@@ -232,3 +217,17 @@ const COPY_SOURCE_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_A
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
+
+/// Streams an object's body through `reader` (hashing on the way, keeping at most its limit).
+async fn read_body(
+    mut body: aws_sdk_s3::primitives::ByteStream,
+    mut reader: DocumentReader,
+) -> Result<crate::hashing::ReadDocument, AwsError> {
+    while let Some(chunk) = body.try_next().await.map_err(|e| AwsError {
+        operation: "s3:GetObject",
+        detail: format!("reading the body: {e}"),
+    })? {
+        reader.push(&chunk);
+    }
+    Ok(reader.finish())
+}

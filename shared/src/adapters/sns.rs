@@ -6,6 +6,18 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use super::{Aws, AwsError};
 use crate::notify::{Notification, deduplication_id};
 
+/// The `department` message attribute both topics' subscriptions filter on.
+fn department_attribute(notification: &Notification) -> Result<MessageAttributeValue, AwsError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(&notification.department)
+        .build()
+        .map_err(|e| AwsError {
+            operation: "sns:Publish",
+            detail: e.to_string(),
+        })
+}
+
 /// The FIFO topic departments are notified through.
 #[derive(Clone, Debug)]
 pub struct NotificationTopic {
@@ -30,14 +42,7 @@ impl NotificationTopic {
             operation: "sns:Publish",
             detail: format!("encoding the notification: {e}"),
         })?;
-        let department = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(&notification.department)
-            .build()
-            .map_err(|e| AwsError {
-                operation: "sns:Publish",
-                detail: e.to_string(),
-            })?;
+        let department = department_attribute(notification)?;
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
@@ -74,14 +79,7 @@ impl EmailTopic {
 
     /// Sends the notification as a short text, filtered to the department's address.
     pub async fn publish(&self, notification: &Notification) -> Result<(), AwsError> {
-        let department = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(&notification.department)
-            .build()
-            .map_err(|e| AwsError {
-                operation: "sns:Publish",
-                detail: e.to_string(),
-            })?;
+        let department = department_attribute(notification)?;
         self.client
             .publish()
             .topic_arn(&self.topic_arn)

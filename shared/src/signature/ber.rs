@@ -22,12 +22,7 @@ pub(crate) fn sets_within(bytes: &[u8], max: usize) -> bool {
     if bytes.len() > MAX_BYTES {
         return false;
     }
-    let trimmed = bytes.len() - bytes.iter().rev().take_while(|b| **b == 0).count();
-    let value = (0..=MAX_DEPTH).find_map(|pairs| {
-        let end = trimmed.checked_add(2 * pairs)?.min(bytes.len());
-        yasna::parse_ber(&bytes[..end], |reader| reader.read_tagged_der()).ok()
-    });
-    value.is_none_or(|v| sets_ok(&v, max, 0))
+    first_value(bytes).is_none_or(|v| sets_ok(&v, max, 0))
 }
 
 fn sets_ok(value: &TaggedDerValue, max: usize, depth: usize) -> bool {
@@ -52,16 +47,20 @@ pub(crate) fn to_der(ber: &[u8]) -> Option<Vec<u8>> {
     if ber.len() > MAX_BYTES {
         return None;
     }
-    // The value ends before the zero padding, or up to the end-of-contents pairs it closes with.
-    let trimmed = ber.len() - ber.iter().rev().take_while(|b| **b == 0).count();
-    let value = (0..=MAX_DEPTH).find_map(|pairs| {
-        let end = trimmed.checked_add(2 * pairs)?.min(ber.len());
-        yasna::parse_ber(&ber[..end], |reader| reader.read_tagged_der()).ok()
-    })?;
-    let value = normalize(value, 0)?;
+    let value = normalize(first_value(ber)?, 0)?;
     Some(yasna::construct_der(|writer| {
         writer.write_tagged_der(&value)
     }))
+}
+
+/// The first value of `bytes`, which may be followed by zero padding (as in a PDF's /Contents):
+/// it ends before the padding, or up to the end-of-contents pairs it closes with.
+fn first_value(bytes: &[u8]) -> Option<TaggedDerValue> {
+    let trimmed = bytes.len() - bytes.iter().rev().take_while(|b| **b == 0).count();
+    (0..=MAX_DEPTH).find_map(|pairs| {
+        let end = trimmed.checked_add(2 * pairs)?.min(bytes.len());
+        yasna::parse_ber(&bytes[..end], |reader| reader.read_tagged_der()).ok()
+    })
 }
 
 fn normalize(value: TaggedDerValue, depth: usize) -> Option<TaggedDerValue> {
