@@ -35,6 +35,23 @@ pub async fn request_upload(
     Ok((status, body))
 }
 
+/// Asks for an upload that must be granted: its id and the whole answer.
+async fn create_upload(
+    http: &reqwest::Client,
+    api: &str,
+    request: &Value,
+) -> anyhow::Result<(String, Value)> {
+    let (status, created) = request_upload(http, api, request).await?;
+    if status != 201 {
+        bail!("POST /uploads answered {status}: {created}");
+    }
+    let upload_id = created["upload_id"]
+        .as_str()
+        .context("no upload_id")?
+        .to_string();
+    Ok((upload_id, created))
+}
+
 /// Posts `bytes` with the form from a `POST /uploads` answer.
 pub async fn post_file(
     http: &reqwest::Client,
@@ -93,14 +110,7 @@ pub async fn submit(
         "size": bytes.len(),
         "sha256": intake::hashing::DocumentHash::of(&bytes).to_hex(),
     });
-    let (status, created) = request_upload(http, api, &request).await?;
-    if status != 201 {
-        bail!("POST /uploads answered {status}: {created}");
-    }
-    let upload_id = created["upload_id"]
-        .as_str()
-        .context("no upload_id")?
-        .to_string();
+    let (upload_id, created) = create_upload(http, api, &request).await?;
     let post_status = post_file(http, &created, file_name, bytes).await?;
     if !(200..300).contains(&post_status) {
         bail!("the presigned POST answered {post_status}");
@@ -128,14 +138,7 @@ pub async fn submit_with_detached_signature(
         "size": bytes.len(),
         "signature": {"file_name": "podpis.p7s", "size": p7s.len()},
     });
-    let (status, created) = request_upload(http, api, &request).await?;
-    if status != 201 {
-        bail!("POST /uploads answered {status}: {created}");
-    }
-    let upload_id = created["upload_id"]
-        .as_str()
-        .context("no upload_id")?
-        .to_string();
+    let (upload_id, created) = create_upload(http, api, &request).await?;
     // The signature goes first: a browser may send the two in either order.
     if send_signature {
         let status = post_form(

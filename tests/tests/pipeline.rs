@@ -727,34 +727,47 @@ async fn signatures_are_judged_against_the_deployed_trust_anchors() {
     assert_eq!(object_bytes(&storage.bucket, &storage.key).await, untrusted);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_detached_signature_is_verified_against_its_document_and_kept_beside_it() {
+/// Submits a document with its `.p7s`, waits for the verdict, and reads the record.
+async fn submit_signed_and_wait(
+    service: &str,
+    file_name: &str,
+    document: Vec<u8>,
+    p7s: Vec<u8>,
+) -> (serde_json::Value, intake::model::DocumentRecord) {
     let http = reqwest::Client::new();
     let api = &stack().api_url;
-    let table = table().await;
-    let p7s = signature_fixture("detached-valid.p7s");
-
-    // The document with its .p7s, for a service that requires a trusted signature.
     let submission = browser::submit_with_detached_signature(
-        &http,
-        api,
-        SIGNATURE_REQUIRED_SERVICE,
-        "wniosek.pdf",
-        signature_fixture("detached-document.pdf"),
-        p7s.clone(),
-        true,
+        &http, api, service, file_name, document, p7s, true,
     )
     .await
     .expect("submission");
     let verdict = browser::wait_for_verdict(&http, api, &submission.upload_id, VERDICT_TIMEOUT)
         .await
         .expect("verdict");
-    assert_eq!(verdict["status"], "accepted", "{verdict}");
-    let record = table
+    let record = table()
+        .await
         .get(&submission.upload_id)
         .await
         .expect("read")
         .expect("record");
+    (verdict, record)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_signature_is_verified_against_its_document_and_kept_beside_it() {
+    let http = reqwest::Client::new();
+    let api = &stack().api_url;
+    let p7s = signature_fixture("detached-valid.p7s");
+
+    // The document with its .p7s, for a service that requires a trusted signature.
+    let (verdict, record) = submit_signed_and_wait(
+        SIGNATURE_REQUIRED_SERVICE,
+        "wniosek.pdf",
+        signature_fixture("detached-document.pdf"),
+        p7s.clone(),
+    )
+    .await;
+    assert_eq!(verdict["status"], "accepted", "{verdict}");
     assert_eq!(record.signature_status.as_deref(), Some("trusted"));
     let signatures: serde_json::Value =
         serde_json::from_str(record.signatures.as_deref().expect("signatures")).expect("JSON");
@@ -766,26 +779,14 @@ async fn a_detached_signature_is_verified_against_its_document_and_kept_beside_i
 
     // The same signature over different bytes: not intact, so the service rejects it; both
     // files are kept in quarantine.
-    let submission = browser::submit_with_detached_signature(
-        &http,
-        api,
+    let (verdict, record) = submit_signed_and_wait(
         SIGNATURE_REQUIRED_SERVICE,
         "wniosek-zmieniony.pdf",
         signature_fixture("detached-tampered-document.pdf"),
         p7s.clone(),
-        true,
     )
-    .await
-    .expect("submission");
-    let verdict = browser::wait_for_verdict(&http, api, &submission.upload_id, VERDICT_TIMEOUT)
-        .await
-        .expect("verdict");
+    .await;
     assert_eq!(verdict["status"], "rejected", "{verdict}");
-    let record = table
-        .get(&submission.upload_id)
-        .await
-        .expect("read")
-        .expect("record");
     assert_eq!(record.signature_status.as_deref(), Some("invalid"));
     let stored = record.detached_signature_stored.expect("signature kept");
     assert!(stored.starts_with(&bucket("quarantine")), "{stored}");

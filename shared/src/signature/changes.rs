@@ -55,6 +55,7 @@ fn permitted(p: Option<u8>) -> Modification {
 /// Compares the file `bytes` (loaded as `document`) with its revision ending at `signed_end`.
 pub(crate) fn classify(
     bytes: &[u8],
+    revisions: &[crate::pdf::scan::Revision],
     document: &Document,
     signed_end: usize,
     docmdp: Option<u8>,
@@ -72,7 +73,6 @@ pub(crate) fn classify(
     if signed_end >= bytes.len() {
         return diff(out);
     }
-    let revisions = crate::pdf::scan::revisions(bytes);
     let last_end = revisions.last().map_or(0, |r| r.end as usize);
     if bytes
         .get(last_end..)

@@ -442,6 +442,17 @@ pub(crate) enum SignedContent<'a> {
 }
 
 impl SignedContent<'_> {
+    /// The signed bytes, in order (ranges outside the buffer are left out).
+    fn parts(&self) -> Vec<&[u8]> {
+        match self {
+            SignedContent::Ranges(bytes, ranges, _) => ranges
+                .iter()
+                .filter_map(|&(start, len)| bytes.get(start..start.checked_add(len)?))
+                .collect(),
+            SignedContent::Bytes(bytes) => vec![bytes],
+        }
+    }
+
     /// The digest of the content with `algorithm`.
     pub(crate) fn digest(&self, algorithm: DigestAlgorithm) -> Vec<u8> {
         match self {
@@ -452,22 +463,12 @@ impl SignedContent<'_> {
                 // The first range runs from the start of the file: resume the document's own
                 // hash where it ends instead of hashing it again.
                 let mut state = checkpoints.state_at(bytes, ranges[0].1);
-                for &(start, len) in &ranges[1..] {
-                    if let Some(part) = start.checked_add(len).and_then(|end| bytes.get(start..end))
-                    {
-                        state.update(part);
-                    }
+                for part in self.parts().into_iter().skip(1) {
+                    state.update(part);
                 }
                 state.finalize().to_vec()
             }
-            SignedContent::Ranges(bytes, ranges, _) => {
-                let parts: Vec<&[u8]> = ranges
-                    .iter()
-                    .filter_map(|&(start, len)| bytes.get(start..start.checked_add(len)?))
-                    .collect();
-                algorithm.digest(&parts)
-            }
-            SignedContent::Bytes(bytes) => algorithm.digest(&[bytes]),
+            _ => algorithm.digest(&self.parts()),
         }
     }
 }
@@ -710,14 +711,8 @@ fn verify_value(
     let owned;
     let bytes: &[u8] = match message {
         SignedMessage::Attributes(der) => der,
-        SignedMessage::Content(SignedContent::Bytes(b)) => b,
-        SignedMessage::Content(SignedContent::Ranges(buffer, ranges, _)) => {
-            owned = ranges
-                .iter()
-                .filter_map(|&(s, l)| buffer.get(s..s.checked_add(l)?))
-                .flatten()
-                .copied()
-                .collect::<Vec<u8>>();
+        SignedMessage::Content(content) => {
+            owned = content.parts().concat();
             &owned
         }
     };

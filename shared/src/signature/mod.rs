@@ -241,15 +241,6 @@ impl SignatureVerdict {
         }
     }
 
-    /// Whether the signature holds in full: valid, covering its revision, nothing disallowed
-    /// changed after it.
-    pub fn holds(&self) -> bool {
-        self.intact
-            && self.valid
-            && self.coverage != Some(Coverage::Partial)
-            && self.changes_allowed != Some(false)
-    }
-
     /// Whether the signature could not be checked because it uses an algorithm this verifier
     /// does not implement (reported as such, never as invalid).
     pub fn unsupported(&self) -> bool {

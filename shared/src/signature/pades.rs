@@ -109,9 +109,9 @@ pub fn check_pdf_signatures_resuming(
             continue;
         };
         // Signatures closing the same revision share one comparison.
-        let diff = diffs
-            .entry(end)
-            .or_insert_with(|| changes::classify(bytes, &document, end, permission, &verified));
+        let diff = diffs.entry(end).or_insert_with(|| {
+            changes::classify(bytes, &revisions, &document, end, permission, &verified)
+        });
         verdict.modification = Some(diff.level);
         verdict.changes_allowed = Some(diff.allowed);
         verdict.changes = diff.changes.clone();
