@@ -136,6 +136,16 @@ data "aws_iam_policy_document" "notify" {
     resources = [aws_dynamodb_table.documents.arn]
   }
   statement {
+    sid       = "ReadArchive"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.documents["archive"].arn}/*"]
+  }
+  statement {
+    sid       = "DepartmentCopies"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.documents["archive"].arn}/departments/*"]
+  }
+  statement {
     sid       = "Publish"
     actions   = ["sns:Publish"]
     resources = concat([aws_sns_topic.notifications.arn], aws_sns_topic.email[*].arn)
@@ -184,7 +194,8 @@ resource "aws_lambda_event_source_mapping" "notify" {
 }
 
 # A department's consumer (its case-management system or a clerk's tool) assumes this role:
-# it reads its own queue, and queries the table's by_department index for its own department.
+# it reads its own queue, its own copies of its documents (departments/<id>/ in the archive,
+# made by notify), and queries the table's by_department index for its own department.
 data "aws_iam_policy_document" "department_consumer_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -201,6 +212,11 @@ data "aws_iam_policy_document" "department_consumer" {
     sid       = "OwnQueue"
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
     resources = [aws_sqs_queue.department[each.key].arn]
+  }
+  statement {
+    sid       = "OwnDocumentCopies"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.documents["archive"].arn}/departments/${each.key}/*"]
   }
   statement {
     sid       = "OwnDocuments"
@@ -226,6 +242,23 @@ resource "aws_iam_role_policy" "department_consumer" {
   name     = "own-queue-and-documents"
   role     = aws_iam_role.department_consumer[each.key].id
   policy   = data.aws_iam_policy_document.department_consumer[each.key].json
+}
+
+# A department's copy of a document that moved to another department is deleted; the archive's
+# versioning keeps it as a noncurrent version, which is not needed beyond the original in the
+# archive itself.
+resource "aws_s3_bucket_lifecycle_configuration" "archive" {
+  bucket = aws_s3_bucket.documents["archive"].id
+  rule {
+    id     = "expire-withdrawn-department-copies"
+    status = "Enabled"
+    filter {
+      prefix = "departments/"
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 30
+    }
+  }
 }
 
 # Optional e-mail per department: FIFO topics deliver to SQS only, so notify also publishes a

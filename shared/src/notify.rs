@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Channel, DocumentRecord, DocumentStatus, Severity};
+use crate::model::{Channel, DocumentRecord, DocumentStatus, Severity, StorageLocation};
 use crate::routing::{Origin, RoutingRules};
 
 /// The version of the notification schema (README, "Notifications").
@@ -17,8 +17,73 @@ pub struct Plan {
     pub department: String,
     /// Whether the record still needs the department written into it.
     pub record_department: bool,
+    /// Server-side copies to make, before the notification is sent, into the department's
+    /// own prefix (the only objects its consumer role may read).
+    pub copies: Vec<DepartmentCopy>,
     /// The notification.
     pub notification: Notification,
+}
+
+/// Where a department's consumer reads its documents: `departments/<department>/` in the
+/// archive bucket. The archive itself is content-addressed and shared by duplicates, so a
+/// department is given a copy of each of its own documents rather than the archive.
+pub const DEPARTMENT_PREFIX: &str = "departments";
+
+/// One object copied into a department's prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepartmentCopy {
+    /// The archived object.
+    pub source: StorageLocation,
+    /// The department's copy (same bucket).
+    pub destination: StorageLocation,
+}
+
+/// The objects of `record` a `department` is given: the accepted document (or the original of
+/// a duplicate) and its detached signature, if one was kept. Rejected documents stay in
+/// quarantine, where no department's role reaches.
+pub fn department_copies(record: &DocumentRecord, department: &str) -> Vec<DepartmentCopy> {
+    if !matches!(
+        record.status,
+        Some(DocumentStatus::Accepted | DocumentStatus::Duplicate)
+    ) {
+        return Vec::new();
+    }
+    let Some(document) = &record.storage else {
+        return Vec::new();
+    };
+    let copy = |source: StorageLocation, extension: &str| DepartmentCopy {
+        destination: StorageLocation {
+            bucket: source.bucket.clone(),
+            key: format!("{DEPARTMENT_PREFIX}/{department}/{}.{extension}", record.id),
+        },
+        source,
+    };
+    let mut copies = vec![copy(document.clone(), "pdf")];
+    let signature = record
+        .detached_signature_stored
+        .as_deref()
+        .and_then(|stored| stored.split_once('/'))
+        .filter(|(bucket, _)| *bucket == document.bucket);
+    if let Some((bucket, key)) = signature {
+        let source = StorageLocation {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        };
+        copies.push(copy(source, "p7s"));
+    }
+    copies
+}
+
+/// The copies to remove when a document moved from one department to another: the former
+/// department's.
+pub fn withdrawn_copies(old: &DocumentRecord, new: &DocumentRecord) -> Vec<StorageLocation> {
+    match (&old.department, &new.department) {
+        (Some(from), Some(to)) if from != to => department_copies(old, from)
+            .into_iter()
+            .map(|c| c.destination)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Where a document is stored, in a notification.
@@ -79,6 +144,9 @@ pub struct Notification {
     pub pages: Option<u32>,
     /// Where the bytes are (the archive, or quarantine for a rejected document).
     pub stored_at: Option<StoredAt>,
+    /// The department's own copy, which its consumer role may read (accepted documents and
+    /// duplicates only).
+    pub department_copy: Option<StoredAt>,
 }
 
 /// Whether a table item is a judged document (not a pending upload, a hash claim or a ledger
@@ -122,6 +190,7 @@ pub fn plan(rules: &RoutingRules, new: &DocumentRecord) -> Option<Plan> {
             (routed.department, routed.rule.to_string(), true)
         }
     };
+    let copies = department_copies(new, &department);
     let department_name = rules
         .department(&department)
         .map_or_else(|| department.clone(), |d| d.name.clone());
@@ -158,10 +227,15 @@ pub fn plan(rules: &RoutingRules, new: &DocumentRecord) -> Option<Plan> {
             bucket: s.bucket.clone(),
             key: s.key.clone(),
         }),
+        department_copy: copies.first().map(|c| StoredAt {
+            bucket: c.destination.bucket.clone(),
+            key: c.destination.key.clone(),
+        }),
     };
     Some(Plan {
         department,
         record_department,
+        copies,
         notification,
     })
 }
@@ -263,7 +337,7 @@ pub fn deduplication_id(document_id: &str, department: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Finding, ReasonCode, StorageLocation};
+    use crate::model::{Finding, ReasonCode};
 
     fn judged(channel: Channel, service: Option<&str>, site: Option<&str>) -> DocumentRecord {
         DocumentRecord {
@@ -315,6 +389,46 @@ mod tests {
         let p = plan(&rules, &recorded).unwrap();
         assert_eq!(p.department, "usc");
         assert!(!p.record_department);
+    }
+
+    #[test]
+    fn a_department_gets_a_copy_of_its_accepted_documents_only() {
+        let rules = RoutingRules::bundled().unwrap();
+        let mut record = judged(Channel::Web, Some("child-benefit"), None);
+        record.detached_signature_stored = Some("archive/signatures/x.p7s".into());
+        let p = plan(&rules, &record).unwrap();
+        let keys: Vec<&str> = p
+            .copies
+            .iter()
+            .map(|c| c.destination.key.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                format!("departments/centrum-swiadczen/{}.pdf", record.id),
+                format!("departments/centrum-swiadczen/{}.p7s", record.id)
+            ]
+        );
+        assert_eq!(p.copies[1].source.key, "signatures/x.p7s");
+        assert_eq!(
+            p.notification.department_copy.as_ref().unwrap().key,
+            keys[0]
+        );
+        record.status = Some(DocumentStatus::Rejected);
+        let p = plan(&rules, &record).unwrap();
+        assert!(p.copies.is_empty());
+        assert_eq!(p.notification.department_copy, None);
+
+        let mut old = judged(Channel::Web, Some("general-letter"), None);
+        old.department = Some("kancelaria".into());
+        let mut moved = old.clone();
+        moved.department = Some("skarb".into());
+        let withdrawn = withdrawn_copies(&old, &moved);
+        assert_eq!(
+            withdrawn[0].key,
+            format!("departments/kancelaria/{}.pdf", old.id)
+        );
+        assert!(withdrawn_copies(&old, &old).is_empty());
     }
 
     #[test]

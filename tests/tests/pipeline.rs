@@ -22,6 +22,9 @@ const VERDICT_TIMEOUT: Duration = Duration::from_secs(120);
 /// The stack's upload limit, small so that an oversized file is cheap to make.
 const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
 
+/// Who may assume the department roles in the test stack (moto's account).
+const DEPARTMENT_CLERK: &str = "arn:aws:iam::123456789012:user/department-clerk";
+
 fn stack() -> &'static Stack {
     static STACK: OnceLock<&'static Stack> = OnceLock::new();
     STACK.get_or_init(|| {
@@ -51,6 +54,10 @@ fn stack() -> &'static Stack {
                 (
                     "signature_required_services",
                     format!("[\"{SIGNATURE_REQUIRED_SERVICE}\"]"),
+                ),
+                (
+                    "department_consumer_principals",
+                    format!("[\"{DEPARTMENT_CLERK}\"]"),
                 ),
             ];
             let started = runtime.block_on(Stack::start(options));
@@ -98,6 +105,15 @@ async fn object_bytes(bucket: &str, key: &str) -> Vec<u8> {
         .expect("body")
         .into_bytes()
         .to_vec()
+}
+
+async fn object_exists(bucket: &str, key: &str) -> bool {
+    let s3 = stack().s3().await;
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(_) => true,
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => false,
+        Err(e) => panic!("s3://{bucket}/{key}: {e}"),
+    }
 }
 
 async fn version_count(bucket: &str, key: &str) -> usize {
@@ -927,6 +943,7 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
 
     let ids: Vec<String> = expected.iter().map(|(id, _)| id.clone()).collect();
     let seen = collect_notifications(&ids, Duration::from_secs(90)).await;
+    let mut copies = 0;
     for (id, department) in &expected {
         let got = seen.get(id).cloned().unwrap_or_default();
         let queues: Vec<&str> = got.iter().map(|(q, _)| q.as_str()).collect();
@@ -937,7 +954,22 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
         // The record knows its department (the by_department index works).
         let record = table.get(id).await.expect("read").expect("record");
         assert_eq!(record.department.as_deref(), Some(department.as_str()));
+        // An accepted document is copied where the department's role can read it.
+        if body["status"] == "accepted" && record.storage.is_some() {
+            let copy = body["department_copy"]["key"].as_str().expect("a copy");
+            assert_eq!(copy, format!("departments/{department}/{id}.pdf"));
+            let archived = body["stored_at"]["key"].as_str().expect("archived");
+            assert_eq!(
+                object_bytes(&bucket("archive"), copy).await,
+                object_bytes(&bucket("archive"), archived).await
+            );
+            copies += 1;
+        } else {
+            assert!(body["department_copy"].is_null(), "{body}");
+        }
     }
+    // Every web document but the unsigned one for the service that requires a signature.
+    assert_eq!(copies, intake::services::SERVICES.len() - 1);
     assert_eq!(seen[&rejected_id][0].1["status"], "rejected");
     let departments: std::collections::BTreeSet<&str> =
         expected.iter().map(|(_, d)| d.as_str()).collect();
@@ -1004,6 +1036,17 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
     let queues: Vec<&str> = got.iter().map(|(q, _)| q.as_str()).collect();
     assert_eq!(queues, ["kancelaria", "skarb"]);
     assert_eq!(got[1].1["routing"], "reclassified by an operator");
+    // The treasury can read it now; the general office no longer can.
+    let archive = bucket("archive");
+    assert!(object_exists(&archive, &format!("departments/skarb/{letter}.pdf")).await);
+    wait_until(
+        "the general office's copy is withdrawn",
+        Duration::from_secs(30),
+        || async {
+            !object_exists(&archive, &format!("departments/kancelaria/{letter}.pdf")).await
+        },
+    )
+    .await;
     let record = table.get(&letter).await.expect("read").expect("record");
     assert_eq!(record.department.as_deref(), Some("skarb"));
     let history: serde_json::Value =
@@ -1013,10 +1056,30 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
     assert_eq!(history[0]["by"], "jan.nowak");
 }
 
+/// A policy document as IAM returns it (URL-encoded JSON).
+fn policy_text(encoded: &str) -> String {
+    percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .expect("UTF-8")
+        .into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_department_consumer_reads_its_own_queue_and_is_refused_anothers() {
-    // The policies Terraform gave the consumer roles, as deployed.
+async fn a_department_consumer_reads_its_own_queue_and_copies_and_is_refused_anothers() {
+    // The treasury's consumer role as Terraform deployed it: who may assume it, and what it
+    // may do.
     let iam = aws_sdk_iam::Client::new(&stack().sdk_config().await);
+    let role = iam
+        .get_role()
+        .role_name("intake-department-skarb")
+        .send()
+        .await
+        .expect("the treasury's consumer role");
+    let trust = policy_text(
+        role.role()
+            .and_then(|r| r.assume_role_policy_document())
+            .expect("trust policy"),
+    );
     let policy = iam
         .get_role_policy()
         .role_name("intake-department-skarb")
@@ -1024,14 +1087,11 @@ async fn a_department_consumer_reads_its_own_queue_and_is_refused_anothers() {
         .send()
         .await
         .expect("the treasury's consumer policy");
-    let document = percent_encoding::percent_decode_str(policy.policy_document())
-        .decode_utf8()
-        .expect("UTF-8")
-        .into_owned();
+    let permissions = policy_text(policy.policy_document());
 
     // The shared local AWS does not enforce IAM (the functions run with test credentials), so
-    // the policy is checked on a second moto that does: the same queue names give the same
-    // ARNs, a clerk holds the treasury's policy, and authorization is switched on.
+    // the role is rebuilt on a second moto that does: the same names give the same ARNs, the
+    // clerk named by the trust policy assumes the role, and authorization is switched on.
     let work = intake_local::workspace_root()
         .join("target/local-stack-tests")
         .join(format!("iam-{}", std::process::id()));
@@ -1054,27 +1114,77 @@ async fn a_department_consumer_reads_its_own_queue_and_is_refused_anothers() {
             .expect("url");
         urls.insert(department, url);
     }
+    let archive = bucket("archive");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&admin)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(&archive)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuCentral1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("archive bucket");
+    let own_copy = "departments/skarb/a.pdf";
+    let other_copy = "departments/usc/b.pdf";
+    let archived = format!("sha256/ab/{}.pdf", "ab".repeat(32));
+    for key in [own_copy, other_copy, archived.as_str()] {
+        s3.put_object()
+            .bucket(&archive)
+            .key(key)
+            .body(minimal_pdf(1, key).into())
+            .send()
+            .await
+            .expect("object");
+    }
     let iam = aws_sdk_iam::Client::new(&admin);
+    let role_arn = iam
+        .create_role()
+        .role_name("intake-department-skarb")
+        .assume_role_policy_document(&trust)
+        .send()
+        .await
+        .expect("role")
+        .role()
+        .map(|r| r.arn().to_string())
+        .expect("role arn");
+    iam.put_role_policy()
+        .role_name("intake-department-skarb")
+        .policy_name("own-queue-and-documents")
+        .policy_document(&permissions)
+        .send()
+        .await
+        .expect("role policy");
+    let clerk_name = DEPARTMENT_CLERK.rsplit('/').next().expect("user name");
     iam.create_user()
-        .user_name("skarb-clerk")
+        .user_name(clerk_name)
         .send()
         .await
         .expect("user");
     let key = iam
         .create_access_key()
-        .user_name("skarb-clerk")
+        .user_name(clerk_name)
         .send()
         .await
         .expect("key")
         .access_key
         .expect("access key");
+    let may_assume = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn }]
+    });
     iam.put_user_policy()
-        .user_name("skarb-clerk")
-        .policy_name("own-queue-and-documents")
-        .policy_document(&document)
+        .user_name(clerk_name)
+        .policy_name("assume-department-roles")
+        .policy_document(may_assume.to_string())
         .send()
         .await
-        .expect("policy");
+        .expect("user policy");
     let switched = reqwest::Client::new()
         .post(format!("{}/moto-api/reset-auth", enforcing.endpoint))
         .body("0")
@@ -1083,37 +1193,82 @@ async fn a_department_consumer_reads_its_own_queue_and_is_refused_anothers() {
         .expect("authorization on");
     assert!(switched.status().is_success());
 
-    let clerk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&enforcing.endpoint)
-        .region(aws_config::Region::new(stack().region.clone()))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            key.access_key_id(),
-            key.secret_access_key(),
+    let as_identity = |credentials: aws_sdk_sqs::config::Credentials| {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&enforcing.endpoint)
+            .region(aws_config::Region::new(stack().region.clone()))
+            .credentials_provider(credentials)
+            .load()
+    };
+    let clerk = as_identity(aws_sdk_sqs::config::Credentials::new(
+        key.access_key_id(),
+        key.secret_access_key(),
+        None,
+        None,
+        "clerk",
+    ))
+    .await;
+    let assumed = aws_sdk_sts::Client::new(&clerk)
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("treasury-clerk")
+        .send()
+        .await;
+    let session = match &assumed {
+        Ok(answer) => answer.credentials().cloned(),
+        Err(_) => None,
+    };
+    let mut outcomes = Vec::new();
+    if let Some(session) = &session {
+        let treasury = as_identity(aws_sdk_sqs::config::Credentials::new(
+            session.access_key_id(),
+            session.secret_access_key(),
+            Some(session.session_token().to_string()),
             None,
-            None,
-            "clerk",
+            "treasury",
         ))
-        .load()
         .await;
-    let clerk_sqs = aws_sdk_sqs::Client::new(&clerk);
-    let own = clerk_sqs
-        .receive_message()
-        .queue_url(&urls["skarb"])
-        .send()
-        .await;
-    let other = clerk_sqs
-        .receive_message()
-        .queue_url(&urls["usc"])
-        .send()
-        .await;
+        let treasury_sqs = aws_sdk_sqs::Client::new(&treasury);
+        let treasury_s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&treasury)
+                .force_path_style(true)
+                .build(),
+        );
+        for department in ["skarb", "usc"] {
+            let read = treasury_sqs
+                .receive_message()
+                .queue_url(&urls[department])
+                .send()
+                .await;
+            outcomes.push((
+                format!("queue {department}"),
+                read.map(|_| ()).map_err(|e| format!("{e:?}")),
+            ));
+        }
+        for key in [own_copy, other_copy, archived.as_str()] {
+            let read = treasury_s3
+                .get_object()
+                .bucket(&archive)
+                .key(key)
+                .send()
+                .await;
+            outcomes.push((
+                format!("object {key}"),
+                read.map(|_| ()).map_err(|e| format!("{e:?}")),
+            ));
+        }
+    }
     enforcing.stop().await;
-    assert!(own.is_ok(), "its own queue: {own:?}");
-    let refused = other.expect_err("another department's queue must be refused");
-    let text = format!("{refused:?}");
-    assert!(
-        text.contains("AccessDenied") || text.contains("403"),
-        "{text}"
-    );
+    assert!(session.is_some(), "the clerk assumes the role: {assumed:?}");
+    let refused = |text: &str| text.contains("AccessDenied") || text.contains("403");
+    for (what, outcome) in &outcomes {
+        let own = what.ends_with("skarb") || what.contains("departments/skarb/");
+        match outcome {
+            Ok(()) => assert!(own, "{what} must be refused"),
+            Err(e) => assert!(!own && refused(e), "{what}: {e}"),
+        }
+    }
+    assert_eq!(outcomes.len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

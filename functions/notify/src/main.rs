@@ -10,9 +10,11 @@
 use intake::adapters::Aws;
 use intake::adapters::AwsError;
 use intake::adapters::dynamodb::{DocumentTable, parse_stream_event};
+use intake::adapters::s3::DocumentStore;
 use intake::adapters::sns::{EmailTopic, NotificationTopic};
 use intake::config::{Env, NotifyConfig};
-use intake::notify::{Plan, plan};
+use intake::model::StorageLocation;
+use intake::notify::{Plan, plan, withdrawn_copies};
 use intake::routing::RoutingRules;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -20,6 +22,7 @@ use serde_json::{Value, json};
 struct Notifier {
     rules: RoutingRules,
     table: DocumentTable,
+    store: DocumentStore,
     topic: NotificationTopic,
     email: Option<EmailTopic>,
 }
@@ -34,6 +37,7 @@ async fn main() -> Result<(), Error> {
     let notifier = Notifier {
         rules,
         table: DocumentTable::new(&aws, &config.table),
+        store: DocumentStore::new(&aws),
         topic: NotificationTopic::new(&aws, &config.topic_arn),
         email: config
             .email_topic_arn
@@ -57,7 +61,19 @@ impl Notifier {
                     return failure(sequence.as_deref());
                 }
             };
-            let Some(plan) = change.new.as_ref().and_then(|new| plan(&self.rules, new)) else {
+            let Some(new) = change.new.as_ref() else {
+                continue;
+            };
+            let withdrawn = change
+                .old
+                .as_ref()
+                .map(|old| withdrawn_copies(old, new))
+                .unwrap_or_default();
+            if let Err(e) = self.withdraw(&new.id, &withdrawn).await {
+                tracing::error!(document_id = new.id, error = %e, "former department's copy not removed");
+                return failure(Some(&change.sequence_number));
+            }
+            let Some(plan) = plan(&self.rules, new) else {
                 continue;
             };
             if let Err(e) = self.notify(&plan).await {
@@ -84,6 +100,17 @@ impl Notifier {
                 .set_department(document_id, &plan.department)
                 .await?;
         }
+        // The department can read what it is told of.
+        for copy in &plan.copies {
+            self.store
+                .copy_for_department(
+                    &copy.source,
+                    &copy.destination,
+                    document_id,
+                    &plan.department,
+                )
+                .await?;
+        }
         self.topic.publish(&plan.notification).await?;
         let now = intake::time::utc_rfc3339(intake::time::Timestamp::now());
         self.table
@@ -102,6 +129,25 @@ impl Notifier {
             status = plan.notification.status,
             "department notified"
         );
+        Ok(())
+    }
+}
+
+impl Notifier {
+    /// Removes a former department's copies of a document that moved away from it.
+    async fn withdraw(
+        &self,
+        document_id: &str,
+        copies: &[StorageLocation],
+    ) -> Result<(), AwsError> {
+        for copy in copies {
+            self.store.remove(copy).await?;
+            tracing::info!(
+                document_id,
+                key = copy.key,
+                "former department's copy removed"
+            );
+        }
         Ok(())
     }
 }

@@ -328,6 +328,8 @@ pub struct StreamChange {
     pub event_name: String,
     /// The item after the change, as a record (`None` for a removal).
     pub new: Option<DocumentRecord>,
+    /// The item before the change (`None` for an insertion).
+    pub old: Option<DocumentRecord>,
 }
 
 /// Reads a DynamoDB stream event (Lambda's JSON: `Records[].dynamodb.NewImage` in DynamoDB's
@@ -355,22 +357,19 @@ pub fn parse_stream_event(
             let Some(sequence) = sequence_number.clone() else {
                 return Err((None, "a record without a sequence number".into()));
             };
-            let new = match stream.and_then(|d| d.get("NewImage")) {
-                None => None,
-                Some(image) => {
-                    let item = item_from_json(image).ok_or_else(|| {
-                        (
-                            sequence_number.clone(),
-                            "an unreadable NewImage".to_string(),
-                        )
-                    })?;
-                    Some(from_item(&item))
-                }
+            let image = |name: &str| match stream.and_then(|d| d.get(name)) {
+                None => Ok(None),
+                Some(image) => item_from_json(image)
+                    .map(|item| Some(from_item(&item)))
+                    .ok_or_else(|| (sequence_number.clone(), format!("an unreadable {name}"))),
             };
+            let new = image("NewImage")?;
+            let old = image("OldImage")?;
             Ok(StreamChange {
                 sequence_number: sequence,
                 event_name,
                 new,
+                old,
             })
         })
         .collect()

@@ -148,24 +148,76 @@ impl DocumentStore {
         document_id: &str,
         reasons: &str,
     ) -> Result<(), AwsError> {
+        self.copy(
+            &object.bucket,
+            &object.key,
+            object.version_id.as_deref(),
+            destination,
+            &[("document-id", document_id), ("reasons", reasons)],
+        )
+        .await
+    }
+
+    /// Gives a department its copy of an archived object (server side). Copying again
+    /// overwrites with the same bytes.
+    pub async fn copy_for_department(
+        &self,
+        source: &StorageLocation,
+        destination: &StorageLocation,
+        document_id: &str,
+        department: &str,
+    ) -> Result<(), AwsError> {
+        self.copy(
+            &source.bucket,
+            &source.key,
+            None,
+            destination,
+            &[("document-id", document_id), ("department", department)],
+        )
+        .await
+    }
+
+    /// Removes an object (a department's copy after the document moved). Removing what is not
+    /// there succeeds.
+    pub async fn remove(&self, location: &StorageLocation) -> Result<(), AwsError> {
+        self.client
+            .delete_object()
+            .bucket(&location.bucket)
+            .key(&location.key)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("s3:DeleteObject", &e))?;
+        Ok(())
+    }
+
+    async fn copy(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        destination: &StorageLocation,
+        metadata: &[(&str, &str)],
+    ) -> Result<(), AwsError> {
         let mut source = format!(
-            "{}/{}",
-            object.bucket,
-            percent_encoding::utf8_percent_encode(&object.key, COPY_SOURCE_ENCODE)
+            "{bucket}/{}",
+            percent_encoding::utf8_percent_encode(key, COPY_SOURCE_ENCODE)
         );
-        if let Some(version) = &object.version_id {
+        if let Some(version) = version {
             source.push_str("?versionId=");
             source.push_str(version);
         }
-        self.client
+        let mut request = self
+            .client
             .copy_object()
             .copy_source(source)
             .bucket(&destination.bucket)
             .key(&destination.key)
             .metadata_directive(MetadataDirective::Replace)
-            .metadata("document-id", document_id)
-            .metadata("reasons", reasons)
-            .server_side_encryption(ServerSideEncryption::Aes256)
+            .server_side_encryption(ServerSideEncryption::Aes256);
+        for (name, value) in metadata {
+            request = request.metadata(*name, *value);
+        }
+        request
             .send()
             .await
             .map_err(|e| AwsError::new("s3:CopyObject", &e))?;
