@@ -19,6 +19,7 @@ pub mod routing;
 pub mod s3_event;
 pub mod services;
 pub mod signature;
+pub mod station;
 pub mod telemetry;
 pub mod time;
 pub mod upload;
