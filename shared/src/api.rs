@@ -12,6 +12,14 @@ pub enum Route {
     CreateUpload,
     /// `GET /uploads/{id}`: the status of an upload.
     UploadStatus(String),
+    /// `POST /stations/{station}/batches`: open (or resume) a batch.
+    OpenBatch(String),
+    /// `POST /stations/{station}/batches/{batch}/uploads`: upload forms for some files.
+    BatchUploads(String, String),
+    /// `POST /stations/{station}/batches/{batch}/close`: the manifest.
+    CloseBatch(String, String),
+    /// `GET /stations/{station}/batches/{batch}`: the batch report.
+    BatchReport(String, String),
     /// A known path with the wrong method.
     MethodNotAllowed(&'static str),
     /// Anything else.
@@ -27,6 +35,19 @@ pub fn route(method: &str, path: &str) -> Route {
         (_, ["uploads"]) => Route::MethodNotAllowed("POST"),
         ("GET", ["uploads", id]) => Route::UploadStatus((*id).to_string()),
         (_, ["uploads", _]) => Route::MethodNotAllowed("GET"),
+        ("POST", ["stations", station, "batches"]) => Route::OpenBatch((*station).to_string()),
+        (_, ["stations", _, "batches"]) => Route::MethodNotAllowed("POST"),
+        ("POST", ["stations", station, "batches", batch, "uploads"]) => {
+            Route::BatchUploads((*station).to_string(), (*batch).to_string())
+        }
+        ("POST", ["stations", station, "batches", batch, "close"]) => {
+            Route::CloseBatch((*station).to_string(), (*batch).to_string())
+        }
+        (_, ["stations", _, "batches", _, "uploads" | "close"]) => Route::MethodNotAllowed("POST"),
+        ("GET", ["stations", station, "batches", batch]) => {
+            Route::BatchReport((*station).to_string(), (*batch).to_string())
+        }
+        (_, ["stations", _, "batches", _]) => Route::MethodNotAllowed("GET"),
         _ => Route::NotFound,
     }
 }
@@ -77,14 +98,9 @@ pub struct UploadForm {
     pub max_bytes: u64,
 }
 
-/// Builds the answer to `POST /uploads`.
-pub fn upload_created(
-    upload_id: &str,
-    post: PresignedPost,
-    max_bytes: u64,
-    signature_post: Option<PresignedPost>,
-) -> UploadCreated {
-    let form = |post: PresignedPost, max_bytes: u64| UploadForm {
+/// A presigned POST as the form a client fills.
+pub fn upload_form(post: PresignedPost, max_bytes: u64) -> UploadForm {
+    UploadForm {
         url: post.url,
         fields: post
             .fields
@@ -93,7 +109,17 @@ pub fn upload_created(
             .collect(),
         expires_at: post.expires_at,
         max_bytes,
-    };
+    }
+}
+
+/// Builds the answer to `POST /uploads`.
+pub fn upload_created(
+    upload_id: &str,
+    post: PresignedPost,
+    max_bytes: u64,
+    signature_post: Option<PresignedPost>,
+) -> UploadCreated {
+    let form = upload_form;
     UploadCreated {
         upload_id: upload_id.to_string(),
         status_url: format!("/uploads/{upload_id}"),
@@ -215,6 +241,26 @@ mod tests {
         );
         assert_eq!(route("GET", "/"), Route::NotFound);
         assert_eq!(route("GET", "/uploads/a/b"), Route::NotFound);
+        assert_eq!(
+            route("POST", "/stations/mogilska/batches"),
+            Route::OpenBatch("mogilska".into())
+        );
+        assert_eq!(
+            route("POST", "/stations/mogilska/batches/b-1/uploads"),
+            Route::BatchUploads("mogilska".into(), "b-1".into())
+        );
+        assert_eq!(
+            route("POST", "/stations/mogilska/batches/b-1/close"),
+            Route::CloseBatch("mogilska".into(), "b-1".into())
+        );
+        assert_eq!(
+            route("GET", "/stations/mogilska/batches/b-1"),
+            Route::BatchReport("mogilska".into(), "b-1".into())
+        );
+        assert_eq!(
+            route("GET", "/stations/mogilska/batches/b-1/close"),
+            Route::MethodNotAllowed("POST")
+        );
     }
 
     #[test]

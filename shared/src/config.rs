@@ -77,6 +77,10 @@ pub struct ApiConfig {
     pub max_upload_bytes: u64,
     /// How long an upload form is valid.
     pub upload_url_ttl: Duration,
+    /// Where the stations' keys are in SSM Parameter Store (a path prefix ending in `/`).
+    pub station_key_prefix: String,
+    /// How long a station key read is kept (a revocation takes effect within it).
+    pub station_key_cache: Duration,
 }
 
 impl ApiConfig {
@@ -98,6 +102,12 @@ impl ApiConfig {
                 crate::upload::DEFAULT_MAX_UPLOAD_BYTES,
             )?,
             upload_url_ttl: Duration::from_secs(ttl),
+            station_key_prefix: env.0("INTAKE_STATION_KEY_PREFIX")
+                .filter(|p| !p.trim().is_empty())
+                .unwrap_or_else(|| "/intake/stations/".to_string()),
+            station_key_cache: Duration::from_secs(
+                env.u64_or("INTAKE_STATION_KEY_CACHE_SECONDS", 60)?,
+            ),
         })
     }
 }

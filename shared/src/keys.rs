@@ -7,6 +7,13 @@ use crate::model::Channel;
 pub const INCOMING_PREFIX: &str = "incoming/";
 /// Prefix of web-form uploads in the incoming bucket.
 pub const WEB_INCOMING_PREFIX: &str = "incoming/web/";
+/// Prefix of scanning-station uploads in the incoming bucket: `incoming/stations/<station>/`.
+pub const STATION_INCOMING_PREFIX: &str = "incoming/stations/";
+
+/// The key under which a station's scan lands in the incoming bucket.
+pub fn station_upload_key(station: &str, document_id: &str) -> String {
+    format!("{STATION_INCOMING_PREFIX}{station}/{document_id}.pdf")
+}
 
 /// What an incoming key says about its document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +38,17 @@ pub enum IncomingKind {
 /// Reads the channel and document id out of an incoming key; `None` for a key that no channel
 /// writes (such an object is still recorded and quarantined, never dropped).
 pub fn parse_incoming_key(key: &str) -> Option<IncomingKey> {
+    if let Some(rest) = key.strip_prefix(STATION_INCOMING_PREFIX) {
+        let (station, name) = rest.split_once('/')?;
+        let id = name.strip_suffix(".pdf")?;
+        return (crate::station::is_station_id(station) && is_document_id(id)).then(|| {
+            IncomingKey {
+                channel: Channel::DropBox,
+                document_id: id.to_string(),
+                kind: IncomingKind::Document,
+            }
+        });
+    }
     let name = key.strip_prefix(WEB_INCOMING_PREFIX)?;
     let (id, kind) = if let Some(id) = name.strip_suffix(".pdf") {
         (id, IncomingKind::Document)
@@ -101,9 +119,28 @@ mod tests {
             format!("incoming/other/{id}.pdf"),
             "incoming/web/../../x.pdf".to_string(),
             format!("incoming/web/{id}/x.pdf"),
+            format!("incoming/stations/{id}.pdf"),
+            format!("incoming/stations/Mogilska/{id}.pdf"),
+            format!("incoming/stations/mogilska/{id}.p7s"),
+            format!("incoming/stations/mogilska/x/{id}.pdf"),
         ] {
             assert_eq!(parse_incoming_key(&key), None, "{key}");
         }
+    }
+
+    #[test]
+    fn station_keys_parse_as_drop_box_documents() {
+        let id = new_document_id();
+        let key = station_upload_key("os-zgody", &id);
+        assert_eq!(key, format!("incoming/stations/os-zgody/{id}.pdf"));
+        assert_eq!(
+            parse_incoming_key(&key),
+            Some(IncomingKey {
+                channel: Channel::DropBox,
+                document_id: id,
+                kind: IncomingKind::Document,
+            })
+        );
     }
 
     #[test]

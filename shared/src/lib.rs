@@ -20,6 +20,8 @@ pub mod s3_event;
 pub mod services;
 pub mod signature;
 pub mod station;
+#[cfg(feature = "aws")]
+pub mod station_desk;
 pub mod telemetry;
 pub mod time;
 pub mod upload;

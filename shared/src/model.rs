@@ -480,6 +480,16 @@ pub struct DocumentRecord {
     pub storage: Option<StorageLocation>,
     /// For a duplicate, the id of the document first received with the same bytes.
     pub duplicate_of: Option<String>,
+    /// For a scan, the station batch it came in.
+    pub batch_id: Option<String>,
+    /// For a scan, the envelope its papers came in.
+    pub envelope: Option<String>,
+    /// For a scan, when it was scanned (as the station says).
+    pub scanned_at: Option<String>,
+    /// For a scan, who scanned it.
+    pub operator: Option<String>,
+    /// For a scan, the pages the station counted.
+    pub declared_pages: Option<u32>,
 }
 
 #[cfg(test)]

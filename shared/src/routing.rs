@@ -311,7 +311,12 @@ impl RoutingRules {
         self.departments.get(id)
     }
 
-    /// Every drop-box site, by id.
+    /// A drop-box site by id (also its station's id).
+    pub fn site(&self, id: &str) -> Option<&Site> {
+        self.sites.get(id)
+    }
+
+    /// Every drop-box site.
     pub fn sites(&self) -> impl Iterator<Item = &Site> {
         self.sites.values()
     }

@@ -1,7 +1,9 @@
 //! `intake-api`: the web-form channel behind a Lambda function URL.
 //!
 //! `POST /uploads` answers with an upload id and a presigned S3 POST for exactly one document;
-//! `GET /uploads/{id}` answers with that upload's verdict.
+//! `GET /uploads/{id}` answers with that upload's verdict. Under `/stations/{station}/batches`
+//! the scanning stations open, fill, close and follow their batches, every request signed with
+//! the station's own key.
 
 use aws_lambda_events::http::{HeaderMap, HeaderValue, header};
 use aws_lambda_events::lambda_function_urls::{
@@ -11,8 +13,10 @@ use base64::Engine;
 use intake::adapters::Aws;
 use intake::adapters::dynamodb::DocumentTable;
 use intake::adapters::s3::DocumentStore;
+use intake::adapters::ssm::StationKeys;
 use intake::api::{self, ErrorBody, Route};
 use intake::config::{ApiConfig, Env};
+use intake::station_desk::{Answer, StationDesk, StationRequest};
 use intake::upload::{PostPolicySpec, parse_upload_request, web_signature_key, web_upload_key};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::json;
@@ -21,6 +25,7 @@ struct App {
     config: ApiConfig,
     store: DocumentStore,
     table: DocumentTable,
+    stations: StationDesk,
 }
 
 #[tokio::main]
@@ -28,9 +33,19 @@ async fn main() -> Result<(), Error> {
     intake::telemetry::init();
     let config = ApiConfig::from_env(&Env::process())?;
     let aws = Aws::from_env().await?;
+    let stations = StationDesk {
+        table: DocumentTable::new(&aws, &config.table),
+        store: DocumentStore::new(&aws),
+        keys: StationKeys::new(&aws, &config.station_key_prefix, config.station_key_cache),
+        rules: intake::routing::RoutingRules::bundled()?,
+        incoming_bucket: config.incoming_bucket.clone(),
+        max_upload_bytes: config.max_upload_bytes,
+        upload_url_ttl: config.upload_url_ttl,
+    };
     let app = App {
         store: DocumentStore::new(&aws),
         table: DocumentTable::new(&aws, &config.table),
+        stations,
         config,
     };
     let app = &app;
@@ -52,6 +67,26 @@ impl App {
                 Err(e) => respond(400, &ErrorBody::new("malformed_request", e)),
             },
             Route::UploadStatus(id) => self.upload_status(&id).await,
+            Route::OpenBatch(station) => match self.signed_body(&request, &station).await {
+                Ok(body) => answer(self.stations.open(&station, &body).await),
+                Err(refused) => refused,
+            },
+            Route::BatchUploads(station, batch) => {
+                match self.signed_body(&request, &station).await {
+                    Ok(body) => answer(self.stations.uploads(&station, &batch, &body).await),
+                    Err(refused) => refused,
+                }
+            }
+            Route::CloseBatch(station, batch) => match self.signed_body(&request, &station).await {
+                Ok(body) => answer(self.stations.close(&station, &batch, &body).await),
+                Err(refused) => refused,
+            },
+            Route::BatchReport(station, batch) => {
+                match self.signed_body(&request, &station).await {
+                    Ok(_) => answer(self.stations.report(&station, &batch).await),
+                    Err(refused) => refused,
+                }
+            }
             Route::MethodNotAllowed(allowed) => respond(
                 405,
                 &ErrorBody::new(
@@ -63,10 +98,34 @@ impl App {
                 404,
                 &ErrorBody::new(
                     "not_found",
-                    "no such resource: use POST /uploads or GET /uploads/{id}",
+                    "no such resource: use POST /uploads, GET /uploads/{id}, or /stations/{station}/batches",
                 ),
             ),
         }
+    }
+
+    /// The body of a station request, once its signature is checked.
+    async fn signed_body(
+        &self,
+        request: &LambdaFunctionUrlRequest,
+        station: &str,
+    ) -> Result<Vec<u8>, LambdaFunctionUrlResponse> {
+        let body = request_body(request)
+            .map_err(|e| respond(400, &ErrorBody::new("malformed_request", e)))?;
+        let signed = StationRequest {
+            method: request.request_context.http.method.as_deref().unwrap_or(""),
+            path: request.raw_path.as_deref().unwrap_or("/"),
+            authorization: request
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+            body: &body,
+        };
+        self.stations
+            .authenticate(station, &signed)
+            .await
+            .map_err(answer)?;
+        Ok(body)
     }
 
     async fn create_upload(&self, body: &[u8]) -> LambdaFunctionUrlResponse {
@@ -184,6 +243,10 @@ fn internal_error(doing: &str, error: &dyn std::error::Error) -> LambdaFunctionU
             "the service could not complete the request; try again shortly",
         ),
     )
+}
+
+fn answer((status, body): Answer) -> LambdaFunctionUrlResponse {
+    respond(status, &body)
 }
 
 fn respond(status: i64, body: &impl serde::Serialize) -> LambdaFunctionUrlResponse {

@@ -26,7 +26,7 @@ pub const INDEX_BY_DEPARTMENT: &str = "by_department";
 /// Index of documents by Warsaw calendar day, sorted by received time.
 pub const INDEX_BY_DAY: &str = "by_day";
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// The outcome of claiming a document's hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,11 +51,14 @@ pub enum RecordWrite {
 /// The documents table.
 #[derive(Clone, Debug)]
 pub struct DocumentTable {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(super) client: aws_sdk_dynamodb::Client,
+    pub(super) table: String,
 }
 
-fn dynamo_error<E>(operation: &'static str, err: &aws_sdk_dynamodb::error::SdkError<E>) -> AwsError
+pub(super) fn dynamo_error<E>(
+    operation: &'static str,
+    err: &aws_sdk_dynamodb::error::SdkError<E>,
+) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -63,7 +66,7 @@ where
     AwsError::new(operation, err)
 }
 
-fn is_condition_failure<E: ProvideErrorMetadata>(
+pub(super) fn is_condition_failure<E: ProvideErrorMetadata>(
     err: &aws_sdk_dynamodb::error::SdkError<E>,
 ) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
@@ -422,13 +425,13 @@ fn attribute_from_json(value: &serde_json::Value, depth: usize) -> Option<Attrib
     })
 }
 
-fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+pub(super) fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name)
         .and_then(|v| v.as_s().ok())
         .map(String::as_str)
 }
 
-fn num_attr(item: &Item, name: &str) -> Option<u64> {
+pub(super) fn num_attr(item: &Item, name: &str) -> Option<u64> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
@@ -469,6 +472,10 @@ pub fn to_item(record: &DocumentRecord) -> Item {
     s("received_day", record.received_day.as_deref());
     s("validated_at", record.validated_at.as_deref());
     s("duplicate_of", record.duplicate_of.as_deref());
+    s("batch_id", record.batch_id.as_deref());
+    s("envelope", record.envelope.as_deref());
+    s("scanned_at", record.scanned_at.as_deref());
+    s("operator", record.operator.as_deref());
     s(
         "storage_bucket",
         record.storage.as_ref().map(|l| l.bucket.as_str()),
@@ -485,6 +492,7 @@ pub fn to_item(record: &DocumentRecord) -> Item {
     n("declared_size", record.declared_size);
     n("size", record.size);
     n("pages", record.pages.map(u64::from));
+    n("declared_pages", record.declared_pages.map(u64::from));
     if !record.findings.is_empty() {
         let findings = record
             .findings
@@ -550,6 +558,11 @@ pub fn from_item(item: &Item) -> DocumentRecord {
         findings,
         storage,
         duplicate_of: s("duplicate_of"),
+        batch_id: s("batch_id"),
+        envelope: s("envelope"),
+        scanned_at: s("scanned_at"),
+        operator: s("operator"),
+        declared_pages: num_attr(item, "declared_pages").and_then(|p| u32::try_from(p).ok()),
     }
 }
 
@@ -592,6 +605,11 @@ mod tests {
                 bucket: "q".into(),
                 key: "web/x".into(),
             }),
+            batch_id: Some("b-1".into()),
+            envelope: Some("K-1".into()),
+            scanned_at: Some("2026-11-25T08:00:00Z".into()),
+            operator: Some("op".into()),
+            declared_pages: Some(3),
             ..Default::default()
         };
         let item = to_item(&record);

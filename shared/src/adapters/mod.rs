@@ -1,8 +1,10 @@
 //! AWS access, each service behind one small adapter. Nothing else in the workspace calls an SDK.
 
+pub mod batches;
 pub mod dynamodb;
 pub mod s3;
 pub mod sns;
+pub mod ssm;
 
 use aws_config::SdkConfig;
 

@@ -177,6 +177,22 @@ impl DocumentStore {
         .await
     }
 
+    /// Whether an object exists.
+    pub async fn exists(&self, bucket: &str, key: &str) -> Result<bool, AwsError> {
+        match self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => Ok(false),
+            Err(e) => Err(AwsError::new("s3:HeadObject", &e)),
+        }
+    }
+
     /// Removes an object (a department's copy after the document moved). Removing what is not
     /// there succeeds.
     pub async fn remove(&self, location: &StorageLocation) -> Result<(), AwsError> {

@@ -1,0 +1,120 @@
+//! SSM Parameter Store: the scanning stations' keys, one SecureString per station under a
+//! prefix (`/intake/stations/<station>`), written by `intake station key` and deleted by
+//! `intake station revoke`. `intake-api` keeps a key for a short time, so a revocation or
+//! rotation takes effect within that time.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ssm::types::ParameterType;
+
+use super::{Aws, AwsError};
+
+/// The stations' keys.
+#[derive(Debug)]
+pub struct StationKeys {
+    client: aws_sdk_ssm::Client,
+    prefix: String,
+    keep_for: Duration,
+    cache: Mutex<HashMap<String, (Instant, Option<Vec<u8>>)>>,
+}
+
+fn ssm_error<E>(operation: &'static str, err: &aws_sdk_ssm::error::SdkError<E>) -> AwsError
+where
+    E: aws_sdk_ssm::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_sdk_ssm::error::ProvideErrorMetadata;
+    let detail = match err.code() {
+        Some(code) => format!("{code}: {}", err.message().unwrap_or("")),
+        None => aws_sdk_ssm::error::DisplayErrorContext(err).to_string(),
+    };
+    AwsError { operation, detail }
+}
+
+impl StationKeys {
+    /// An adapter over the parameters under `prefix` (ending in `/`), keeping each key read
+    /// for `keep_for`.
+    pub fn new(aws: &Aws, prefix: impl Into<String>, keep_for: Duration) -> Self {
+        StationKeys {
+            client: aws_sdk_ssm::Client::new(&aws.config),
+            prefix: prefix.into(),
+            keep_for,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn name(&self, station: &str) -> String {
+        format!("{}{station}", self.prefix)
+    }
+
+    /// A station's key, `None` when it has none (unknown or revoked).
+    pub async fn key(&self, station: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        if let Ok(cache) = self.cache.lock()
+            && let Some((at, key)) = cache.get(station)
+            && at.elapsed() < self.keep_for
+        {
+            return Ok(key.clone());
+        }
+        let result = self
+            .client
+            .get_parameter()
+            .name(self.name(station))
+            .with_decryption(true)
+            .send()
+            .await;
+        let key = match result {
+            Ok(answer) => answer
+                .parameter
+                .and_then(|p| p.value)
+                .and_then(|hex_key| hex::decode(hex_key.trim()).ok())
+                .filter(|k| k.len() >= 32),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_parameter_not_found()) =>
+            {
+                None
+            }
+            Err(e) => return Err(ssm_error("ssm:GetParameter", &e)),
+        };
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(station.to_string(), (Instant::now(), key.clone()));
+        }
+        Ok(key)
+    }
+
+    /// Sets a station's key (a new one, or a rotation: the old one stops working).
+    pub async fn set(&self, station: &str, key: &[u8]) -> Result<(), AwsError> {
+        self.client
+            .put_parameter()
+            .name(self.name(station))
+            .value(hex::encode(key))
+            .r#type(ParameterType::SecureString)
+            .overwrite(true)
+            .description(format!("intake: scanning station {station}'s request key"))
+            .send()
+            .await
+            .map_err(|e| ssm_error("ssm:PutParameter", &e))?;
+        Ok(())
+    }
+
+    /// Revokes a station's key. `false` when it had none.
+    pub async fn revoke(&self, station: &str) -> Result<bool, AwsError> {
+        match self
+            .client
+            .delete_parameter()
+            .name(self.name(station))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_parameter_not_found()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(ssm_error("ssm:DeleteParameter", &e)),
+        }
+    }
+}

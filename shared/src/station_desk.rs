@@ -1,0 +1,387 @@
+//! The stations' side of `intake-api`: authenticates a station's signed request and opens,
+//! fills, closes and reports its batches. Answers are (HTTP status, JSON body).
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::adapters::AwsError;
+use crate::adapters::batches::{BatchClosing, BatchOpening};
+use crate::adapters::dynamodb::DocumentTable;
+use crate::adapters::s3::DocumentStore;
+use crate::adapters::ssm::StationKeys;
+use crate::api::{ErrorBody, upload_form};
+use crate::hashing::DocumentHash;
+use crate::model::{Channel, DocumentRecord, DocumentStatus};
+use crate::routing::RoutingRules;
+use crate::station::{
+    self, AuthError, BatchRecord, BatchState, ManifestFile, OpenRequest, reconcile,
+};
+use crate::upload::PostPolicySpec;
+
+/// An answer: HTTP status and JSON body.
+pub type Answer = (i64, Value);
+
+/// What the desk needs.
+pub struct StationDesk {
+    /// The documents table (batches and pending records).
+    pub table: DocumentTable,
+    /// The buckets.
+    pub store: DocumentStore,
+    /// The stations' keys.
+    pub keys: StationKeys,
+    /// The routing rules (the stations are their sites).
+    pub rules: RoutingRules,
+    /// Where scans are uploaded.
+    pub incoming_bucket: String,
+    /// The largest scan accepted.
+    pub max_upload_bytes: u64,
+    /// How long an upload form works.
+    pub upload_url_ttl: Duration,
+}
+
+fn error(status: i64, code: &str, message: impl Into<String>) -> Answer {
+    let body = ErrorBody::new(code, message);
+    (
+        status,
+        serde_json::to_value(body).unwrap_or_else(|_| json!({ "error": code })),
+    )
+}
+
+fn unavailable(doing: &str, e: &AwsError) -> Answer {
+    tracing::error!(error = %e, "failed {doing}");
+    error(
+        503,
+        "temporarily_unavailable",
+        "the service could not complete the request; try again shortly",
+    )
+}
+
+fn now_rfc3339() -> String {
+    crate::time::utc_rfc3339(crate::time::Timestamp::now())
+}
+
+fn report(batch: &BatchRecord) -> Value {
+    serde_json::to_value(reconcile(batch)).unwrap_or(Value::Null)
+}
+
+/// A signed station request.
+pub struct StationRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The raw path (what was signed).
+    pub path: &'a str,
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// The body.
+    pub body: &'a [u8],
+}
+
+impl StationDesk {
+    /// Checks that the request is signed by `station`'s current key. The error is the answer.
+    pub async fn authenticate(
+        &self,
+        station: &str,
+        request: &StationRequest<'_>,
+    ) -> Result<(), Answer> {
+        let refuse = |e: AuthError| {
+            tracing::warn!(station, error = e.code(), "station request refused");
+            let status = if matches!(e, AuthError::WrongStation { .. }) {
+                403
+            } else {
+                401
+            };
+            error(status, e.code(), e.to_string())
+        };
+        let auth = station::parse_authorization(request.authorization).map_err(refuse)?;
+        if auth.station != station {
+            return Err(refuse(AuthError::WrongStation {
+                signed: auth.station,
+                addressed: station.to_string(),
+            }));
+        }
+        if self.rules.site(station).is_none() {
+            return Err(refuse(AuthError::UnknownStation(station.to_string())));
+        }
+        let key = match self.keys.key(station).await {
+            Ok(Some(key)) => key,
+            Ok(None) => return Err(refuse(AuthError::UnknownStation(station.to_string()))),
+            Err(e) => return Err(unavailable("reading the station key", &e)),
+        };
+        let now = crate::time::Timestamp::now().as_second();
+        station::verify(
+            &auth,
+            station,
+            &key,
+            (request.method, request.path, request.body),
+            now,
+        )
+        .map_err(refuse)
+    }
+
+    /// Opens a batch, or answers how an existing one stands.
+    pub async fn open(&self, station: &str, body: &[u8]) -> Answer {
+        let request: OpenRequest = match serde_json::from_slice(body) {
+            Ok(r) => r,
+            Err(e) => return error(400, "malformed_request", e.to_string()),
+        };
+        if !station::is_batch_id(&request.batch_id) {
+            return error(
+                400,
+                "bad_batch_id",
+                "batch_id must be 1 to 64 letters, digits or dashes",
+            );
+        }
+        if let Some(service) = &request.service
+            && crate::services::find(service).is_none()
+        {
+            return error(400, "unknown_service", format!("no service '{service}'"));
+        }
+        let opened = self
+            .table
+            .open_batch(
+                station,
+                &request.batch_id,
+                request.service.as_deref(),
+                &now_rfc3339(),
+            )
+            .await;
+        match opened {
+            Ok(BatchOpening::Opened(batch)) => {
+                tracing::info!(station, batch_id = batch.batch_id, "batch opened");
+                (201, json!({ "resumed": false, "report": report(&batch) }))
+            }
+            Ok(BatchOpening::Existing(batch)) if batch.state == Some(BatchState::Open) => {
+                (200, json!({ "resumed": true, "report": report(&batch) }))
+            }
+            Ok(BatchOpening::Existing(batch)) => {
+                let mut answer = error(
+                    409,
+                    "batch_closed",
+                    format!(
+                        "batch {} was closed at {}: it cannot be reopened; push new scans in a new batch",
+                        batch.batch_id,
+                        batch.closed_at.as_deref().unwrap_or("?")
+                    ),
+                );
+                answer.1["report"] = report(&batch);
+                answer
+            }
+            Err(e) => unavailable("opening the batch", &e),
+        }
+    }
+
+    /// Upload forms for some of a batch's files; files that arrived already are said so.
+    pub async fn uploads(&self, station: &str, batch_id: &str, body: &[u8]) -> Answer {
+        let request = match station::parse_upload_request(body) {
+            Ok(r) => r,
+            Err(e) => return error(400, e.code(), e.to_string()),
+        };
+        let batch = match self.table.batch(station, batch_id).await {
+            Ok(Some(b)) => b,
+            Ok(None) => return error(404, "unknown_batch", "open the batch first"),
+            Err(e) => return unavailable("reading the batch", &e),
+        };
+        let mut files = Vec::new();
+        for file in &request.files {
+            match self.upload_one(&batch, file).await {
+                Ok(Some(answer)) => files.push(answer),
+                Ok(None) => {
+                    return error(
+                        409,
+                        "batch_complete",
+                        format!("batch {batch_id} is complete: it takes no more files"),
+                    );
+                }
+                Err(e) => return unavailable("preparing an upload", &e),
+            }
+        }
+        (200, json!({ "files": files }))
+    }
+
+    async fn upload_one(
+        &self,
+        batch: &BatchRecord,
+        file: &ManifestFile,
+    ) -> Result<Option<Value>, AwsError> {
+        let station = batch.station.as_str();
+        if file.size > self.max_upload_bytes {
+            let reason = format!(
+                "too_large: {} bytes, at most {} accepted",
+                file.size, self.max_upload_bytes
+            );
+            self.table
+                .refuse_batch_file(station, &batch.batch_id, &file.name, &reason)
+                .await?;
+            return Ok(Some(json!({
+                "name": file.name, "status": "refused", "error": "too_large", "message": reason,
+            })));
+        }
+        let candidate = crate::keys::new_document_id();
+        let Some(document_id) = self
+            .table
+            .assign_batch_file(station, &batch.batch_id, &file.name, &candidate)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let key = crate::keys::station_upload_key(station, &document_id);
+        match self.table.get(&document_id).await? {
+            Some(record) if record.status != Some(DocumentStatus::Pending) => {
+                return Ok(Some(json!({
+                    "name": file.name, "document_id": document_id, "status": "received",
+                    "verdict": record.status.map(|s| s.as_str()),
+                })));
+            }
+            Some(_) => {
+                if self.store.exists(&self.incoming_bucket, &key).await? {
+                    return Ok(Some(json!({
+                        "name": file.name, "document_id": document_id, "status": "received",
+                    })));
+                }
+            }
+            None => {
+                let record = pending_scan(batch, file, &document_id);
+                self.table.create_pending(&record).await.or_else(|e| {
+                    // Written by a concurrent request for the same file: it stands.
+                    if e.detail.contains("ConditionalCheckFailed") {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })?;
+            }
+        }
+        let policy = PostPolicySpec {
+            bucket: &self.incoming_bucket,
+            key: &key,
+            content_type: "application/pdf",
+            max_bytes: self.max_upload_bytes,
+            ttl: self.upload_url_ttl,
+            metadata: vec![
+                ("upload-id", document_id.clone()),
+                ("channel", Channel::DropBox.as_str().to_string()),
+                ("station", station.to_string()),
+            ],
+            checksum: DocumentHash::from_hex(&file.sha256),
+        };
+        let post = self
+            .store
+            .presign_upload(&policy, SystemTime::now())
+            .await?;
+        Ok(Some(json!({
+            "name": file.name, "document_id": document_id, "status": "upload",
+            "upload": upload_form(post, self.max_upload_bytes),
+        })))
+    }
+
+    /// Closes a batch with its manifest.
+    pub async fn close(&self, station: &str, batch_id: &str, body: &[u8]) -> Answer {
+        let manifest = match station::parse_manifest(body, station, batch_id) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::info!(station, batch_id, error = e.code(), "manifest refused");
+                let status = if matches!(e, station::ManifestError::OtherStation { .. }) {
+                    403
+                } else {
+                    400
+                };
+                return error(status, e.code(), e.to_string());
+            }
+        };
+        let batch = match self.table.batch(station, batch_id).await {
+            Ok(Some(b)) => b,
+            Ok(None) => return error(404, "unknown_batch", "open the batch first"),
+            Err(e) => return unavailable("reading the batch", &e),
+        };
+        if manifest.service.is_some()
+            && batch.service.is_some()
+            && manifest.service != batch.service
+        {
+            return error(
+                400,
+                "service_mismatch",
+                "the manifest names another service than the batch was opened for",
+            );
+        }
+        let stored = match serde_json::to_string(&manifest) {
+            Ok(s) => s,
+            Err(e) => return error(400, "malformed_manifest", e.to_string()),
+        };
+        let sha = DocumentHash::of(body).to_hex();
+        let closing = self
+            .table
+            .close_batch(
+                station,
+                batch_id,
+                &stored,
+                &sha,
+                manifest.service.as_deref(),
+                &now_rfc3339(),
+            )
+            .await;
+        let closed = match closing {
+            Ok(BatchClosing::Closed) => {
+                tracing::info!(
+                    station,
+                    batch_id,
+                    files = manifest.files.len(),
+                    "batch closed"
+                );
+                true
+            }
+            Ok(BatchClosing::AlreadyClosed(_)) => false,
+            Ok(BatchClosing::ClosedWithAnotherManifest(b)) => {
+                let mut answer = error(
+                    409,
+                    "batch_closed",
+                    format!(
+                        "batch {batch_id} was closed at {} with another manifest; nothing changed",
+                        b.closed_at.as_deref().unwrap_or("?")
+                    ),
+                );
+                answer.1["report"] = report(&b);
+                return answer;
+            }
+            Ok(BatchClosing::Unknown) => {
+                return error(404, "unknown_batch", "open the batch first");
+            }
+            Err(e) => return unavailable("closing the batch", &e),
+        };
+        match self.table.batch(station, batch_id).await {
+            Ok(Some(b)) => (200, json!({ "closed_now": closed, "report": report(&b) })),
+            Ok(None) => error(404, "unknown_batch", "open the batch first"),
+            Err(e) => unavailable("reading the batch", &e),
+        }
+    }
+
+    /// The batch report.
+    pub async fn report(&self, station: &str, batch_id: &str) -> Answer {
+        match self.table.batch(station, batch_id).await {
+            Ok(Some(b)) => (200, report(&b)),
+            Ok(None) => error(404, "unknown_batch", "no such batch for this station"),
+            Err(e) => unavailable("reading the batch", &e),
+        }
+    }
+}
+
+/// The pending record of a scan, before its bytes arrive.
+pub fn pending_scan(batch: &BatchRecord, file: &ManifestFile, document_id: &str) -> DocumentRecord {
+    DocumentRecord {
+        id: document_id.to_string(),
+        channel: Some(Channel::DropBox),
+        site: Some(batch.station.clone()),
+        service: batch.service.clone(),
+        status: Some(DocumentStatus::Pending),
+        file_name: Some(file.name.clone()),
+        declared_size: Some(file.size),
+        declared_sha256: Some(file.sha256.to_ascii_lowercase()),
+        created_at: Some(now_rfc3339()),
+        batch_id: Some(batch.batch_id.clone()),
+        envelope: Some(file.envelope.clone()),
+        scanned_at: Some(file.scanned_at.clone()),
+        operator: Some(file.operator.clone()),
+        declared_pages: Some(file.pages),
+        ..DocumentRecord::default()
+    }
+}
