@@ -12,6 +12,9 @@ locals {
         INTAKE_MAX_UPLOAD_BYTES       = tostring(var.max_upload_bytes)
         INTAKE_UPLOAD_URL_TTL_SECONDS = tostring(var.upload_url_ttl_seconds)
         INTAKE_S3_FORCE_PATH_STYLE    = tostring(local.local_aws)
+        # Each scanning station's key: a SecureString per station under this prefix.
+        INTAKE_STATION_KEY_PREFIX        = local.station_key_prefix
+        INTAKE_STATION_KEY_CACHE_SECONDS = tostring(var.station_key_cache_seconds)
       }
     }
     validate = {
@@ -38,9 +41,10 @@ locals {
       memory      = 128
       timeout     = 30
       environment = {
-        INTAKE_TABLE            = aws_dynamodb_table.documents.name
-        INTAKE_NOTIFY_TOPIC_ARN = aws_sns_topic.notifications.arn
-        INTAKE_EMAIL_TOPIC_ARN  = length(var.department_emails) > 0 ? aws_sns_topic.email[0].arn : ""
+        INTAKE_TABLE                 = aws_dynamodb_table.documents.name
+        INTAKE_NOTIFY_TOPIC_ARN      = aws_sns_topic.notifications.arn
+        INTAKE_EMAIL_TOPIC_ARN       = length(var.department_emails) > 0 ? aws_sns_topic.email[0].arn : ""
+        INTAKE_BATCH_OVERDUE_SECONDS = tostring(var.batch_overdue_hours * 3600)
         # notify copies each document into its department's prefix of the archive.
         INTAKE_S3_FORCE_PATH_STYLE = tostring(local.local_aws)
       }
@@ -85,18 +89,39 @@ resource "aws_iam_role_policy" "function_logs" {
   policy   = data.aws_iam_policy_document.function_logs[each.key].json
 }
 
-# intake-api signs browser uploads with its own credentials, so it may write web uploads and
-# nothing else; it creates pending records and reads them back.
+# intake-api signs uploads with its own credentials, so it may write web and station uploads
+# and nothing else; it creates pending records and batches, reads them back, and reads the
+# stations' keys.
 data "aws_iam_policy_document" "intake_api" {
   statement {
-    sid       = "PresignWebUploads"
+    sid       = "PresignUploads"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.documents["incoming"].arn}/incoming/web/*"]
+    resources = ["${aws_s3_bucket.documents["incoming"].arn}/incoming/web/*", "${aws_s3_bucket.documents["incoming"].arn}/incoming/stations/*"]
+  }
+  statement {
+    sid       = "SeeArrivedScans"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.documents["incoming"].arn}/incoming/stations/*"]
   }
   statement {
     sid       = "UploadRecords"
-    actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.documents.arn]
+  }
+  statement {
+    sid       = "StationKeys"
+    actions   = ["ssm:GetParameter"]
+    resources = ["arn:${data.aws_partition.current.partition}:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${local.station_key_prefix}*"]
+  }
+  statement {
+    sid       = "DecryptStationKeys"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${var.region}.amazonaws.com"]
+    }
   }
 }
 

@@ -136,6 +136,11 @@ data "aws_iam_policy_document" "notify" {
     resources = [aws_dynamodb_table.documents.arn]
   }
   statement {
+    sid       = "UnfinishedBatches"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.documents.arn}/index/unfinished_batches"]
+  }
+  statement {
     sid       = "ReadArchive"
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.documents["archive"].arn}/*"]

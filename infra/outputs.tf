@@ -65,3 +65,13 @@ output "department_consumer_roles" {
   description = "Each department's consumer role ARN, by department id."
   value       = { for id, role in aws_iam_role.department_consumer : id => role.arn }
 }
+
+output "stations" {
+  description = "The scanning stations (drop-box sites) by id, with their addresses."
+  value       = local.stations
+}
+
+output "station_key_prefix" {
+  description = "Where the stations' keys are kept in SSM Parameter Store (`intake station key --prefix`)."
+  value       = local.station_key_prefix
+}

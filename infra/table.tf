@@ -1,6 +1,8 @@
 # The documents table: one item per document (id = document id) plus one hash claim per distinct
 # content (id = "sha256#<hex>"). The indexes are sparse: only judged documents carry sha256 and
-# received_day, and only routed ones a department.
+# received_day, and only routed ones a department. Station batches are items too
+# (id = "batch#<station>#<batch>"); those not yet complete carry `unfinished`, which puts them in
+# the small unfinished_batches index the overdue sweep reads.
 
 resource "aws_dynamodb_table" "documents" {
   name         = "${var.name}-documents"
@@ -27,6 +29,10 @@ resource "aws_dynamodb_table" "documents" {
     name = "received_at"
     type = "S"
   }
+  attribute {
+    name = "unfinished"
+    type = "S"
+  }
 
   global_secondary_index {
     name            = "by_sha256"
@@ -45,6 +51,12 @@ resource "aws_dynamodb_table" "documents" {
     hash_key        = "received_day"
     range_key       = "received_at"
     projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "unfinished_batches"
+    hash_key        = "unfinished"
+    projection_type = "KEYS_ONLY"
   }
 
   # notify follows every change of a document through the stream.

@@ -158,3 +158,15 @@ variable "department_emails" {
   type        = map(string)
   default     = {}
 }
+
+variable "station_key_cache_seconds" {
+  description = "How long intake-api keeps a station's key once read: a rotation or revocation takes effect within this time."
+  type        = number
+  default     = 60
+}
+
+variable "batch_overdue_hours" {
+  description = "A station batch not complete this many hours after it was opened is flagged, and the site's departments are told."
+  type        = number
+  default     = 6
+}

@@ -30,8 +30,10 @@ provider "aws" {
     lambda     = local.endpoint
     logs       = local.endpoint
     s3         = local.endpoint
+    scheduler  = local.endpoint
     sns        = local.endpoint
     sqs        = local.endpoint
+    ssm        = local.endpoint
     sts        = local.endpoint
   }
 

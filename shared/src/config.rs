@@ -203,16 +203,22 @@ pub struct NotifyConfig {
     pub topic_arn: String,
     /// The optional e-mail topic.
     pub email_topic_arn: Option<String>,
+    /// How long a station batch may take, from opening, before it is flagged (seconds).
+    pub batch_overdue_seconds: i64,
 }
 
 impl NotifyConfig {
-    /// Reads `INTAKE_TABLE`, `INTAKE_NOTIFY_TOPIC_ARN` and the optional
-    /// `INTAKE_EMAIL_TOPIC_ARN`.
+    /// Reads `INTAKE_TABLE`, `INTAKE_NOTIFY_TOPIC_ARN`, the optional `INTAKE_EMAIL_TOPIC_ARN`
+    /// and `INTAKE_BATCH_OVERDUE_SECONDS` (default six hours).
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(NotifyConfig {
             table: env.required("INTAKE_TABLE")?,
             topic_arn: env.required("INTAKE_NOTIFY_TOPIC_ARN")?,
             email_topic_arn: (env.0)("INTAKE_EMAIL_TOPIC_ARN").filter(|a| !a.trim().is_empty()),
+            batch_overdue_seconds: i64::try_from(
+                env.u64_or("INTAKE_BATCH_OVERDUE_SECONDS", 6 * 3600)?,
+            )
+            .unwrap_or(i64::MAX),
         })
     }
 }

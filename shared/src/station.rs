@@ -652,6 +652,103 @@ pub fn is_overdue(batch: &BatchRecord, now: jiff::Timestamp, after_seconds: i64)
         .is_some_and(|opened| now.as_second() - opened.as_second() > after_seconds)
 }
 
+/// The schema of the notification a department gets about a batch.
+pub const BATCH_NOTIFICATION_SCHEMA: &str = "intake.batch-notification/1";
+
+/// What a department is told about a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchEvent {
+    /// Every file in the manifest is recorded: the report is final.
+    Complete,
+    /// The batch did not complete in the configured time.
+    Overdue,
+}
+
+impl BatchEvent {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchEvent::Complete => "batch_complete",
+            BatchEvent::Overdue => "batch_overdue",
+        }
+    }
+}
+
+/// A batch notification, one per department the site serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchNotification {
+    /// Always [`BATCH_NOTIFICATION_SCHEMA`].
+    pub schema: &'static str,
+    /// `batch_complete` or `batch_overdue`.
+    pub event: &'static str,
+    /// The department told.
+    pub department: String,
+    /// Its Polish name.
+    pub department_name: String,
+    /// The station (site id).
+    pub station: String,
+    /// The site's address.
+    pub site_address: Option<String>,
+    /// The batch.
+    pub batch_id: String,
+    /// The reconciliation.
+    pub report: BatchReport,
+}
+
+/// Whether a batch has everything it needs to be marked complete.
+pub fn ready_to_complete(batch: &BatchRecord) -> bool {
+    batch.state == Some(BatchState::Closed) && reconcile(batch).complete
+}
+
+/// What changed in a batch that departments are told of.
+pub fn batch_events(old: Option<&BatchRecord>, new: &BatchRecord) -> Vec<BatchEvent> {
+    let mut events = Vec::new();
+    if new.state == Some(BatchState::Complete)
+        && old.is_none_or(|o| o.state != Some(BatchState::Complete))
+    {
+        events.push(BatchEvent::Complete);
+    }
+    if new.overdue_at.is_some() && old.is_none_or(|o| o.overdue_at.is_none()) {
+        events.push(BatchEvent::Overdue);
+    }
+    events
+}
+
+/// The notification subject of a batch event (for the ledger and the deduplication id).
+pub fn batch_subject(batch: &BatchRecord, event: BatchEvent) -> String {
+    format!("{}#{}", batch.item_id(), event.as_str())
+}
+
+/// The notifications of a batch event: one for each department the station's site serves (the
+/// general office for a station the rules do not know).
+pub fn batch_notifications(
+    rules: &crate::routing::RoutingRules,
+    batch: &BatchRecord,
+    event: BatchEvent,
+) -> Vec<BatchNotification> {
+    let site = rules.site(&batch.station);
+    let departments = site.map_or_else(
+        || vec![rules.general_office().to_string()],
+        |s| s.departments.clone(),
+    );
+    let report = reconcile(batch);
+    departments
+        .into_iter()
+        .map(|department| BatchNotification {
+            schema: BATCH_NOTIFICATION_SCHEMA,
+            event: event.as_str(),
+            department_name: rules
+                .department(&department)
+                .map_or_else(|| department.clone(), |d| d.name.clone()),
+            department,
+            station: batch.station.clone(),
+            site_address: site.map(|s| s.address.clone()),
+            batch_id: batch.batch_id.clone(),
+            report: report.clone(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -932,6 +1029,39 @@ mod tests {
         let mut done = b;
         done.state = Some(BatchState::Complete);
         assert!(!is_overdue(&done, at("2026-11-26T00:00:00Z"), 7200));
+    }
+
+    #[test]
+    fn completion_and_overdue_are_told_once_to_each_department_of_the_site() {
+        let rules = crate::routing::RoutingRules::bundled().unwrap();
+        let mut b = batch(&["a.pdf"]);
+        assert!(!ready_to_complete(&b));
+        b.verdicts.insert("a.pdf".into(), "accepted".into());
+        assert!(ready_to_complete(&b));
+        let mut done = b.clone();
+        done.state = Some(BatchState::Complete);
+        assert!(!ready_to_complete(&done));
+        assert_eq!(batch_events(Some(&b), &done), [BatchEvent::Complete]);
+        assert!(batch_events(Some(&done), &done).is_empty());
+        let mut late = b.clone();
+        late.overdue_at = Some("2026-11-26T00:00:00Z".into());
+        assert_eq!(batch_events(Some(&b), &late), [BatchEvent::Overdue]);
+        assert!(batch_events(Some(&late), &late).is_empty());
+
+        done.station = "os-zgody".into();
+        let told = batch_notifications(&rules, &done, BatchEvent::Complete);
+        let departments: Vec<&str> = told.iter().map(|n| n.department.as_str()).collect();
+        assert_eq!(departments, rules.site("os-zgody").unwrap().departments);
+        assert_eq!(departments.len(), 2);
+        assert_eq!(told[0].event, "batch_complete");
+        assert!(told[0].report.complete);
+        done.station = "no-such-site".into();
+        let told = batch_notifications(&rules, &done, BatchEvent::Complete);
+        assert_eq!(told[0].department, rules.general_office());
+        assert_ne!(
+            batch_subject(&done, BatchEvent::Complete),
+            batch_subject(&done, BatchEvent::Overdue)
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! `notify`: reads the documents table's stream, and for every judged document writes its
 //! department into the record and publishes one notification to that department's queue.
+//! For station batches it records each scan's verdict in its batch, completes a batch once
+//! every file of its manifest is recorded, and tells the site's departments; run by its
+//! schedule (`{"task": "flag-overdue-batches"}`), it flags batches that take too long.
 //!
 //! Exactly once per (document, department), as the department sees it: a ledger item in the
 //! table records each notification sent, and the FIFO topic drops a repeat of the same pair
@@ -9,17 +12,19 @@
 
 use intake::adapters::Aws;
 use intake::adapters::AwsError;
-use intake::adapters::dynamodb::{DocumentTable, parse_stream_event};
+use intake::adapters::dynamodb::{DocumentTable, StreamChange, parse_stream_event};
 use intake::adapters::s3::DocumentStore;
 use intake::adapters::sns::{EmailTopic, NotificationTopic};
 use intake::config::{Env, NotifyConfig};
-use intake::model::StorageLocation;
+use intake::model::{DocumentRecord, StorageLocation};
 use intake::notify::{Plan, plan, withdrawn_copies};
 use intake::routing::RoutingRules;
+use intake::station::{self, BatchRecord};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 struct Notifier {
+    batch_overdue_seconds: i64,
     rules: RoutingRules,
     table: DocumentTable,
     store: DocumentStore,
@@ -35,6 +40,7 @@ async fn main() -> Result<(), Error> {
     let rules = RoutingRules::bundled()?;
     let aws = Aws::from_env().await?;
     let notifier = Notifier {
+        batch_overdue_seconds: config.batch_overdue_seconds,
         rules,
         table: DocumentTable::new(&aws, &config.table),
         store: DocumentStore::new(&aws),
@@ -53,6 +59,15 @@ async fn main() -> Result<(), Error> {
 
 impl Notifier {
     async fn handle(&self, event: &Value) -> Value {
+        if event.get("task").and_then(Value::as_str) == Some("flag-overdue-batches") {
+            return match self.flag_overdue_batches().await {
+                Ok(flagged) => json!({ "flagged": flagged }),
+                Err(e) => {
+                    tracing::error!(error = %e, "overdue sweep failed");
+                    json!({ "error": e.to_string() })
+                }
+            };
+        }
         for change in parse_stream_event(event) {
             let change = match change {
                 Ok(change) => change,
@@ -61,33 +76,133 @@ impl Notifier {
                     return failure(sequence.as_deref());
                 }
             };
-            let Some(new) = change.new.as_ref() else {
-                continue;
-            };
-            let withdrawn = change
-                .old
-                .as_ref()
-                .map(|old| withdrawn_copies(old, new))
-                .unwrap_or_default();
-            if let Err(e) = self.withdraw(&new.id, &withdrawn).await {
-                tracing::error!(document_id = new.id, error = %e, "former department's copy not removed");
-                return failure(Some(&change.sequence_number));
-            }
-            let Some(plan) = plan(&self.rules, new) else {
-                continue;
-            };
-            if let Err(e) = self.notify(&plan).await {
-                tracing::error!(
-                    document_id = plan.notification.document_id,
-                    department = plan.department,
-                    error = %e,
-                    "notification not sent"
-                );
+            if let Err(e) = self.handle_change(&change).await {
+                tracing::error!(error = %e, "stream record not handled");
                 // The stream is retried from here; what follows is retried with it.
                 return failure(Some(&change.sequence_number));
             }
         }
         json!({ "batchItemFailures": [] })
+    }
+
+    async fn handle_change(&self, change: &StreamChange) -> Result<(), AwsError> {
+        if let Some(batch) = &change.new_batch {
+            return self.follow_batch(change.old_batch.as_ref(), batch).await;
+        }
+        let Some(new) = change.new.as_ref() else {
+            return Ok(());
+        };
+        self.record_in_batch(change.old.as_ref(), new).await?;
+        let withdrawn = change
+            .old
+            .as_ref()
+            .map(|old| withdrawn_copies(old, new))
+            .unwrap_or_default();
+        self.withdraw(&new.id, &withdrawn).await?;
+        let Some(plan) = plan(&self.rules, new) else {
+            return Ok(());
+        };
+        self.notify(&plan).await.inspect_err(|e| {
+            tracing::error!(
+                document_id = plan.notification.document_id,
+                department = plan.department,
+                error = %e,
+                "notification not sent"
+            );
+        })
+    }
+
+    /// A scan just judged: its verdict goes into its batch.
+    async fn record_in_batch(
+        &self,
+        old: Option<&DocumentRecord>,
+        new: &DocumentRecord,
+    ) -> Result<(), AwsError> {
+        let (Some(station), Some(batch_id), Some(name)) =
+            (&new.site, &new.batch_id, &new.file_name)
+        else {
+            return Ok(());
+        };
+        if old.is_some_and(|o| o.status == new.status) {
+            return Ok(());
+        }
+        let Some(verdict) = station::file_verdict(new) else {
+            return Ok(());
+        };
+        self.table
+            .record_batch_verdict(station, batch_id, name, &verdict)
+            .await
+    }
+
+    /// A batch changed: complete it when it can be, and tell departments what happened.
+    async fn follow_batch(
+        &self,
+        old: Option<&BatchRecord>,
+        batch: &BatchRecord,
+    ) -> Result<(), AwsError> {
+        if station::ready_to_complete(batch) {
+            let now = intake::time::utc_rfc3339(intake::time::Timestamp::now());
+            if self
+                .table
+                .complete_batch(&batch.station, &batch.batch_id, &now)
+                .await?
+            {
+                tracing::info!(
+                    station = batch.station,
+                    batch_id = batch.batch_id,
+                    "batch complete"
+                );
+            }
+        }
+        for event in station::batch_events(old, batch) {
+            let subject = station::batch_subject(batch, event);
+            for notification in station::batch_notifications(&self.rules, batch, event) {
+                let department = notification.department.as_str();
+                if self.table.notified(&subject, department).await? {
+                    continue;
+                }
+                self.topic
+                    .publish_message(department, &subject, &notification)
+                    .await?;
+                let now = intake::time::utc_rfc3339(intake::time::Timestamp::now());
+                self.table.mark_notified(&subject, department, &now).await?;
+                tracing::info!(
+                    station = batch.station,
+                    batch_id = batch.batch_id,
+                    department,
+                    event = event.as_str(),
+                    "department told of a batch"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Flags every unfinished batch older than the configured time (its stream record then
+    /// tells the departments).
+    async fn flag_overdue_batches(&self) -> Result<usize, AwsError> {
+        let now = intake::time::Timestamp::now();
+        let mut flagged = 0;
+        for batch in self.table.unfinished_batches().await? {
+            if station::is_overdue(&batch, now, self.batch_overdue_seconds)
+                && self
+                    .table
+                    .flag_overdue_batch(
+                        &batch.station,
+                        &batch.batch_id,
+                        &intake::time::utc_rfc3339(now),
+                    )
+                    .await?
+            {
+                tracing::warn!(
+                    station = batch.station,
+                    batch_id = batch.batch_id,
+                    "batch overdue"
+                );
+                flagged += 1;
+            }
+        }
+        Ok(flagged)
     }
 
     async fn notify(&self, plan: &Plan) -> Result<(), AwsError> {

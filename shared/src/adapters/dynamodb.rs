@@ -333,6 +333,10 @@ pub struct StreamChange {
     pub new: Option<DocumentRecord>,
     /// The item before the change (`None` for an insertion).
     pub old: Option<DocumentRecord>,
+    /// For a batch item, the batch after the change.
+    pub new_batch: Option<crate::station::BatchRecord>,
+    /// For a batch item, the batch before the change.
+    pub old_batch: Option<crate::station::BatchRecord>,
 }
 
 /// Reads a DynamoDB stream event (Lambda's JSON: `Records[].dynamodb.NewImage` in DynamoDB's
@@ -363,16 +367,23 @@ pub fn parse_stream_event(
             let image = |name: &str| match stream.and_then(|d| d.get(name)) {
                 None => Ok(None),
                 Some(image) => item_from_json(image)
-                    .map(|item| Some(from_item(&item)))
+                    .map(Some)
                     .ok_or_else(|| (sequence_number.clone(), format!("an unreadable {name}"))),
             };
             let new = image("NewImage")?;
             let old = image("OldImage")?;
+            let batch = |item: &Option<Item>| {
+                item.as_ref()
+                    .filter(|i| str_attr(i, "id").is_some_and(super::batches::is_batch_item))
+                    .map(super::batches::batch_from_item)
+            };
             Ok(StreamChange {
                 sequence_number: sequence,
                 event_name,
-                new,
-                old,
+                new_batch: batch(&new),
+                old_batch: batch(&old),
+                new: new.as_ref().map(from_item),
+                old: old.as_ref().map(from_item),
             })
         })
         .collect()

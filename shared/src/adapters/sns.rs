@@ -7,10 +7,10 @@ use super::{Aws, AwsError};
 use crate::notify::{Notification, deduplication_id};
 
 /// The `department` message attribute both topics' subscriptions filter on.
-fn department_attribute(notification: &Notification) -> Result<MessageAttributeValue, AwsError> {
+fn department_attribute(department: &str) -> Result<MessageAttributeValue, AwsError> {
     MessageAttributeValue::builder()
         .data_type("String")
-        .string_value(&notification.department)
+        .string_value(department)
         .build()
         .map_err(|e| AwsError {
             operation: "sns:Publish",
@@ -38,21 +38,33 @@ impl NotificationTopic {
     /// so the topic drops a repeat within its five-minute window; the message group is the
     /// department, so each department reads its documents in order.
     pub async fn publish(&self, notification: &Notification) -> Result<(), AwsError> {
-        let body = serde_json::to_string(notification).map_err(|e| AwsError {
+        self.publish_message(
+            &notification.department,
+            &notification.document_id,
+            notification,
+        )
+        .await
+    }
+
+    /// Publishes any message for a department about `subject` (a document id, or a batch's
+    /// event): deduplicated per (subject, department), grouped per department.
+    pub async fn publish_message(
+        &self,
+        department: &str,
+        subject: &str,
+        message: &impl serde::Serialize,
+    ) -> Result<(), AwsError> {
+        let body = serde_json::to_string(message).map_err(|e| AwsError {
             operation: "sns:Publish",
             detail: format!("encoding the notification: {e}"),
         })?;
-        let department = department_attribute(notification)?;
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
             .message(body)
-            .message_group_id(&notification.department)
-            .message_deduplication_id(deduplication_id(
-                &notification.document_id,
-                &notification.department,
-            ))
-            .message_attributes("department", department)
+            .message_group_id(department)
+            .message_deduplication_id(deduplication_id(subject, department))
+            .message_attributes("department", department_attribute(department)?)
             .send()
             .await
             .map_err(|e| AwsError::new("sns:Publish", &e))?;
@@ -79,7 +91,7 @@ impl EmailTopic {
 
     /// Sends the notification as a short text, filtered to the department's address.
     pub async fn publish(&self, notification: &Notification) -> Result<(), AwsError> {
-        let department = department_attribute(notification)?;
+        let department = department_attribute(&notification.department)?;
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
