@@ -4,13 +4,15 @@
 //! engine of the functions on local files, with no AWS at all. It prints a table (or JSON lines)
 //! and exits 1 when any document is rejected, 2 when a file cannot be read or the command is
 //! wrong. `intake reclassify DOCUMENT --to DEPARTMENT --by OPERATOR` moves a document to another
-//! department in the documents table (AWS).
+//! department in the documents table (AWS). `intake station push DIR --station ID` pushes a
+//! scanning station's batch (and `key`, `revoke`, `report` look after stations).
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod reclassify;
+mod station;
 
 use intake::hashing::{DocumentReader, hash_with_checkpoints};
 use intake::model::{Channel, Outcome, Severity, Verdict};
@@ -50,8 +52,9 @@ fn main() -> ExitCode {
             }
         },
         Some("reclassify") => reclassify::run(&args[1..]),
+        Some("station") => station::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            println!("{USAGE}\n\n{}", reclassify::USAGE);
+            println!("{USAGE}\n\n{}\n\n{}", reclassify::USAGE, station::USAGE);
             ExitCode::SUCCESS
         }
         Some(other) => {
