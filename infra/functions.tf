@@ -44,7 +44,7 @@ locals {
         INTAKE_TABLE                 = aws_dynamodb_table.documents.name
         INTAKE_NOTIFY_TOPIC_ARN      = aws_sns_topic.notifications.arn
         INTAKE_EMAIL_TOPIC_ARN       = length(var.department_emails) > 0 ? aws_sns_topic.email[0].arn : ""
-        INTAKE_BATCH_OVERDUE_SECONDS = tostring(var.batch_overdue_hours * 3600)
+        INTAKE_BATCH_OVERDUE_SECONDS = tostring(var.batch_overdue_minutes * 60)
         # notify copies each document into its department's prefix of the archive.
         INTAKE_S3_FORCE_PATH_STYLE = tostring(local.local_aws)
       }

@@ -2,7 +2,7 @@
 # its requests to intake-api with its own key, kept as a SecureString under
 # station_key_prefix/<station>; keys are made, rotated and revoked with `intake station key` and
 # `intake station revoke`, never by Terraform (a key in the state would be one more copy to
-# guard). Batches that do not complete in batch_overdue_hours are flagged by notify, which a
+# guard). Batches that do not complete in batch_overdue_minutes are flagged by notify, which a
 # schedule runs every 15 minutes.
 
 locals {
@@ -40,7 +40,7 @@ resource "aws_iam_role_policy" "overdue_sweep" {
 
 resource "aws_scheduler_schedule" "overdue_sweep" {
   name                = "${var.name}-overdue-batches"
-  description         = "Flags station batches that have not completed in ${var.batch_overdue_hours} h."
+  description         = "Flags station batches that have not completed in ${var.batch_overdue_minutes} minutes."
   schedule_expression = "rate(15 minutes)"
   flexible_time_window {
     mode = "OFF"

@@ -165,8 +165,8 @@ variable "station_key_cache_seconds" {
   default     = 60
 }
 
-variable "batch_overdue_hours" {
-  description = "A station batch not complete this many hours after it was opened is flagged, and the site's departments are told."
+variable "batch_overdue_minutes" {
+  description = "A station batch not complete this many minutes after it was opened is flagged, and the site's departments are told."
   type        = number
-  default     = 6
+  default     = 360
 }

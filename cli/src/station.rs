@@ -79,7 +79,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
     }
     match &options.station {
         Some(s) if station::is_station_id(s) => Ok(options),
-        Some(s) => Err(format!("'{s}' is not a station id (a site id, e.g. mogilska)")),
+        Some(s) => Err(format!(
+            "'{s}' is not a station id (a site id, e.g. mogilska)"
+        )),
         None => Err("--station names the station".into()),
     }
 }
@@ -203,9 +205,7 @@ fn refusal(body: &Value) -> String {
 
 /// The envelope of a scan file: its name up to the last `_`, or its stem.
 fn envelope_of(name: &str) -> String {
-    let stem = name
-        .rsplit_once('.')
-        .map_or(name, |(stem, _)| stem);
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
     stem.rsplit_once('_')
         .map_or(stem, |(envelope, _)| envelope)
         .to_string()
@@ -254,8 +254,7 @@ fn batch_of(dir: &Path, options: &Options) -> Result<Manifest, String> {
         return Ok(manifest);
     }
     let mut names = Vec::new();
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| e.to_string())?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -309,7 +308,12 @@ fn batch_of(dir: &Path, options: &Options) -> Result<Manifest, String> {
 }
 
 async fn push(options: &Options) -> Result<ExitCode, String> {
-    let dir = PathBuf::from(options.target.clone().ok_or("name the directory of scans")?);
+    let dir = PathBuf::from(
+        options
+            .target
+            .clone()
+            .ok_or("name the directory of scans")?,
+    );
     let client = Client::new(options)?;
     let manifest = batch_of(&dir, options)?;
     let station = &client.station;
@@ -317,7 +321,11 @@ async fn push(options: &Options) -> Result<ExitCode, String> {
 
     let open = json!({ "batch_id": batch, "service": manifest.service }).to_string();
     let (status, body) = client
-        .call("POST", &format!("/stations/{station}/batches"), open.as_bytes())
+        .call(
+            "POST",
+            &format!("/stations/{station}/batches"),
+            open.as_bytes(),
+        )
         .await?;
     match status {
         200 | 201 => {}
@@ -405,7 +413,11 @@ async fn upload(
         match http.post(url).multipart(multipart).send().await {
             Ok(r) if r.status().is_success() => return Ok(()),
             Ok(r) if r.status().is_client_error() => {
-                return Err(format!("{}: the upload was refused: HTTP {}", entry.name, r.status()));
+                return Err(format!(
+                    "{}: the upload was refused: HTTP {}",
+                    entry.name,
+                    r.status()
+                ));
             }
             Ok(r) => last = format!("HTTP {}", r.status()),
             Err(e) => last = e.to_string(),
@@ -423,16 +435,17 @@ async fn wait_for_report(client: &Client, batch: &str, wait: u64) -> Result<Exit
             return Err(format!("reading the report: {}", refusal(&body)));
         }
         let report: Option<BatchReport> = serde_json::from_value(body.clone()).ok();
-        let finished = report
-            .as_ref()
-            .is_some_and(|r| r.state == "complete" || r.overdue_at.is_some());
+        // An overdue batch can still complete: it is waited for like any other.
+        let finished = report.as_ref().is_some_and(|r| r.state == "complete");
         if finished || started.elapsed() >= Duration::from_secs(wait) {
             print_report(&body);
             return Ok(match report {
                 Some(r) if r.state == "complete" && !r.has_problems() => ExitCode::SUCCESS,
                 Some(r) if r.state == "complete" => ExitCode::from(1),
                 _ => {
-                    eprintln!("batch {batch} is not complete after {wait} s; run `intake station report` later");
+                    eprintln!(
+                        "batch {batch} is not complete after {wait} s; run `intake station report` later"
+                    );
                     ExitCode::from(3)
                 }
             });
@@ -450,7 +463,10 @@ fn print_report(report: &Value) {
         report.batch_id,
         report.station,
         report.state,
-        report.overdue_at.as_deref().map_or(String::new(), |t| format!(", overdue since {t}")),
+        report
+            .overdue_at
+            .as_deref()
+            .map_or(String::new(), |t| format!(", overdue since {t}")),
         report.manifest_files,
         report.recorded,
         report.accepted

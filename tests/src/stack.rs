@@ -42,7 +42,7 @@ pub struct Notified {
     pub arrived: std::time::Instant,
 }
 
-/// Notifications by document id.
+/// Notifications by document id (batch notifications by `batch:<batch id>`).
 pub type NotificationLog = std::sync::Arc<std::sync::Mutex<HashMap<String, Vec<Notified>>>>;
 
 impl StackOptions {
@@ -235,7 +235,12 @@ fn read_department_queues(
                     let body: serde_json::Value =
                         serde_json::from_str(message.body.as_deref().unwrap_or("null"))
                             .unwrap_or(serde_json::Value::Null);
-                    let id = body["document_id"].as_str().unwrap_or_default().to_string();
+                    // Documents by id; batch notifications as `batch:<batch id>`.
+                    let id = body["document_id"]
+                        .as_str()
+                        .map(str::to_string)
+                        .or_else(|| body["batch_id"].as_str().map(|b| format!("batch:{b}")))
+                        .unwrap_or_default();
                     if let Ok(mut log) = log.lock() {
                         log.entry(id).or_default().push(Notified {
                             department: department.clone(),

@@ -78,6 +78,10 @@ pub struct StackOutputs {
     pub department_queues: HashMap<String, String>,
     /// Each department's consumer role ARN, by department id.
     pub department_consumer_roles: HashMap<String, String>,
+    /// The scanning stations (site ids) with their addresses.
+    pub stations: HashMap<String, String>,
+    /// Where the stations' keys are kept in SSM.
+    pub station_key_prefix: String,
 }
 
 /// A stream event source mapping, as Terraform describes it.
@@ -217,5 +221,7 @@ fn parse_outputs(json: &[u8]) -> anyhow::Result<StackOutputs> {
         notification_topic_arn: serde_json::from_value(value("notification_topic_arn")?)?,
         department_queues: serde_json::from_value(value("department_queues")?)?,
         department_consumer_roles: serde_json::from_value(value("department_consumer_roles")?)?,
+        stations: serde_json::from_value(value("stations")?)?,
+        station_key_prefix: serde_json::from_value(value("station_key_prefix")?)?,
     })
 }

@@ -103,6 +103,62 @@ impl PdfBuilder {
     }
 }
 
+/// A scan as a drop-box station makes it: `pages` pages, each one grey image (uncompressed, 120
+/// × 170), different for every `seed`.
+pub fn scan_pdf(pages: usize, seed: u64) -> Vec<u8> {
+    const WIDTH: usize = 120;
+    const HEIGHT: usize = 170;
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 3 + 3 * i)).collect();
+    bodies.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
+    bodies.push(
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+            kids.join(" ")
+        )
+        .into_bytes(),
+    );
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for i in 0..pages {
+        let (page, content, image) = (3 + 3 * i, 4 + 3 * i, 5 + 3 * i);
+        bodies.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im1 {image} 0 R >> >> /Contents {content} 0 R >>"
+            )
+            .into_bytes(),
+        );
+        debug_assert_eq!(page, bodies.len());
+        let draw = "q 595 0 0 842 0 0 cm /Im1 Do Q";
+        bodies
+            .push(format!("<< /Length {} >>\nstream\n{draw}\nendstream", draw.len()).into_bytes());
+        // Paper with lines of "text": white, with dark runs that differ per seed and page.
+        let mut pixels = vec![0xF0u8; WIDTH * HEIGHT];
+        for row in (10..HEIGHT - 10).step_by(6) {
+            for column in 10..WIDTH - 10 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                if state % 3 == 0 {
+                    pixels[row * WIDTH + column] = 0x20;
+                }
+            }
+        }
+        let mut body = format!(
+            "<< /Type /XObject /Subtype /Image /Width {WIDTH} /Height {HEIGHT} /ColorSpace /DeviceGray /BitsPerComponent 8 /Length {} >>\nstream\n",
+            pixels.len()
+        )
+        .into_bytes();
+        body.extend_from_slice(&pixels);
+        body.extend_from_slice(b"\nendstream");
+        bodies.push(body);
+    }
+    write_pdf(
+        "1.7",
+        &bodies,
+        "/Info << /Producer (intake station scan) >>",
+    )
+}
+
 /// Writes a complete PDF: `bodies[i]` becomes object `i + 1`, object 1 is the catalog, and
 /// `trailer_extra` is added to the trailer. The cross-reference table is exact.
 pub fn write_pdf(version: &str, bodies: &[Vec<u8>], trailer_extra: &str) -> Vec<u8> {
@@ -166,4 +222,18 @@ fn trailer_size(pdf: &[u8]) -> Option<usize> {
     let at = pdf.windows(5).rposition(|w| w == b"/Size")?;
     let rest = std::str::from_utf8(&pdf[at + 5..]).ok()?;
     rest.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_are_clean_multi_page_pdfs_that_differ_by_seed() {
+        let scan = scan_pdf(3, 7);
+        let verdict = crate::pdf::inspect(&scan, &crate::pdf::policy::PdfPolicy::default());
+        assert!(verdict.findings.is_empty(), "{:?}", verdict.findings);
+        assert_eq!(verdict.pages, Some(3));
+        assert_ne!(scan, scan_pdf(3, 8));
+    }
 }
