@@ -331,6 +331,18 @@ async fn push(options: &Options) -> Result<ExitCode, String> {
         200 | 201 => {}
         409 => {
             eprintln!("batch {batch} refused: {}", refusal(&body));
+            // Closed with this very manifest: an earlier push got as far as closing it (and
+            // was interrupted while waiting), so there is nothing to send; follow its report.
+            let closed_with = body["report"]["manifest_sha256"].as_str();
+            let ours = serde_json::to_vec(&manifest)
+                .map(|bytes| DocumentHash::of(&bytes).to_hex())
+                .ok();
+            if closed_with.is_some() && closed_with == ours.as_deref() {
+                println!(
+                    "this directory's batch was pushed and closed before; nothing was sent again"
+                );
+                return wait_for_report(&client, batch, options.wait.unwrap_or(600)).await;
+            }
             print_report(&body["report"]);
             return Ok(ExitCode::from(1));
         }

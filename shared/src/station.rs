@@ -546,6 +546,8 @@ pub struct BatchReport {
     pub closed_at: Option<String>,
     /// When every file was judged.
     pub completed_at: Option<String>,
+    /// SHA-256 of the manifest the batch was closed with (hex).
+    pub manifest_sha256: Option<String>,
     /// Files in the manifest.
     pub manifest_files: usize,
     /// Files judged (in the manifest or not).
@@ -597,6 +599,7 @@ pub fn reconcile(batch: &BatchRecord) -> BatchReport {
         opened_at: batch.opened_at.clone(),
         closed_at: batch.closed_at.clone(),
         completed_at: batch.completed_at.clone(),
+        manifest_sha256: batch.manifest_sha256.clone(),
         manifest_files: listed.len(),
         recorded: batch.verdicts.len() + batch.refused.len(),
         accepted: 0,

@@ -275,7 +275,7 @@ async fn an_interrupted_push_resumes_without_sending_anything_twice() {
     let station = "mogilska";
     let key = station_key(station).await;
     let dir = work_dir("interrupted");
-    write_scans(&dir, 30, 2);
+    write_scans(&dir, 80, 2);
     let incoming = stack().outputs.buckets["incoming"].clone();
     let prefix = format!("incoming/stations/{station}/");
     let s3 = stack().s3().await;
@@ -304,16 +304,18 @@ async fn an_interrupted_push_resumes_without_sending_anything_twice() {
     .spawn()
     .expect("push starts");
     wait_until("some scans arrived", Duration::from_secs(120), || async {
-        arrived().await >= 8
+        arrived().await >= 3
     })
     .await;
     first.start_kill().expect("kill");
     let _ = first.wait().await;
     let before = arrived().await;
-    assert!(before < 30, "the push finished before it was killed");
+    println!("{before} of 80 scans had arrived when the push was killed");
+    assert!(before < 80, "the push finished before it was killed");
 
     let resumed = push(&dir, station, &key).await;
     let out = text(&resumed);
+    println!("{out}");
     assert!(resumed.status.success(), "{out}");
     assert!(out.contains("resuming batch"), "{out}");
     let received: usize = out
@@ -334,11 +336,11 @@ async fn an_interrupted_push_resumes_without_sending_anything_twice() {
         .expect("versions");
     let keys: Vec<&str> = versions.versions().iter().filter_map(|v| v.key()).collect();
     let distinct: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
-    assert_eq!(distinct.len(), 30);
-    assert_eq!(keys.len(), 30, "a scan was uploaded twice");
+    assert_eq!(distinct.len(), 80);
+    assert_eq!(keys.len(), 80, "a scan was uploaded twice");
     let b = batch(station, &manifest_in(&dir).batch_id).await;
     assert_eq!(b.state, Some(BatchState::Complete));
-    assert_eq!(b.verdicts.len(), 30);
+    assert_eq!(b.verdicts.len(), 80);
 }
 
 fn entry_for(dir: &Path, name: &str, bytes: &[u8]) -> ManifestFile {

@@ -166,15 +166,21 @@ impl DocumentTable {
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":id", s(candidate))
             .expression_attribute_values(":complete", s(BatchState::Complete.as_str()))
-            .return_values(ReturnValue::UpdatedNew)
+            // The whole item: an unchanged entry (a resumed push) is not "updated".
+            .return_values(ReturnValue::AllNew)
             .send()
             .await;
         match result {
-            Ok(answer) => Ok(answer
+            Ok(answer) => answer
                 .attributes
                 .as_ref()
                 .map(|a| string_map(a, "files"))
-                .and_then(|files| files.get(name).cloned())),
+                .and_then(|files| files.get(name).cloned())
+                .map(Some)
+                .ok_or_else(|| AwsError {
+                    operation: "dynamodb:UpdateItem",
+                    detail: "the batch's file entry was not returned".into(),
+                }),
             Err(e) if is_condition_failure(&e) => Ok(None),
             Err(e) => Err(dynamo_error("dynamodb:UpdateItem", &e)),
         }

@@ -11,13 +11,16 @@ use aws_sdk_ssm::types::ParameterType;
 
 use super::{Aws, AwsError};
 
+/// A key read (or found missing) at a time.
+type CachedKey = (Instant, Option<Vec<u8>>);
+
 /// The stations' keys.
 #[derive(Debug)]
 pub struct StationKeys {
     client: aws_sdk_ssm::Client,
     prefix: String,
     keep_for: Duration,
-    cache: Mutex<HashMap<String, (Instant, Option<Vec<u8>>)>>,
+    cache: Mutex<HashMap<String, CachedKey>>,
 }
 
 fn ssm_error<E>(operation: &'static str, err: &aws_sdk_ssm::error::SdkError<E>) -> AwsError
