@@ -186,6 +186,11 @@ impl FunctionHost {
         }
     }
 
+    /// The peak resident memory of the function's current process, in KiB.
+    pub fn peak_memory_kib(&self) -> Option<u64> {
+        crate::process::peak_memory_kib(self.shared.pid.load(Ordering::SeqCst))
+    }
+
     /// Invokes the function with `payload` and waits for its response.
     pub async fn invoke(&self, payload: Bytes) -> Result<Bytes, InvokeError> {
         let _one_at_a_time = self.invoke_lock.lock().await;

@@ -2,6 +2,9 @@
 //! exactly as a browser would, and a table of what became of each.
 //!
 //! Run it with `scripts/local-run` (which builds the functions first).
+//! After the web-form samples, a scanning station pushes a batch of generated scans with
+//! `intake station push` (`--station-batch N` scans, 12 by default; `scripts/bench-station`
+//! pushes 250 and reports the wall time and peak memory).
 //! `--notify-latency N` then also submits N documents at once and measures how long each takes
 //! from its upload to its department's queue (`scripts/bench-notify`).
 
@@ -38,7 +41,16 @@ async fn run() -> anyhow::Result<()> {
         .position(|a| a == "--notify-latency")
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse::<usize>().ok());
+    let station_batch = args
+        .iter()
+        .position(|a| a == "--station-batch")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(12);
     let mut result = push_samples(&stack).await;
+    if result.is_ok() {
+        result = push_station_batch(&stack, &work, station_batch).await;
+    }
     if let (Ok(()), Some(n)) = (&result, latency_batch) {
         result = notify_latency(&stack, n).await;
     }
@@ -130,6 +142,75 @@ async fn push_samples(stack: &Stack) -> anyhow::Result<()> {
         all_right,
         "some samples did not get the outcome they should"
     );
+    Ok(())
+}
+
+/// A station's day: `count` generated scans pushed with `intake station push`, as a station
+/// would, with the wall time and the peak memory of the command and of the functions.
+async fn push_station_batch(
+    stack: &Stack,
+    work: &std::path::Path,
+    count: usize,
+) -> anyhow::Result<()> {
+    let station = "wszystkich-swietych";
+    println!("\nstation {station}: pushing a batch of {count} scans with `intake station push`...");
+    let intake = intake_local::workspace_root().join("target/debug/intake");
+    let env = [
+        ("AWS_ENDPOINT_URL", stack.aws_endpoint.as_str()),
+        ("AWS_REGION", stack.region.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("INTAKE_API_URL", stack.api_url.as_str()),
+    ];
+    let key = tokio::process::Command::new(&intake)
+        .args(["station", "key", "--station", station, "--prefix"])
+        .arg(&stack.outputs.station_key_prefix)
+        .envs(env)
+        .output()
+        .await
+        .context("running intake station key")?;
+    anyhow::ensure!(key.status.success(), "intake station key failed: {key:?}");
+    let dir = work.join("station-batch");
+    std::fs::create_dir_all(&dir)?;
+    let key_file = work.join("station.key");
+    std::fs::write(&key_file, key.stdout.trim_ascii())?;
+    for i in 0..count {
+        let name = format!("K-{:04}_{}.pdf", i / 2, i % 2 + 1);
+        let scan = intake::pdf::samples::scan_pdf(1 + i % 4, i as u64 + 1);
+        std::fs::write(dir.join(name), scan)?;
+    }
+    let started = Instant::now();
+    let mut push = tokio::process::Command::new(&intake)
+        .args(["station", "push"])
+        .arg(&dir)
+        .args(["--station", station, "--operator", "local-run", "--key-file"])
+        .arg(&key_file)
+        .envs(env)
+        .kill_on_drop(true)
+        .spawn()
+        .context("running intake station push")?;
+    let pid = push.id().unwrap_or(0);
+    let mut command_peak = 0;
+    let status = loop {
+        command_peak = command_peak.max(intake_local::process::peak_memory_kib(pid).unwrap_or(0));
+        if let Some(status) = push.try_wait()? {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let wall = started.elapsed();
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "station batch of {count}: {:.1} s from the first hash to the final report; peak memory: intake station push {:.0} MiB",
+        wall.as_secs_f64(),
+        mib(command_peak)
+    );
+    for name in ["intake-api", "validate", "notify"] {
+        if let Some(kib) = stack.function(name).peak_memory_kib() {
+            println!("  {name}: {:.0} MiB peak (debug build)", mib(kib));
+        }
+    }
+    anyhow::ensure!(status.success(), "intake station push: {status}");
     Ok(())
 }
 
