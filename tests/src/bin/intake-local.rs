@@ -183,7 +183,13 @@ async fn push_station_batch(
     let mut push = tokio::process::Command::new(&intake)
         .args(["station", "push"])
         .arg(&dir)
-        .args(["--station", station, "--operator", "local-run", "--key-file"])
+        .args([
+            "--station",
+            station,
+            "--operator",
+            "local-run",
+            "--key-file",
+        ])
         .arg(&key_file)
         .envs(env)
         .kill_on_drop(true)
