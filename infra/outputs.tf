@@ -75,3 +75,21 @@ output "station_key_prefix" {
   description = "Where the stations' keys are kept in SSM Parameter Store (`intake station key --prefix`)."
   value       = local.station_key_prefix
 }
+
+output "reports_bucket" {
+  description = "Where the daily reports are (reports/daily/YYYY/MM/DD/report.{json,csv,html})."
+  value       = aws_s3_bucket.documents["reports"].id
+}
+
+output "management_topic_arn" {
+  description = "The topic each report's summary goes to."
+  value       = aws_sns_topic.management.arn
+}
+
+output "daily_report_schedule" {
+  description = "When the daily report runs."
+  value = {
+    expression = aws_scheduler_schedule.daily_report.schedule_expression
+    timezone   = aws_scheduler_schedule.daily_report.schedule_expression_timezone
+  }
+}

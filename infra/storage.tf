@@ -1,13 +1,15 @@
 # Three buckets, each private, versioned, encrypted and TLS-only:
 # - incoming: where browsers post uploads; its notifications start validation;
 # - archive: accepted documents, content-addressed by SHA-256;
-# - quarantine: rejected documents, kept with their reasons. Nothing a citizen sent is dropped.
+# - quarantine: rejected documents, kept with their reasons. Nothing a citizen sent is dropped;
+# - reports: the daily reports (JSON, CSV, HTML) under reports/daily/ and reports/range/.
 
 locals {
   buckets = {
     incoming   = "${var.name}-incoming-${data.aws_caller_identity.current.account_id}"
     archive    = "${var.name}-archive-${data.aws_caller_identity.current.account_id}"
     quarantine = "${var.name}-quarantine-${data.aws_caller_identity.current.account_id}"
+    reports    = "${var.name}-reports-${data.aws_caller_identity.current.account_id}"
   }
 }
 

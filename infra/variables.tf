@@ -170,3 +170,15 @@ variable "batch_overdue_minutes" {
   type        = number
   default     = 360
 }
+
+variable "counter_shards" {
+  description = "Counter items per day: a burst of documents spreads over this many keys (each takes about 1,000 writes a second). Changing it later is safe only between days."
+  type        = number
+  default     = 16
+}
+
+variable "management_emails" {
+  description = "E-mail addresses told of each daily report (SNS asks each to confirm)."
+  type        = list(string)
+  default     = []
+}

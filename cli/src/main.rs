@@ -6,12 +6,14 @@
 //! wrong. `intake reclassify DOCUMENT --to DEPARTMENT --by OPERATOR` moves a document to another
 //! department in the documents table (AWS). `intake station push DIR --station ID` pushes a
 //! scanning station's batch (and `key`, `revoke`, `report` look after stations).
+//! `intake report --from DATE --to DATE` remakes the daily reports of a range.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod reclassify;
+mod report;
 mod station;
 
 use intake::hashing::{DocumentReader, hash_with_checkpoints};
@@ -53,8 +55,14 @@ fn main() -> ExitCode {
         },
         Some("reclassify") => reclassify::run(&args[1..]),
         Some("station") => station::run(&args[1..]),
+        Some("report") => report::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            println!("{USAGE}\n\n{}\n\n{}", reclassify::USAGE, station::USAGE);
+            println!(
+                "{USAGE}\n\n{}\n\n{}\n\n{}",
+                reclassify::USAGE,
+                station::USAGE,
+                report::USAGE
+            );
             ExitCode::SUCCESS
         }
         Some(other) => {

@@ -205,6 +205,49 @@ pub struct NotifyConfig {
     pub email_topic_arn: Option<String>,
     /// How long a station batch may take, from opening, before it is flagged (seconds).
     pub batch_overdue_seconds: i64,
+    /// Counter shards per day.
+    pub counter_shards: u32,
+}
+
+fn counter_shards<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, ConfigError> {
+    let shards = env.u64_or(
+        "INTAKE_COUNTER_SHARDS",
+        u64::from(crate::report::DEFAULT_COUNTER_SHARDS),
+    )?;
+    u32::try_from(shards)
+        .ok()
+        .filter(|s| (1..=256).contains(s))
+        .ok_or(ConfigError::Invalid {
+            name: "INTAKE_COUNTER_SHARDS",
+            reason: format!("{shards} is not from 1 to 256"),
+        })
+}
+
+/// What `aggregate` (and `intake report`) need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregateConfig {
+    /// The documents table (counters and report items).
+    pub table: String,
+    /// Where the report files go.
+    pub reports_bucket: String,
+    /// The management topic, if any.
+    pub management_topic_arn: Option<String>,
+    /// Counter shards per day (as notify counts).
+    pub counter_shards: u32,
+}
+
+impl AggregateConfig {
+    /// Reads `INTAKE_TABLE`, `INTAKE_REPORTS_BUCKET`, the optional
+    /// `INTAKE_MANAGEMENT_TOPIC_ARN` and `INTAKE_COUNTER_SHARDS` (default 16).
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(AggregateConfig {
+            table: env.required("INTAKE_TABLE")?,
+            reports_bucket: env.required("INTAKE_REPORTS_BUCKET")?,
+            management_topic_arn: (env.0)("INTAKE_MANAGEMENT_TOPIC_ARN")
+                .filter(|a| !a.trim().is_empty()),
+            counter_shards: counter_shards(env)?,
+        })
+    }
 }
 
 impl NotifyConfig {
@@ -219,6 +262,7 @@ impl NotifyConfig {
                 env.u64_or("INTAKE_BATCH_OVERDUE_SECONDS", 6 * 3600)?,
             )
             .unwrap_or(i64::MAX),
+            counter_shards: counter_shards(env)?,
         })
     }
 }

@@ -15,6 +15,9 @@ pub mod notify;
 pub mod pdf;
 #[cfg(feature = "aws")]
 pub mod pipeline;
+pub mod report;
+#[cfg(feature = "aws")]
+pub mod reporting;
 pub mod routing;
 pub mod s3_event;
 pub mod services;

@@ -17,6 +17,22 @@ pub fn office_day(at: Timestamp) -> String {
     at.to_zoned_datetime(office_tz()).date().to_string()
 }
 
+/// The calendar day in Europe/Warsaw before the one on which `at` falls: the day a report run
+/// at `at` (00:15 by the schedule) is for.
+pub fn previous_office_day(at: Timestamp) -> jiff::civil::Date {
+    let today = at.to_zoned_datetime(office_tz()).date();
+    today.yesterday().unwrap_or(today)
+}
+
+/// The first and last instant of a Warsaw calendar day, as UTC: 23 hours on the day clocks go
+/// forward, 25 on the day they go back.
+pub fn day_bounds(day: jiff::civil::Date) -> Option<(Timestamp, Timestamp)> {
+    let tz = office_tz();
+    let start = day.to_zoned_datetime(tz.clone()).ok()?.timestamp();
+    let end = day.tomorrow().ok()?.to_zoned_datetime(tz).ok()?.timestamp();
+    Some((start, end))
+}
+
 /// An instant as RFC 3339 in UTC with millisecond precision, the form stored in records so that
 /// string order is time order.
 pub fn utc_rfc3339(at: Timestamp) -> String {
@@ -43,6 +59,43 @@ mod tests {
         assert_eq!(office_day(ts("2020-03-28T23:00:00Z")), "2020-03-29");
         assert_eq!(office_day(ts("2020-03-29T21:59:59Z")), "2020-03-29");
         assert_eq!(office_day(ts("2020-03-29T22:00:00Z")), "2020-03-30");
+    }
+
+    #[test]
+    fn the_daylight_saving_days_have_23_and_25_hours() {
+        let hours = |d: &str| {
+            let (start, end) = day_bounds(d.parse().unwrap()).unwrap();
+            (end.as_second() - start.as_second()) / 3600
+        };
+        assert_eq!(hours("2020-03-29"), 23);
+        assert_eq!(hours("2020-10-25"), 25);
+        assert_eq!(hours("2020-10-26"), 24);
+        let (start, end) = day_bounds("2020-10-25".parse().unwrap()).unwrap();
+        assert_eq!(start, ts("2020-10-24T22:00:00Z"));
+        assert_eq!(end, ts("2020-10-25T23:00:00Z"));
+        // The last hour of the long day is still that day.
+        assert_eq!(office_day(ts("2020-10-25T22:59:59Z")), "2020-10-25");
+    }
+
+    #[test]
+    fn a_report_at_a_quarter_past_midnight_is_for_the_day_before() {
+        // 00:15 in Warsaw, summer and winter, including the mornings after the changes.
+        assert_eq!(
+            previous_office_day(ts("2020-03-29T23:15:00Z")).to_string(),
+            "2020-03-29"
+        );
+        assert_eq!(
+            previous_office_day(ts("2020-10-25T23:15:00Z")).to_string(),
+            "2020-10-25"
+        );
+        assert_eq!(
+            previous_office_day(ts("2020-01-01T23:15:00Z")).to_string(),
+            "2020-01-01"
+        );
+        assert_eq!(
+            previous_office_day(ts("2020-06-30T22:15:00Z")).to_string(),
+            "2020-06-30"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::stream_poller::StreamPoller;
 use crate::terraform::{StackOutputs, Terraform};
 
 /// The functions the stack deploys and runs.
-pub const FUNCTIONS: &[&str] = &["intake-api", "validate", "notify"];
+pub const FUNCTIONS: &[&str] = &["intake-api", "validate", "notify", "aggregate"];
 
 /// How to set up a stack.
 #[derive(Debug, Clone)]

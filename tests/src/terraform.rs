@@ -82,6 +82,12 @@ pub struct StackOutputs {
     pub stations: HashMap<String, String>,
     /// Where the stations' keys are kept in SSM.
     pub station_key_prefix: String,
+    /// Where the daily reports go.
+    pub reports_bucket: String,
+    /// The management topic.
+    pub management_topic_arn: String,
+    /// The daily report's schedule: `expression` and `timezone`.
+    pub daily_report_schedule: HashMap<String, String>,
 }
 
 /// A stream event source mapping, as Terraform describes it.
@@ -223,5 +229,8 @@ fn parse_outputs(json: &[u8]) -> anyhow::Result<StackOutputs> {
         department_consumer_roles: serde_json::from_value(value("department_consumer_roles")?)?,
         stations: serde_json::from_value(value("stations")?)?,
         station_key_prefix: serde_json::from_value(value("station_key_prefix")?)?,
+        reports_bucket: serde_json::from_value(value("reports_bucket")?)?,
+        management_topic_arn: serde_json::from_value(value("management_topic_arn")?)?,
+        daily_report_schedule: serde_json::from_value(value("daily_report_schedule")?)?,
     })
 }

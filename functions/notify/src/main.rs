@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 
 struct Notifier {
     batch_overdue_seconds: i64,
+    counter_shards: u32,
     rules: RoutingRules,
     table: DocumentTable,
     store: DocumentStore,
@@ -41,6 +42,7 @@ async fn main() -> Result<(), Error> {
     let aws = Aws::from_env().await?;
     let notifier = Notifier {
         batch_overdue_seconds: config.batch_overdue_seconds,
+        counter_shards: config.counter_shards,
         rules,
         table: DocumentTable::new(&aws, &config.table),
         store: DocumentStore::new(&aws),
@@ -109,7 +111,43 @@ impl Notifier {
                 error = %e,
                 "notification not sent"
             );
-        })
+        })?;
+        self.count(new, &plan.department).await
+    }
+
+    /// Counts a judged document in its day's counters, once; after a reclassification, moves
+    /// its department count.
+    async fn count(&self, record: &DocumentRecord, department: &str) -> Result<(), AwsError> {
+        let Some(day) = intake::report::counted_day(record) else {
+            return Ok(());
+        };
+        // The item as it is now, not as this (perhaps older) stream record shows it: most
+        // records of a document come after it was counted, and need no transaction at all.
+        let Some(current) = self.table.get(&record.id).await? else {
+            return Ok(());
+        };
+        match (&current.counted_day, &current.counted_department) {
+            (None, _) => {
+                let shard = intake::report::shard_of(&record.id, self.counter_shards);
+                let names = intake::report::counter_names(record, department);
+                let counted = self
+                    .table
+                    .count_document(&record.id, department, day, shard, &names)
+                    .await?;
+                tracing::info!(document_id = record.id, %day, shard, counted, "document counted");
+            }
+            (Some(counted), Some(before)) if before != department => {
+                let day = counted.parse().unwrap_or(day);
+                let shard = current
+                    .counted_shard
+                    .unwrap_or_else(|| intake::report::shard_of(&record.id, self.counter_shards));
+                self.table
+                    .move_count(&record.id, day, shard, before, department)
+                    .await?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// A scan just judged: its verdict goes into its batch.

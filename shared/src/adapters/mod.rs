@@ -1,6 +1,7 @@
 //! AWS access, each service behind one small adapter. Nothing else in the workspace calls an SDK.
 
 pub mod batches;
+pub mod counters;
 pub mod dynamodb;
 pub mod s3;
 pub mod sns;

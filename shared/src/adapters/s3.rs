@@ -177,6 +177,35 @@ impl DocumentStore {
         .await
     }
 
+    /// Writes a small text object (a report file), replacing what was there.
+    pub async fn put_text(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<(), AwsError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body.into_bytes()))
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("s3:PutObject", &e))?;
+        Ok(())
+    }
+
+    /// Reads a small object whole, if it is there.
+    pub async fn get_text(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        Ok(self
+            .read_optional(bucket, key, 16 * 1024 * 1024)
+            .await?
+            .and_then(|(bytes, _)| bytes))
+    }
+
     /// Whether an object exists.
     pub async fn exists(&self, bucket: &str, key: &str) -> Result<bool, AwsError> {
         match self

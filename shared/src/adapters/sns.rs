@@ -108,3 +108,33 @@ impl EmailTopic {
         Ok(())
     }
 }
+
+/// The management topic: a short summary of each report (standard SNS; e-mail subscriptions).
+#[derive(Clone, Debug)]
+pub struct ManagementTopic {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl ManagementTopic {
+    /// A client for the topic.
+    pub fn new(aws: &Aws, topic_arn: impl Into<String>) -> Self {
+        ManagementTopic {
+            client: aws_sdk_sns::Client::new(&aws.config),
+            topic_arn: topic_arn.into(),
+        }
+    }
+
+    /// Publishes a summary. SNS subjects are ASCII: the subject is kept plain.
+    pub async fn publish(&self, subject: &str, text: &str) -> Result<(), AwsError> {
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(subject)
+            .message(text)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("sns:Publish", &e))?;
+        Ok(())
+    }
+}

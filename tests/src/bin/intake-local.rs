@@ -5,6 +5,8 @@
 //! After the web-form samples, a scanning station pushes a batch of generated scans with
 //! `intake station push` (`--station-batch N` scans, 12 by default; `scripts/bench-station`
 //! pushes 250 and reports the wall time and peak memory).
+//! `--report-bench` then counts a day of 1,000 documents and a day of 100,000 through the
+//! counters' write path and times the daily report of each (`scripts/bench-report`).
 //! `--notify-latency N` then also submits N documents at once and measures how long each takes
 //! from its upload to its department's queue (`scripts/bench-notify`).
 
@@ -50,6 +52,9 @@ async fn run() -> anyhow::Result<()> {
     let mut result = push_samples(&stack).await;
     if result.is_ok() {
         result = push_station_batch(&stack, &work, station_batch).await;
+    }
+    if result.is_ok() && args.iter().any(|a| a == "--report-bench") {
+        result = report_bench(&stack).await;
     }
     if let (Ok(()), Some(n)) = (&result, latency_batch) {
         result = notify_latency(&stack, n).await;
@@ -217,6 +222,109 @@ async fn push_station_batch(
         }
     }
     anyhow::ensure!(status.success(), "intake station push: {status}");
+    Ok(())
+}
+
+/// Counts `documents` documents in `day` as notify does (one counter update per document, into
+/// its shard), `concurrency` at a time.
+async fn count_day(
+    table: &DocumentTable,
+    day: jiff::civil::Date,
+    documents: usize,
+    shards: u32,
+) -> anyhow::Result<Duration> {
+    let rules = intake::routing::RoutingRules::bundled()?;
+    let services: Vec<&str> = intake::services::SERVICES.iter().map(|s| s.id).collect();
+    let sites: Vec<String> = rules.sites().map(|s| s.id.clone()).collect();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let concurrency = 16;
+    for worker in 0..concurrency {
+        let table = table.clone();
+        let services = services.clone();
+        let sites = sites.clone();
+        let rules = rules.clone();
+        tasks.spawn(async move {
+            for i in (worker..documents).step_by(concurrency) {
+                let id = format!("bench-{day}-{i}");
+                let scan = i % 2 == 0;
+                let record = intake::model::DocumentRecord {
+                    id: id.clone(),
+                    channel: Some(if scan {
+                        intake::model::Channel::DropBox
+                    } else {
+                        intake::model::Channel::Web
+                    }),
+                    site: scan.then(|| sites[i % sites.len()].clone()),
+                    service: Some(services[i % services.len()].to_string()),
+                    status: Some(intake::model::DocumentStatus::Accepted),
+                    ..intake::model::DocumentRecord::default()
+                };
+                let department = rules
+                    .route(intake::routing::Origin::Web {
+                        service: record.service.as_deref(),
+                    })
+                    .department;
+                let counters: Vec<(String, i64)> =
+                    intake::report::counter_names(&record, &department)
+                        .into_iter()
+                        .map(|c| (c, 1))
+                        .collect();
+                let shard = intake::report::shard_of(&id, shards);
+                table.add_counts(day, shard, &counters).await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(started.elapsed())
+}
+
+/// The report's cost against the day's volume: a day of 1,000 documents and one of 100,000.
+async fn report_bench(stack: &Stack) -> anyhow::Result<()> {
+    let aws = Aws {
+        config: stack.sdk_config().await,
+        s3_force_path_style: true,
+    };
+    let table = DocumentTable::new(&aws, &stack.outputs.documents_table);
+    let shards = intake::report::DEFAULT_COUNTER_SHARDS;
+    println!(
+        "\nreport benchmark: counting documents as notify does, then timing each day's report"
+    );
+    for (day, documents) in [("2024-05-06", 1_000usize), ("2024-05-07", 100_000)] {
+        let day: jiff::civil::Date = day.parse()?;
+        let counting = count_day(&table, day, documents, shards).await?;
+        let mut times = Vec::new();
+        let mut total = serde_json::Value::Null;
+        for _ in 0..3 {
+            let started = Instant::now();
+            let answer = stack
+                .function("aggregate")
+                .invoke(
+                    serde_json::json!({ "day": day.to_string() })
+                        .to_string()
+                        .into(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("aggregate: {e:?}"))?;
+            times.push(started.elapsed());
+            total = serde_json::from_slice::<serde_json::Value>(&answer)?["total"].clone();
+        }
+        times.sort();
+        anyhow::ensure!(
+            total == documents,
+            "the report counted {total}, not {documents}"
+        );
+        println!(
+            "  {day}: {documents:>7} documents counted in {:.1} s ({:.0}/s); report (day, month and year to date, a year earlier: {} counter items) median {:.0} ms of 3",
+            counting.as_secs_f64(),
+            documents as f64 / counting.as_secs_f64(),
+            intake::report::days_for_daily_report(day).len() * shards as usize,
+            times[1].as_secs_f64() * 1000.0
+        );
+    }
     Ok(())
 }
 

@@ -1,0 +1,104 @@
+//! `aggregate`: makes the daily report. Run by its schedule at 00:15 Europe/Warsaw with
+//! `{"scheduled_time": "<the schedule's time>"}`, it reports the Warsaw day before that time.
+//! `{"day": "YYYY-MM-DD"}` remakes one day; `{"from": …, "to": …}` remakes every day of a range
+//! and reports the range against the same range a year earlier.
+
+use intake::adapters::Aws;
+use intake::adapters::dynamodb::DocumentTable;
+use intake::adapters::s3::DocumentStore;
+use intake::adapters::sns::ManagementTopic;
+use intake::config::{AggregateConfig, Env};
+use intake::report::Names;
+use intake::reporting::Reporter;
+use jiff::civil::Date;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    intake::telemetry::init();
+    let config = AggregateConfig::from_env(&Env::process())?;
+    let aws = Aws::from_env().await?;
+    let rules = intake::routing::RoutingRules::bundled()?;
+    let reporter = Reporter {
+        table: DocumentTable::new(&aws, &config.table),
+        store: DocumentStore::new(&aws),
+        bucket: config.reports_bucket.clone(),
+        topic: config
+            .management_topic_arn
+            .as_ref()
+            .map(|arn| ManagementTopic::new(&aws, arn)),
+        shards: config.counter_shards,
+        names: Names::from_rules(&rules),
+    };
+    let reporter = &reporter;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle(reporter, &event.payload).await
+    }))
+    .await
+}
+
+/// What the event asks for.
+enum Request {
+    Day(Date),
+    Range(Date, Date),
+}
+
+fn date(event: &Value, name: &str) -> Result<Option<Date>, String> {
+    match event.get(name).and_then(Value::as_str) {
+        None => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name} '{text}' is not a date (YYYY-MM-DD)")),
+    }
+}
+
+fn request(event: &Value) -> Result<Request, String> {
+    match (
+        date(event, "from")?,
+        date(event, "to")?,
+        date(event, "day")?,
+    ) {
+        (Some(from), Some(to), _) => Ok(Request::Range(from, to)),
+        (Some(_), None, _) | (None, Some(_), _) => Err("a range needs both from and to".into()),
+        (None, None, Some(day)) => Ok(Request::Day(day)),
+        (None, None, None) => {
+            // The schedule's own time, so that a delayed or retried run reports the same day.
+            let at = match event.get("scheduled_time").and_then(Value::as_str) {
+                Some(text) => text
+                    .parse::<intake::time::Timestamp>()
+                    .map_err(|_| format!("scheduled_time '{text}' is not an RFC 3339 time"))?,
+                None => intake::time::Timestamp::now(),
+            };
+            Ok(Request::Day(intake::time::previous_office_day(at)))
+        }
+    }
+}
+
+async fn handle(reporter: &Reporter, event: &Value) -> Result<Value, Error> {
+    let request = request(event).map_err(|e| {
+        tracing::error!(error = e, "bad aggregate request");
+        Error::from(e)
+    })?;
+    match request {
+        Request::Day(day) => {
+            let report = reporter.daily(day).await?;
+            Ok(json!({
+                "day": day.to_string(),
+                "total": report.the_day.counts.total,
+                "report": intake::reporting::daily_report_prefix(day),
+            }))
+        }
+        Request::Range(from, to) => {
+            let report = reporter.range(from, to).await?;
+            Ok(json!({
+                "from": from.to_string(),
+                "to": to.to_string(),
+                "total": report.period.counts.total,
+                "growth_percent": report.period.growth.total,
+                "report": intake::reporting::range_report_prefix(from, to),
+            }))
+        }
+    }
+}

@@ -1,0 +1,88 @@
+# The daily report. notify keeps sharded day counters in the table as documents are judged;
+# aggregate reads them (days x shards small items, whatever the volume) at 00:15 Warsaw time for
+# the day before, writes the report to the table and the reports bucket, and sends a summary to
+# the management topic.
+
+resource "aws_sns_topic" "management" {
+  name              = "${var.name}-management"
+  kms_master_key_id = "alias/aws/sns"
+}
+
+resource "aws_sns_topic_subscription" "management" {
+  for_each  = toset(var.management_emails)
+  topic_arn = aws_sns_topic.management.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+data "aws_iam_policy_document" "aggregate" {
+  statement {
+    sid       = "ReadCountersKeepReports"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+  }
+  statement {
+    sid       = "WriteReportFiles"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.documents["reports"].arn}/reports/*"]
+  }
+  statement {
+    sid       = "TellManagement"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.management.arn]
+  }
+  statement {
+    sid       = "EncryptedTopic"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sns.${var.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "aggregate" {
+  name   = "aggregate"
+  role   = aws_iam_role.function["aggregate"].id
+  policy = data.aws_iam_policy_document.aggregate.json
+}
+
+resource "aws_iam_role" "daily_report_schedule" {
+  name               = "${var.name}-daily-report-schedule"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+}
+
+data "aws_iam_policy_document" "daily_report_schedule" {
+  statement {
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.function["aggregate"].arn]
+  }
+}
+
+resource "aws_iam_role_policy" "daily_report_schedule" {
+  name   = "invoke-aggregate"
+  role   = aws_iam_role.daily_report_schedule.id
+  policy = data.aws_iam_policy_document.daily_report_schedule.json
+}
+
+# 00:15 every day in Warsaw time, whatever the offset from UTC that day; the function reports
+# the Warsaw day before the schedule's own time, so a late or retried run reports the same day.
+resource "aws_scheduler_schedule" "daily_report" {
+  name                         = "${var.name}-daily-report"
+  description                  = "The day before's report, at 00:15 Europe/Warsaw."
+  schedule_expression          = "cron(15 0 * * ? *)"
+  schedule_expression_timezone = "Europe/Warsaw"
+  flexible_time_window {
+    mode = "OFF"
+  }
+  target {
+    arn      = aws_lambda_function.function["aggregate"].arn
+    role_arn = aws_iam_role.daily_report_schedule.arn
+    input    = jsonencode({ scheduled_time = "<aws.scheduler.scheduled-time>" })
+    retry_policy {
+      maximum_retry_attempts = 5
+    }
+  }
+}
