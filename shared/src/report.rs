@@ -498,6 +498,28 @@ pub fn to_csv(periods: &[(&str, &PeriodFigures)], names: &Names) -> String {
     out
 }
 
+/// A count with thousands grouped by a narrow no-break space, as Polish writes them.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A period's days as text: one date, or first – last.
+fn span(from: Date, to: Date) -> String {
+    if from == to {
+        from.to_string()
+    } else {
+        format!("{from} – {to}")
+    }
+}
+
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -521,7 +543,14 @@ fn bar_chart(title: &str, rows: &[(String, u64, u64)]) -> String {
         .max()
         .unwrap_or(0)
         .max(1);
-    let (label_width, bar_width, row_height) = (300.0, 420.0, 26.0);
+    // Room for the longest label at 12 px (about 6.6 px a character).
+    let longest = rows
+        .iter()
+        .map(|(l, _, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_width = (longest as f64 * 6.6 + 16.0).clamp(160.0, 440.0);
+    let (bar_width, row_height) = (420.0, 26.0);
     let height = row_height * rows.len() as f64 + 30.0;
     let mut svg = format!(
         "<figure><figcaption>{}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {height}\" role=\"img\" aria-label=\"{}\">",
@@ -538,7 +567,7 @@ fn bar_chart(title: &str, rows: &[(String, u64, u64)]) -> String {
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"l\">{}</text>\
              <rect x=\"{}\" y=\"{}\" width=\"{w_then:.1}\" height=\"6\" class=\"then\"/>\
              <rect x=\"{}\" y=\"{}\" width=\"{w_now:.1}\" height=\"12\" class=\"now\"/>\
-             <text x=\"{}\" y=\"{}\" class=\"v\">{now}</text>",
+             <text x=\"{}\" y=\"{}\" class=\"v\">{}</text>",
             label_width - 8.0,
             y + 12.0,
             html_escape(label),
@@ -548,6 +577,7 @@ fn bar_chart(title: &str, rows: &[(String, u64, u64)]) -> String {
             y + 1.0,
             label_width + w_now.max(w_then) + 6.0,
             y + 12.0,
+            grouped(*now),
         );
     }
     svg.push_str("</svg></figure>");
@@ -576,13 +606,12 @@ pub fn to_html(title: &str, periods: &[(&str, &PeriodFigures)], names: &Names) -
     for (label, p) in periods {
         let _ = write!(
             page,
-            "<div class=\"card\"><div class=\"s\">{} ({} – {})</div><div class=\"n\">{}</div>\
+            "<div class=\"card\"><div class=\"s\">{} ({})</div><div class=\"n\">{}</div>\
              <div class=\"s\">rok wcześniej: {} {}</div></div>",
             html_escape(label),
-            p.from,
-            p.to,
-            p.counts.total,
-            p.year_ago.total,
+            span(p.from, p.to),
+            grouped(p.counts.total),
+            grouped(p.year_ago.total),
             growth_badge(p.growth.total)
         );
     }
@@ -590,12 +619,10 @@ pub fn to_html(title: &str, periods: &[(&str, &PeriodFigures)], names: &Names) -
     for (label, p) in periods {
         let _ = write!(
             page,
-            "<h2>{} ({} – {}; rok wcześniej {} – {})</h2>",
+            "<h2>{} ({}; rok wcześniej {})</h2>",
             html_escape(label),
-            p.from,
-            p.to,
-            p.year_ago_from,
-            p.year_ago_to
+            span(p.from, p.to),
+            span(p.year_ago_from, p.year_ago_to)
         );
         page.push_str(
             "<table><tr><th>kanał</th><th>liczba</th><th>rok wcześniej</th><th>zmiana</th></tr>",
@@ -611,16 +638,18 @@ pub fn to_html(title: &str, periods: &[(&str, &PeriodFigures)], names: &Names) -
             let then = p.year_ago.by_channel.get(channel).copied().unwrap_or(0);
             let _ = write!(
                 page,
-                "<tr><td>{}</td><td>{now}</td><td>{then}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 html_escape(&names.name("channel", channel)),
+                grouped(now),
+                grouped(then),
                 growth_badge(growth_percent(now, then))
             );
         }
         let _ = write!(
             page,
             "<tr><td><b>razem</b></td><td><b>{}</b></td><td>{}</td><td>{}</td></tr></table>",
-            p.counts.total,
-            p.year_ago.total,
+            grouped(p.counts.total),
+            grouped(p.year_ago.total),
             growth_badge(p.growth.total)
         );
         page.push_str("<div class=\"legend\"><span class=\"now\" style=\"background:#2f6fb3\"></span>okres<span style=\"background:#b8c4d2\"></span>rok wcześniej</div>");
@@ -793,6 +822,13 @@ mod tests {
         assert_eq!(needed.first(), Some(&date("2019-01-01")));
         assert_eq!(needed.len(), 107 + 106);
         assert_eq!(year_ago(date("2020-02-29")), date("2019-02-28"));
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(22_564), "22\u{202f}564");
+        assert_eq!(grouped(1_000_000), "1\u{202f}000\u{202f}000");
+        assert_eq!(grouped(999), "999");
     }
 
     #[test]
