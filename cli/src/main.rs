@@ -76,6 +76,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// A runtime for a command's AWS calls; `None` (after saying why) when there is none.
+pub(crate) fn runtime(command: &str) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime),
+        Err(e) => {
+            eprintln!("intake {command}: {e}");
+            None
+        }
+    }
+}
+
 fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         json: false,

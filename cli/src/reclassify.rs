@@ -59,15 +59,8 @@ pub fn run(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("intake reclassify: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(runtime) = crate::runtime("reclassify") else {
+        return ExitCode::from(2);
     };
     runtime.block_on(move_document(request))
 }

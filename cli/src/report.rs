@@ -91,15 +91,8 @@ pub fn run(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("intake report: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(runtime) = crate::runtime("report") else {
+        return ExitCode::from(2);
     };
     match runtime.block_on(make(&config, &request)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -95,15 +95,8 @@ pub fn run(args: &[String]) -> ExitCode {
         Ok(o) => o,
         Err(e) => return usage(&e),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("intake station: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(runtime) = crate::runtime("station") else {
+        return ExitCode::from(2);
     };
     let result = match command {
         "push" => runtime.block_on(push(&options)),

@@ -300,3 +300,71 @@ async fn package_functions(bin_dir: &Path, packages: &Path) -> anyhow::Result<()
     }
     Ok(())
 }
+
+/// The stack of a test process: started on first use, on a thread of its own for the whole
+/// process (children are tied to the thread that started them), in
+/// `target/local-stack-tests/<name>-<pid>`, with `configure` applied to its options. A stack
+/// that does not start fails every test that asks for it, with the reason.
+pub fn for_tests(name: &str, configure: fn(&mut StackOptions)) -> &'static Stack {
+    static STACK: std::sync::OnceLock<&'static Stack> = std::sync::OnceLock::new();
+    STACK.get_or_init(|| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let work = crate::workspace_root()
+            .join("target/local-stack-tests")
+            .join(format!("{name}-{}", std::process::id()));
+        std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => panic!("no tokio runtime for the local stack: {e}"),
+            };
+            let mut options = StackOptions::new(work);
+            configure(&mut options);
+            let stack: &'static Stack = match runtime.block_on(Stack::start(options)) {
+                Ok(stack) => Box::leak(Box::new(stack)),
+                Err(e) => panic!("the local stack did not start: {e:#}"),
+            };
+            if sender.send(stack).is_err() {
+                return;
+            }
+            loop {
+                std::thread::park();
+            }
+        });
+        match receiver.recv() {
+            Ok(stack) => stack,
+            Err(_) => panic!("the local stack did not start (see the panic above)"),
+        }
+    })
+}
+
+impl Stack {
+    /// The documents table, through the library's adapter.
+    pub async fn table(&self) -> intake::adapters::dynamodb::DocumentTable {
+        let aws = intake::adapters::Aws {
+            config: self.sdk_config().await,
+            s3_force_path_style: true,
+        };
+        intake::adapters::dynamodb::DocumentTable::new(&aws, &self.outputs.documents_table)
+    }
+}
+
+/// Waits until `check` holds, polling every quarter second; panics naming `what` after
+/// `timeout`.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < timeout,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -5,17 +5,15 @@
 //! One stack serves every test in this file (terraform against moto takes about a minute and a
 //! half); each test uses its own documents, so they can run side by side.
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use intake::adapters::Aws;
 use intake::adapters::dynamodb::DocumentTable;
 use intake::hashing::DocumentHash;
 use intake::model::DocumentStatus;
 use intake::pdf::samples::minimal_pdf;
 use intake_local::browser;
 use intake_local::proxy::{Fault, FaultRule};
-use intake_local::stack::{Stack, StackOptions};
+use intake_local::stack::{Stack, wait_until};
 use serde_json::json;
 
 const VERDICT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -26,63 +24,31 @@ const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
 const DEPARTMENT_CLERK: &str = "arn:aws:iam::123456789012:user/department-clerk";
 
 fn stack() -> &'static Stack {
-    static STACK: OnceLock<&'static Stack> = OnceLock::new();
-    STACK.get_or_init(|| {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        // The stack's runtime and child processes live on a thread of their own for the whole
-        // test process: children are tied to the thread that started them.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a tokio runtime");
-            let work = intake_local::workspace_root()
-                .join("target/local-stack-tests")
-                .join(std::process::id().to_string());
-            let mut options = StackOptions::new(work);
-            options.collect_notifications = true;
-            options.terraform_vars = vec![
-                ("validate_timeout_seconds", "30".into()),
-                ("validate_visibility_timeout_seconds", "6".into()),
-                ("validate_max_receive_count", "3".into()),
-                ("max_upload_bytes", MAX_UPLOAD_BYTES.to_string()),
-                (
-                    "trust_anchors_pem",
-                    signature_fixture_text("pki/trust-anchors.pem"),
-                ),
-                (
-                    "signature_required_services",
-                    format!("[\"{SIGNATURE_REQUIRED_SERVICE}\"]"),
-                ),
-                (
-                    "department_consumer_principals",
-                    format!("[\"{DEPARTMENT_CLERK}\"]"),
-                ),
-            ];
-            let started = runtime.block_on(Stack::start(options));
-            let stack: &'static Stack = match started {
-                Ok(stack) => Box::leak(Box::new(stack)),
-                Err(e) => panic!("the local stack did not start: {e:#}"),
-            };
-            sender.send(stack).expect("test thread waits");
-            loop {
-                std::thread::park();
-            }
-        });
-        receiver
-            .recv()
-            .expect("the local stack did not start (see the panic above)")
+    intake_local::stack::for_tests("pipeline", |options| {
+        options.collect_notifications = true;
+        options.terraform_vars = vec![
+            ("validate_timeout_seconds", "30".into()),
+            ("validate_visibility_timeout_seconds", "6".into()),
+            ("validate_max_receive_count", "3".into()),
+            ("max_upload_bytes", MAX_UPLOAD_BYTES.to_string()),
+            (
+                "trust_anchors_pem",
+                signature_fixture_text("pki/trust-anchors.pem"),
+            ),
+            (
+                "signature_required_services",
+                format!("[\"{SIGNATURE_REQUIRED_SERVICE}\"]"),
+            ),
+            (
+                "department_consumer_principals",
+                format!("[\"{DEPARTMENT_CLERK}\"]"),
+            ),
+        ];
     })
 }
 
 async fn table() -> DocumentTable {
-    let s = stack();
-    let aws = Aws {
-        config: s.sdk_config().await,
-        s3_force_path_style: true,
-    };
-    DocumentTable::new(&aws, &s.outputs.documents_table)
+    stack().table().await
 }
 
 fn bucket(name: &str) -> String {
@@ -163,18 +129,6 @@ async fn submit_for_service_and_wait(
     browser::wait_for_verdict(http, api, &submission.upload_id, VERDICT_TIMEOUT)
         .await
         .expect("verdict")
-}
-
-async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 async fn queue_depth(queue_url: &str) -> (u64, u64) {

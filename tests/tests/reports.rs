@@ -3,70 +3,23 @@
 //! its own, so they run side by side.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use intake::adapters::dynamodb::DocumentTable;
 use intake::model::{Channel, DocumentRecord, DocumentStatus};
-use intake_local::stack::{Stack, StackOptions};
+use intake_local::stack::{Stack, wait_until};
 use serde_json::{Value, json};
 
 fn stack() -> &'static Stack {
-    static STACK: OnceLock<&'static Stack> = OnceLock::new();
-    STACK.get_or_init(|| {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        // The stack's runtime and child processes live on a thread of their own for the whole
-        // test process: children are tied to the thread that started them.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a tokio runtime");
-            let work = intake_local::workspace_root()
-                .join("target/local-stack-tests")
-                .join(format!("reports-{}", std::process::id()));
-            let started = runtime.block_on(Stack::start(StackOptions::new(work)));
-            let stack: &'static Stack = match started {
-                Ok(stack) => Box::leak(Box::new(stack)),
-                Err(e) => panic!("the local stack did not start: {e:#}"),
-            };
-            sender.send(stack).expect("test thread waits");
-            loop {
-                std::thread::park();
-            }
-        });
-        receiver
-            .recv()
-            .expect("the local stack did not start (see the panic above)")
-    })
+    intake_local::stack::for_tests("reports", |_| {})
 }
 
 async fn table() -> DocumentTable {
-    let aws = intake::adapters::Aws {
-        config: stack().sdk_config().await,
-        s3_force_path_style: true,
-    };
-    DocumentTable::new(&aws, &stack().outputs.documents_table)
+    stack().table().await
 }
 
 fn date(s: &str) -> jiff::civil::Date {
     s.parse().expect("a date")
-}
-
-async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < timeout,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// A judged web document that arrived at `received_at`, recorded as validate records it.

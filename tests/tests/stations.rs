@@ -4,53 +4,25 @@
 //! batches or keys.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use intake::adapters::dynamodb::DocumentTable;
 use intake::model::DocumentStatus;
 use intake::station::{BatchRecord, BatchState, MANIFEST_SCHEMA, Manifest, ManifestFile};
-use intake_local::stack::{Stack, StackOptions};
+use intake_local::stack::{Stack, wait_until};
 use serde_json::{Value, json};
 
 /// The stack's upload limit, small so that an oversized scan is cheap to make.
 const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
 
 fn stack() -> &'static Stack {
-    static STACK: OnceLock<&'static Stack> = OnceLock::new();
-    STACK.get_or_init(|| {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        // The stack's runtime and child processes live on a thread of their own for the whole
-        // test process: children are tied to the thread that started them.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a tokio runtime");
-            let work = intake_local::workspace_root()
-                .join("target/local-stack-tests")
-                .join(format!("stations-{}", std::process::id()));
-            let mut options = StackOptions::new(work);
-            options.collect_notifications = true;
-            options.terraform_vars = vec![
-                ("max_upload_bytes", MAX_UPLOAD_BYTES.to_string()),
-                ("station_key_cache_seconds", "1".into()),
-                ("batch_overdue_minutes", "1".into()),
-            ];
-            let started = runtime.block_on(Stack::start(options));
-            let stack: &'static Stack = match started {
-                Ok(stack) => Box::leak(Box::new(stack)),
-                Err(e) => panic!("the local stack did not start: {e:#}"),
-            };
-            sender.send(stack).expect("test thread waits");
-            loop {
-                std::thread::park();
-            }
-        });
-        receiver
-            .recv()
-            .expect("the local stack did not start (see the panic above)")
+    intake_local::stack::for_tests("stations", |options| {
+        options.collect_notifications = true;
+        options.terraform_vars = vec![
+            ("max_upload_bytes", MAX_UPLOAD_BYTES.to_string()),
+            ("station_key_cache_seconds", "1".into()),
+            ("batch_overdue_minutes", "1".into()),
+        ];
     })
 }
 
@@ -138,11 +110,7 @@ fn manifest_in(dir: &Path) -> Manifest {
 }
 
 async fn table() -> DocumentTable {
-    let aws = intake::adapters::Aws {
-        config: stack().sdk_config().await,
-        s3_force_path_style: true,
-    };
-    DocumentTable::new(&aws, &stack().outputs.documents_table)
+    stack().table().await
 }
 
 async fn batch(station: &str, batch_id: &str) -> BatchRecord {
@@ -152,21 +120,6 @@ async fn batch(station: &str, batch_id: &str) -> BatchRecord {
         .await
         .expect("read")
         .expect("the batch")
-}
-
-async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < timeout,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// The notifications a department received about a batch.
