@@ -49,6 +49,22 @@ resource "aws_iam_role_policy" "aggregate" {
   policy = data.aws_iam_policy_document.aggregate.json
 }
 
+# A night without a report is an alarm (the schedule invokes aggregate asynchronously: its
+# errors show only here).
+resource "aws_cloudwatch_metric_alarm" "aggregate_errors" {
+  alarm_name          = "${var.name}-daily-report-failed"
+  alarm_description   = "aggregate failed: the daily report was not made (rerun it with intake report)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.function["aggregate"].function_name }
+  statistic           = "Sum"
+  period              = 3600
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+}
+
 resource "aws_iam_role" "daily_report_schedule" {
   name               = "${var.name}-daily-report-schedule"
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
@@ -80,7 +96,8 @@ resource "aws_scheduler_schedule" "daily_report" {
   target {
     arn      = aws_lambda_function.function["aggregate"].arn
     role_arn = aws_iam_role.daily_report_schedule.arn
-    input    = jsonencode({ scheduled_time = "<aws.scheduler.scheduled-time>" })
+    # Written out: jsonencode would escape < and >, and the Scheduler would not fill it in.
+    input = "{\"scheduled_time\": \"<aws.scheduler.scheduled-time>\"}"
     retry_policy {
       maximum_retry_attempts = 5
     }

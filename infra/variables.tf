@@ -172,9 +172,13 @@ variable "batch_overdue_minutes" {
 }
 
 variable "counter_shards" {
-  description = "Counter items per day: a burst of documents spreads over this many keys (each takes about 1,000 writes a second). Changing it later is safe only between days."
+  description = "Counter items per day: a burst of documents spreads over this many keys (each takes about 1,000 writes a second). Raising it later is safe; lowering it hides the upper shards of earlier days from their reports. `intake report` must use the same number (INTAKE_COUNTER_SHARDS)."
   type        = number
   default     = 16
+  validation {
+    condition     = var.counter_shards >= 1 && var.counter_shards <= 256 && floor(var.counter_shards) == var.counter_shards
+    error_message = "counter_shards is a whole number from 1 to 256."
+  }
 }
 
 variable "management_emails" {

@@ -151,7 +151,8 @@ pub fn year_ago(day: Date) -> Date {
 pub fn days(from: Date, to: Date) -> Vec<Date> {
     let mut days = Vec::new();
     let mut day = from;
-    while day <= to && days.len() <= MAX_RANGE_DAYS as usize {
+    // Bounded by the longest range plus a year before it (a range report reads from 1 January).
+    while day <= to && days.len() <= 2 * MAX_RANGE_DAYS as usize {
         days.push(day);
         match day.tomorrow() {
             Ok(next) => day = next,
@@ -453,6 +454,16 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// A text field (a key or a name, which may come from outside): one a spreadsheet would take
+/// for a formula is prefixed with `'`.
+fn csv_text(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    }
+}
+
 /// The periods as CSV for a spreadsheet: UTF-8 with a byte-order mark (so Excel reads the
 /// Polish letters), `;` between fields and a decimal comma, as Polish Excel expects.
 pub fn to_csv(periods: &[(&str, &PeriodFigures)], names: &Names) -> String {
@@ -464,9 +475,9 @@ pub fn to_csv(periods: &[(&str, &PeriodFigures)], names: &Names) -> String {
                 label.to_string(),
                 p.from.to_string(),
                 p.to.to_string(),
-                dimension.to_string(),
-                key.to_string(),
-                name.to_string(),
+                csv_text(dimension),
+                csv_text(key),
+                csv_text(name),
                 now.to_string(),
                 then.to_string(),
                 polish_number(growth_percent(now, then)),
@@ -880,6 +891,13 @@ mod tests {
                     .contains("http")
         );
         assert!(!html.contains("<script") && !html.contains("<link"));
+        let mut hostile = Counts::default();
+        hostile.add(&Counts::from_counters([("service:=HYPERLINK(\"x\")", 1)]));
+        let mut daily = BTreeMap::new();
+        daily.insert(date("2020-04-16"), hostile);
+        let tricked = daily_report(date("2020-04-16"), &daily, "t");
+        let csv = to_csv(&[("dzień", &tricked.the_day)], &names);
+        assert!(csv.contains(";\"'=HYPERLINK(\"\"x\"\")\";"), "{csv}");
         let summary = summary_text("Raport", &periods);
         assert!(
             summary.contains("5 dokumentów; rok wcześniej 2 (+150,0%)"),

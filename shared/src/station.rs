@@ -27,8 +27,9 @@ pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 pub const MAX_BATCH_FILES: usize = 500;
 /// The most files in one upload request.
 pub const MAX_FILES_PER_REQUEST: usize = 50;
-/// The largest manifest accepted, in bytes.
-pub const MAX_MANIFEST_BYTES: usize = 256 * 1024;
+/// The largest manifest accepted, in bytes: with the batch's maps it must fit one 400 KB
+/// DynamoDB item (500 entries take about 125 KB).
+pub const MAX_MANIFEST_BYTES: usize = 160 * 1024;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -378,6 +379,14 @@ pub fn parse_manifest(
             found: manifest.batch_id.chars().take(64).collect(),
             expected: batch_id.to_string(),
         });
+    }
+    if let Some(service) = &manifest.service
+        && crate::services::find(service).is_none()
+    {
+        return Err(ManifestError::Malformed(format!(
+            "service '{}' is not a service of the catalogue",
+            service.chars().take(64).collect::<String>()
+        )));
     }
     check_files(&manifest.files, MAX_BATCH_FILES)?;
     Ok(manifest)
@@ -918,6 +927,13 @@ mod tests {
                 "{name}"
             );
         }
+        let mut unknown_service = manifest(&["a.pdf"]);
+        unknown_service.service = Some("no-such-service".into());
+        let bytes = serde_json::to_vec(&unknown_service).unwrap();
+        assert!(matches!(
+            parse_manifest(&bytes, "mogilska", "b-1"),
+            Err(ManifestError::Malformed(_))
+        ));
         let mut extra = serde_json::to_value(manifest(&["a.pdf"])).unwrap();
         extra["unexpected"] = 1.into();
         assert!(parse_manifest(extra.to_string().as_bytes(), "mogilska", "b-1").is_err());

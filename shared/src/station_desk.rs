@@ -263,7 +263,10 @@ impl StationDesk {
                 ("channel", Channel::DropBox.as_str().to_string()),
                 ("station", station.to_string()),
             ],
-            checksum: DocumentHash::from_hex(&file.sha256),
+            // Not pinned in the form: S3 would refuse changed bytes outright, and the batch
+            // would only learn that a file is missing. validate compares the bytes with the
+            // manifest's hash instead, and keeps a changed file as a hash mismatch.
+            checksum: None,
         };
         let post = self
             .store
@@ -294,14 +297,16 @@ impl StationDesk {
             Ok(None) => return error(404, "unknown_batch", "open the batch first"),
             Err(e) => return unavailable("reading the batch", &e),
         };
-        if manifest.service.is_some()
-            && batch.service.is_some()
-            && manifest.service != batch.service
-        {
+        // The service decides where scans go at two-department sites; it is fixed when the
+        // batch opens (the scans uploaded so far carry it), and the manifest must agree.
+        if manifest.service != batch.service {
             return error(
                 400,
                 "service_mismatch",
-                "the manifest names another service than the batch was opened for",
+                format!(
+                    "the manifest names service {:?}, the batch was opened with {:?}: they must be the same",
+                    manifest.service, batch.service
+                ),
             );
         }
         let stored = match serde_json::to_string(&manifest) {

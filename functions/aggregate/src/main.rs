@@ -65,11 +65,17 @@ fn request(event: &Value) -> Result<Request, String> {
         (None, None, Some(day)) => Ok(Request::Day(day)),
         (None, None, None) => {
             // The schedule's own time, so that a delayed or retried run reports the same day.
+            let now = intake::time::Timestamp::now();
             let at = match event.get("scheduled_time").and_then(Value::as_str) {
-                Some(text) => text
-                    .parse::<intake::time::Timestamp>()
-                    .map_err(|_| format!("scheduled_time '{text}' is not an RFC 3339 time"))?,
-                None => intake::time::Timestamp::now(),
+                Some(text) => text.parse::<intake::time::Timestamp>().unwrap_or_else(|_| {
+                    // Still the right day when run at 00:15; said, so the schedule gets fixed.
+                    tracing::warn!(
+                        scheduled_time = text,
+                        "not a time: reporting the day before now"
+                    );
+                    now
+                }),
+                None => now,
             };
             Ok(Request::Day(intake::time::previous_office_day(at)))
         }

@@ -161,11 +161,19 @@ impl DocumentTable {
             .table_name(&self.table)
             .key("id", key(station, batch_id))
             .update_expression("SET files.#name = if_not_exists(files.#name, :id)")
-            .condition_expression("attribute_exists(id) AND #state <> :complete")
+            // At most a manifest's worth of names (plus as many strays): the item stays under
+            // DynamoDB's 400 KB.
+            .condition_expression(
+                "attribute_exists(id) AND #state <> :complete AND (size(files) < :most OR attribute_exists(files.#name))",
+            )
             .expression_attribute_names("#name", name)
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":id", s(candidate))
             .expression_attribute_values(":complete", s(BatchState::Complete.as_str()))
+            .expression_attribute_values(
+                ":most",
+                AttributeValue::N((crate::station::MAX_BATCH_FILES + 50).to_string()),
+            )
             // The whole item: an unchanged entry (a resumed push) is not "updated".
             .return_values(ReturnValue::AllNew)
             .send()
@@ -218,19 +226,34 @@ impl DocumentTable {
         name: &str,
         value: &str,
     ) -> Result<(), AwsError> {
-        self.client
+        // A complete batch's report is final (its departments were told): a file judged after
+        // that (one not in its manifest) stays a document of its own, outside the report.
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("id", key(station, batch_id))
             .update_expression("SET #map.#name = :value")
-            .condition_expression("attribute_exists(id)")
+            .condition_expression("attribute_exists(id) AND #state <> :complete")
             .expression_attribute_names("#map", map)
             .expression_attribute_names("#name", name)
+            .expression_attribute_names("#state", "state")
             .expression_attribute_values(":value", s(value))
+            .expression_attribute_values(":complete", s(BatchState::Complete.as_str()))
             .send()
-            .await
-            .map_err(|e| dynamo_error("dynamodb:UpdateItem", &e))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => {
+                tracing::warn!(
+                    station,
+                    batch_id,
+                    "batch complete or unknown: entry not added"
+                );
+                Ok(())
+            }
+            Err(e) => Err(dynamo_error("dynamodb:UpdateItem", &e)),
+        }
     }
 
     /// Closes an open batch with its manifest. Closing again with the same manifest is a no-op.
@@ -315,7 +338,8 @@ impl DocumentTable {
             .update_item()
             .table_name(&self.table)
             .key("id", key(station, batch_id))
-            .update_expression("SET overdue_at = :now")
+            // Flagged once: it leaves the index the sweep reads.
+            .update_expression("SET overdue_at = :now REMOVE unfinished")
             .condition_expression(
                 "attribute_exists(id) AND attribute_not_exists(overdue_at) AND #state <> :complete",
             )

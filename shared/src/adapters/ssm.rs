@@ -80,7 +80,8 @@ impl StationKeys {
             }
             Err(e) => return Err(ssm_error("ssm:GetParameter", &e)),
         };
-        if let Ok(mut cache) = self.cache.lock() {
+        // Only keys are kept: a key made a moment ago works at once.
+        if let (Some(_), Ok(mut cache)) = (&key, self.cache.lock()) {
             cache.insert(station.to_string(), (Instant::now(), key.clone()));
         }
         Ok(key)
