@@ -47,6 +47,7 @@ locals {
         INTAKE_NOTIFY_TOPIC_ARN      = aws_sns_topic.notifications.arn
         INTAKE_EMAIL_TOPIC_ARN       = length(var.department_emails) > 0 ? aws_sns_topic.email[0].arn : ""
         INTAKE_BATCH_OVERDUE_SECONDS = tostring(var.batch_overdue_minutes * 60)
+        INTAKE_COUNTS_TABLE          = aws_dynamodb_table.counts.name
         INTAKE_COUNTER_SHARDS        = tostring(var.counter_shards)
         # notify copies each document into its department's prefix of the archive.
         INTAKE_S3_FORCE_PATH_STYLE = tostring(local.local_aws)
@@ -57,7 +58,7 @@ locals {
       memory      = 256
       timeout     = 300
       environment = {
-        INTAKE_TABLE                = aws_dynamodb_table.documents.name
+        INTAKE_COUNTS_TABLE         = aws_dynamodb_table.counts.name
         INTAKE_REPORTS_BUCKET       = aws_s3_bucket.documents["reports"].id
         INTAKE_MANAGEMENT_TOPIC_ARN = aws_sns_topic.management.arn
         INTAKE_COUNTER_SHARDS       = tostring(var.counter_shards)

@@ -136,6 +136,13 @@ data "aws_iam_policy_document" "notify" {
     resources = [aws_dynamodb_table.documents.arn]
   }
   statement {
+    # Counting is a transaction of a conditional put (the document's mark) and an update (its
+    # day's shard); a reclassification reads the mark and moves it.
+    sid       = "CountDocuments"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.counts.arn]
+  }
+  statement {
     sid       = "UnfinishedBatches"
     actions   = ["dynamodb:Query"]
     resources = ["${aws_dynamodb_table.documents.arn}/index/unfinished_batches"]

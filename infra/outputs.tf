@@ -13,6 +13,16 @@ output "documents_table" {
   value       = aws_dynamodb_table.documents.name
 }
 
+output "counts_table" {
+  description = "The counts table: daily counters and reports (`intake report --counts-table`)."
+  value       = aws_dynamodb_table.counts.name
+}
+
+output "counter_shards" {
+  description = "Counter items per day (`intake report --shards`)."
+  value       = var.counter_shards
+}
+
 output "validate_queue_url" {
   description = "The queue the incoming bucket notifies."
   value       = aws_sqs_queue.validate.url

@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "aggregate" {
   statement {
     sid       = "ReadCountersKeepReports"
     actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"]
-    resources = [aws_dynamodb_table.documents.arn]
+    resources = [aws_dynamodb_table.counts.arn]
   }
   statement {
     sid       = "WriteReportFiles"

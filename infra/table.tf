@@ -71,3 +71,25 @@ resource "aws_dynamodb_table" "documents" {
   }
   deletion_protection_enabled = !local.local_aws
 }
+
+# The daily counters, one mark per counted document and the reports: apart from the documents,
+# so that counting feeds no stream record back to notify, and reading figures needs no access
+# to documents.
+resource "aws_dynamodb_table" "counts" {
+  name         = "${var.name}-counts"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+
+  attribute {
+    name = "id"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+  server_side_encryption {
+    enabled = true
+  }
+  deletion_protection_enabled = !local.local_aws
+}

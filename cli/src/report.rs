@@ -4,24 +4,22 @@
 use std::process::ExitCode;
 
 use intake::adapters::Aws;
-use intake::adapters::dynamodb::DocumentTable;
-use intake::adapters::s3::DocumentStore;
-use intake::adapters::sns::ManagementTopic;
 use intake::config::{AggregateConfig, Env};
-use intake::report::Names;
 use intake::reporting::{Reporter, range_report_prefix};
 use jiff::civil::Date;
 
 pub const USAGE: &str = "\
-usage: intake report --from DATE --to DATE [--table TABLE] [--bucket BUCKET] [--topic ARN]
+usage: intake report --from DATE --to DATE [--counts-table TABLE] [--bucket BUCKET]
+                     [--topic ARN] [--shards N]
 
 Remakes the daily report of every day from --from to --to (YYYY-MM-DD, Warsaw days; a day
 reported before is replaced, never counted twice) and makes the range's report against the same
-days a year earlier: an item in the table, report.json, report.csv and report.html in the
-reports bucket, and a summary to the management topic. The table, bucket and topic are the
-options or INTAKE_TABLE, INTAKE_REPORTS_BUCKET, INTAKE_MANAGEMENT_TOPIC_ARN (terraform outputs
-documents_table, reports_bucket, management_topic_arn); AWS settings come from the usual AWS_*
-variables. Exit status: 0 made, 2 the command is wrong or AWS failed.";
+days a year earlier: an item in the counts table, report.json, report.csv and report.html in
+the reports bucket, and a summary to the management topic. The table, bucket, topic and counter
+shards are the options or INTAKE_COUNTS_TABLE, INTAKE_REPORTS_BUCKET,
+INTAKE_MANAGEMENT_TOPIC_ARN, INTAKE_COUNTER_SHARDS (terraform outputs counts_table,
+reports_bucket, management_topic_arn, counter_shards; shards default to 16, and must be what
+notify counts with); AWS settings come from the usual AWS_* variables. Exit status: 0 made, 2 the command is wrong or AWS failed.";
 
 struct Request {
     from: Date,
@@ -47,8 +45,11 @@ fn parse(args: &[String]) -> Result<Request, String> {
         match arg.as_str() {
             "--from" => from = Some(date("--from", value("--from")?)?),
             "--to" => to = Some(date("--to", value("--to")?)?),
-            "--table" => {
-                overrides.insert("INTAKE_TABLE", value("--table")?);
+            "--counts-table" => {
+                overrides.insert("INTAKE_COUNTS_TABLE", value("--counts-table")?);
+            }
+            "--shards" => {
+                overrides.insert("INTAKE_COUNTER_SHARDS", value("--shards")?);
             }
             "--bucket" => {
                 overrides.insert("INTAKE_REPORTS_BUCKET", value("--bucket")?);
@@ -106,17 +107,7 @@ pub fn run(args: &[String]) -> ExitCode {
 async fn make(config: &AggregateConfig, request: &Request) -> Result<(), String> {
     let aws = Aws::from_env().await.map_err(|e| e.to_string())?;
     let rules = intake::routing::RoutingRules::bundled().map_err(|e| e.to_string())?;
-    let reporter = Reporter {
-        table: DocumentTable::new(&aws, &config.table),
-        store: DocumentStore::new(&aws),
-        bucket: config.reports_bucket.clone(),
-        topic: config
-            .management_topic_arn
-            .as_ref()
-            .map(|arn| ManagementTopic::new(&aws, arn)),
-        shards: config.counter_shards,
-        names: Names::from_rules(&rules),
-    };
+    let reporter = Reporter::new(&aws, config, &rules);
     let report = reporter
         .range(request.from, request.to)
         .await

@@ -205,6 +205,8 @@ pub struct NotifyConfig {
     pub email_topic_arn: Option<String>,
     /// How long a station batch may take, from opening, before it is flagged (seconds).
     pub batch_overdue_seconds: i64,
+    /// The counts table (daily counters).
+    pub counts_table: String,
     /// Counter shards per day.
     pub counter_shards: u32,
 }
@@ -226,8 +228,8 @@ fn counter_shards<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, Co
 /// What `aggregate` (and `intake report`) need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AggregateConfig {
-    /// The documents table (counters and report items).
-    pub table: String,
+    /// The counts table (counters and report items).
+    pub counts_table: String,
     /// Where the report files go.
     pub reports_bucket: String,
     /// The management topic, if any.
@@ -237,11 +239,11 @@ pub struct AggregateConfig {
 }
 
 impl AggregateConfig {
-    /// Reads `INTAKE_TABLE`, `INTAKE_REPORTS_BUCKET`, the optional
+    /// Reads `INTAKE_COUNTS_TABLE`, `INTAKE_REPORTS_BUCKET`, the optional
     /// `INTAKE_MANAGEMENT_TOPIC_ARN` and `INTAKE_COUNTER_SHARDS` (default 16).
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(AggregateConfig {
-            table: env.required("INTAKE_TABLE")?,
+            counts_table: env.required("INTAKE_COUNTS_TABLE")?,
             reports_bucket: env.required("INTAKE_REPORTS_BUCKET")?,
             management_topic_arn: (env.0)("INTAKE_MANAGEMENT_TOPIC_ARN")
                 .filter(|a| !a.trim().is_empty()),
@@ -251,8 +253,9 @@ impl AggregateConfig {
 }
 
 impl NotifyConfig {
-    /// Reads `INTAKE_TABLE`, `INTAKE_NOTIFY_TOPIC_ARN`, the optional `INTAKE_EMAIL_TOPIC_ARN`
-    /// and `INTAKE_BATCH_OVERDUE_SECONDS` (default six hours).
+    /// Reads `INTAKE_TABLE`, `INTAKE_COUNTS_TABLE`, `INTAKE_NOTIFY_TOPIC_ARN`, the optional
+    /// `INTAKE_EMAIL_TOPIC_ARN`, `INTAKE_BATCH_OVERDUE_SECONDS` (default six hours) and
+    /// `INTAKE_COUNTER_SHARDS` (default 16).
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(NotifyConfig {
             table: env.required("INTAKE_TABLE")?,
@@ -262,6 +265,7 @@ impl NotifyConfig {
                 env.u64_or("INTAKE_BATCH_OVERDUE_SECONDS", 6 * 3600)?,
             )
             .unwrap_or(i64::MAX),
+            counts_table: env.required("INTAKE_COUNTS_TABLE")?,
             counter_shards: counter_shards(env)?,
         })
     }

@@ -490,12 +490,6 @@ pub struct DocumentRecord {
     pub operator: Option<String>,
     /// For a scan, the pages the station counted.
     pub declared_pages: Option<u32>,
-    /// The Warsaw day the document is counted in (set once, with the daily counters).
-    pub counted_day: Option<String>,
-    /// The department it is counted for (moved with a reclassification).
-    pub counted_department: Option<String>,
-    /// The counter shard it was counted in.
-    pub counted_shard: Option<u32>,
 }
 
 #[cfg(test)]

@@ -158,6 +158,20 @@ fn is_judged_document(record: &DocumentRecord) -> bool {
     ) && !record.id.contains('#')
 }
 
+/// Whether a change of a document's item is one a department hears of: the document judged
+/// (its status changed, or it appeared judged), or moved from one department to another.
+/// Every other change (notify writing the routed department into the record, a later
+/// attribute) needs no work: the change it follows was handled first, in stream order.
+pub fn concerns_department(old: Option<&DocumentRecord>, new: &DocumentRecord) -> bool {
+    match old {
+        None => true,
+        Some(old) => {
+            old.status != new.status
+                || (old.department.is_some() && old.department != new.department)
+        }
+    }
+}
+
 /// Decides the notification for a document whose item changed from `old` to `new`. `None`
 /// when there is nothing to tell: not a judged document, or a change that does not concern a
 /// department (the department already notified stays notified; the ledger guards repeats).
@@ -429,6 +443,22 @@ mod tests {
             format!("departments/kancelaria/{}.pdf", old.id)
         );
         assert!(withdrawn_copies(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn only_a_verdict_or_a_move_concerns_a_department() {
+        let mut pending = judged(Channel::Web, Some("child-benefit"), None);
+        pending.status = Some(DocumentStatus::Pending);
+        let accepted = judged(Channel::Web, Some("child-benefit"), None);
+        assert!(concerns_department(None, &accepted));
+        assert!(concerns_department(Some(&pending), &accepted));
+        let mut routed = accepted.clone();
+        routed.department = Some("centrum-swiadczen".into());
+        assert!(!concerns_department(Some(&accepted), &routed));
+        assert!(!concerns_department(Some(&routed), &routed));
+        let mut moved = routed.clone();
+        moved.department = Some("skarb".into());
+        assert!(concerns_department(Some(&routed), &moved));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Making the reports: read the daily counters, build the reports, and write them (an item in
-//! the table, JSON, CSV and HTML in the reports bucket) and a summary to management. Used by the
+//! the counts table, JSON, CSV and HTML in the reports bucket) and a summary to management. Used by the
 //! `aggregate` function (every night, and for any day or range it is asked for) and by
 //! `intake report --from --to`.
 
@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 
 use crate::adapters::AwsError;
-use crate::adapters::dynamodb::DocumentTable;
+use crate::adapters::counters::CountsTable;
 use crate::adapters::s3::DocumentStore;
 use crate::adapters::sns::ManagementTopic;
 use crate::report::{
@@ -47,8 +47,8 @@ pub fn range_report_prefix(from: Date, to: Date) -> String {
 
 /// Makes and keeps reports.
 pub struct Reporter {
-    /// The documents table (counters and report items).
-    pub table: DocumentTable,
+    /// The counts table (counters and report items).
+    pub table: CountsTable,
     /// S3.
     pub store: DocumentStore,
     /// The reports bucket.
@@ -59,6 +59,27 @@ pub struct Reporter {
     pub shards: u32,
     /// Display names.
     pub names: Names,
+}
+
+impl Reporter {
+    /// The reporter `config` describes, naming departments and sites as `rules` do.
+    pub fn new(
+        aws: &crate::adapters::Aws,
+        config: &crate::config::AggregateConfig,
+        rules: &crate::routing::RoutingRules,
+    ) -> Self {
+        Reporter {
+            table: CountsTable::new(aws, &config.counts_table),
+            store: DocumentStore::new(aws),
+            bucket: config.reports_bucket.clone(),
+            topic: config
+                .management_topic_arn
+                .as_ref()
+                .map(|arn| ManagementTopic::new(aws, arn)),
+            shards: config.counter_shards,
+            names: Names::from_rules(rules),
+        }
+    }
 }
 
 fn now() -> String {

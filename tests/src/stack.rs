@@ -342,13 +342,24 @@ pub fn for_tests(name: &str, configure: fn(&mut StackOptions)) -> &'static Stack
 }
 
 impl Stack {
-    /// The documents table, through the library's adapter.
-    pub async fn table(&self) -> intake::adapters::dynamodb::DocumentTable {
-        let aws = intake::adapters::Aws {
+    async fn aws(&self) -> intake::adapters::Aws {
+        intake::adapters::Aws {
             config: self.sdk_config().await,
             s3_force_path_style: true,
-        };
-        intake::adapters::dynamodb::DocumentTable::new(&aws, &self.outputs.documents_table)
+        }
+    }
+
+    /// The documents table, through the library's adapter.
+    pub async fn table(&self) -> intake::adapters::dynamodb::DocumentTable {
+        intake::adapters::dynamodb::DocumentTable::new(
+            &self.aws().await,
+            &self.outputs.documents_table,
+        )
+    }
+
+    /// The counts table, through the library's adapter.
+    pub async fn counts(&self) -> intake::adapters::counters::CountsTable {
+        intake::adapters::counters::CountsTable::new(&self.aws().await, &self.outputs.counts_table)
     }
 }
 

@@ -62,6 +62,10 @@ pub struct StackOutputs {
     pub buckets: HashMap<String, String>,
     /// The documents table.
     pub documents_table: String,
+    /// The counts table (counters, marks of counted documents, reports).
+    pub counts_table: String,
+    /// Counter items per day.
+    pub counter_shards: u32,
     /// The validate queue.
     pub validate_queue_url: String,
     /// Its dead-letter queue.
@@ -219,6 +223,8 @@ fn parse_outputs(json: &[u8]) -> anyhow::Result<StackOutputs> {
         api_url: serde_json::from_value(value("api_url")?)?,
         buckets: serde_json::from_value(value("buckets")?)?,
         documents_table: serde_json::from_value(value("documents_table")?)?,
+        counts_table: serde_json::from_value(value("counts_table")?)?,
+        counter_shards: serde_json::from_value(value("counter_shards")?)?,
         validate_queue_url: serde_json::from_value(value("validate_queue_url")?)?,
         validate_dlq_url: serde_json::from_value(value("validate_dlq_url")?)?,
         functions: serde_json::from_value(value("functions")?)?,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use intake::adapters::counters::CountsTable;
 use intake::adapters::dynamodb::DocumentTable;
 use intake::model::{Channel, DocumentRecord, DocumentStatus};
 use intake_local::stack::{Stack, wait_until};
@@ -16,6 +17,10 @@ fn stack() -> &'static Stack {
 
 async fn table() -> DocumentTable {
     stack().table().await
+}
+
+async fn counts() -> CountsTable {
+    stack().counts().await
 }
 
 fn date(s: &str) -> jiff::civil::Date {
@@ -43,25 +48,14 @@ async fn record_document(received_at: &str, service: &str) -> String {
 }
 
 async fn wait_counted(ids: &[String]) {
-    let table = table().await;
+    let counts = counts().await;
     for id in ids {
-        let started = Instant::now();
-        loop {
-            let record = table.get(id).await;
-            if record
-                .as_ref()
-                .ok()
-                .and_then(Option::as_ref)
-                .is_some_and(|r| r.counted_day.is_some())
-            {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "{id} is not counted: {record:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        wait_until(
+            &format!("{id} is counted"),
+            Duration::from_secs(60),
+            || async { counts.counted(id).await.ok().flatten().is_some() },
+        )
+        .await;
     }
 }
 
@@ -134,7 +128,7 @@ async fn management_queue() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_domain_history_reports_22564_against_11146_and_each_sites_daily_average() {
-    let table = table().await;
+    let table = counts().await;
     let management = management_queue().await;
     // The electronic inbox (domain notes): March and 1-16 April 2020 against the same periods
     // of 2019; and every drop box's documents a day, within the notes' ranges.
@@ -189,7 +183,7 @@ async fn the_domain_history_reports_22564_against_11146_and_each_sites_daily_ave
             .env("AWS_REGION", &stack().region)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("INTAKE_TABLE", &stack().outputs.documents_table)
+            .env("INTAKE_COUNTS_TABLE", &stack().outputs.counts_table)
             .env("INTAKE_REPORTS_BUCKET", &stack().outputs.reports_bucket)
             .env(
                 "INTAKE_MANAGEMENT_TOPIC_ARN",
@@ -295,10 +289,10 @@ async fn the_schedule_reports_the_warsaw_day_before_and_the_daylight_saving_days
         ids.push(record_document(received_at, "child-benefit").await);
     }
     wait_counted(&ids).await;
-    let table = table().await;
+    let counts = counts().await;
     for (id, (_, day)) in ids.iter().zip(at) {
-        let record = table.get(id).await.expect("read").expect("record");
-        assert_eq!(record.counted_day.as_deref(), Some(day), "{id}");
+        let mark = counts.counted(id).await.expect("read").expect("mark");
+        assert_eq!(mark.day, date(day), "{id}");
     }
 
     // What the schedule sends at 00:15 Warsaw time the morning after each change.
@@ -379,7 +373,7 @@ async fn a_rerun_replaces_the_report_never_counts_twice_and_picks_up_a_late_docu
     assert_eq!(aggregate(json!({ "day": day })).await["total"], 4);
     let rerun = report_json(key).await;
     assert_eq!(rerun["the_day"]["counts"]["by_department"]["kancelaria"], 1);
-    let item = table()
+    let item = counts()
         .await
         .report(&format!("report#daily#{day}"))
         .await
@@ -394,13 +388,14 @@ async fn a_rerun_replaces_the_report_never_counts_twice_and_picks_up_a_late_docu
             .await
             .expect("move")
     );
+    let counts = counts().await;
     wait_until("the count moves", Duration::from_secs(60), || async {
-        table
-            .get(&ids[0])
+        counts
+            .counted(&ids[0])
             .await
             .ok()
             .flatten()
-            .is_some_and(|r| r.counted_department.as_deref() == Some("skarb"))
+            .is_some_and(|m| m.department == "skarb")
     })
     .await;
     assert_eq!(aggregate(json!({ "day": day })).await["total"], 4);

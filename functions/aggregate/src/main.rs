@@ -4,11 +4,7 @@
 //! and reports the range against the same range a year earlier.
 
 use intake::adapters::Aws;
-use intake::adapters::dynamodb::DocumentTable;
-use intake::adapters::s3::DocumentStore;
-use intake::adapters::sns::ManagementTopic;
 use intake::config::{AggregateConfig, Env};
-use intake::report::Names;
 use intake::reporting::Reporter;
 use jiff::civil::Date;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -20,17 +16,7 @@ async fn main() -> Result<(), Error> {
     let config = AggregateConfig::from_env(&Env::process())?;
     let aws = Aws::from_env().await?;
     let rules = intake::routing::RoutingRules::bundled()?;
-    let reporter = Reporter {
-        table: DocumentTable::new(&aws, &config.table),
-        store: DocumentStore::new(&aws),
-        bucket: config.reports_bucket.clone(),
-        topic: config
-            .management_topic_arn
-            .as_ref()
-            .map(|arn| ManagementTopic::new(&aws, arn)),
-        shards: config.counter_shards,
-        names: Names::from_rules(&rules),
-    };
+    let reporter = Reporter::new(&aws, &config, &rules);
     let reporter = &reporter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle(reporter, &event.payload).await

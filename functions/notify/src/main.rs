@@ -12,12 +12,13 @@
 
 use intake::adapters::Aws;
 use intake::adapters::AwsError;
+use intake::adapters::counters::CountsTable;
 use intake::adapters::dynamodb::{DocumentTable, StreamChange, parse_stream_event};
 use intake::adapters::s3::DocumentStore;
 use intake::adapters::sns::{EmailTopic, NotificationTopic};
 use intake::config::{Env, NotifyConfig};
 use intake::model::{DocumentRecord, StorageLocation};
-use intake::notify::{Plan, plan, withdrawn_copies};
+use intake::notify::{Plan, concerns_department, plan, withdrawn_copies};
 use intake::routing::RoutingRules;
 use intake::station::{self, BatchRecord};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -28,6 +29,7 @@ struct Notifier {
     counter_shards: u32,
     rules: RoutingRules,
     table: DocumentTable,
+    counts: CountsTable,
     store: DocumentStore,
     topic: NotificationTopic,
     email: Option<EmailTopic>,
@@ -45,6 +47,7 @@ async fn main() -> Result<(), Error> {
         counter_shards: config.counter_shards,
         rules,
         table: DocumentTable::new(&aws, &config.table),
+        counts: CountsTable::new(&aws, &config.counts_table),
         store: DocumentStore::new(&aws),
         topic: NotificationTopic::new(&aws, &config.topic_arn),
         email: config
@@ -101,6 +104,9 @@ impl Notifier {
             .map(|old| withdrawn_copies(old, new))
             .unwrap_or_default();
         self.withdraw(&new.id, &withdrawn).await?;
+        if !concerns_department(change.old.as_ref(), new) {
+            return Ok(());
+        }
         let Some(plan) = plan(&self.rules, new) else {
             return Ok(());
         };
@@ -121,32 +127,30 @@ impl Notifier {
         let Some(day) = intake::report::counted_day(record) else {
             return Ok(());
         };
-        // The item as it is now, not as this (perhaps older) stream record shows it: most
-        // records of a document come after it was counted, and need no transaction at all.
-        let Some(current) = self.table.get(&record.id).await? else {
+        // Only a document moved between departments can have been counted for another one.
+        if record.reclassified_by.is_some()
+            && let Some(mark) = self.counts.counted(&record.id).await?
+        {
+            if mark.department != department {
+                self.counts
+                    .move_count(
+                        &record.id,
+                        mark.day,
+                        mark.shard,
+                        &mark.department,
+                        department,
+                    )
+                    .await?;
+            }
             return Ok(());
-        };
-        match (&current.counted_day, &current.counted_department) {
-            (None, _) => {
-                let shard = intake::report::shard_of(&record.id, self.counter_shards);
-                let names = intake::report::counter_names(record, department);
-                let counted = self
-                    .table
-                    .count_document(&record.id, department, day, shard, &names)
-                    .await?;
-                tracing::info!(document_id = record.id, %day, shard, counted, "document counted");
-            }
-            (Some(counted), Some(before)) if before != department => {
-                let day = counted.parse().unwrap_or(day);
-                let shard = current
-                    .counted_shard
-                    .unwrap_or_else(|| intake::report::shard_of(&record.id, self.counter_shards));
-                self.table
-                    .move_count(&record.id, day, shard, before, department)
-                    .await?;
-            }
-            _ => {}
         }
+        let shard = intake::report::shard_of(&record.id, self.counter_shards);
+        let names = intake::report::counter_names(record, department);
+        let counted = self
+            .counts
+            .count_document(&record.id, department, day, shard, &names)
+            .await?;
+        tracing::info!(document_id = record.id, %day, shard, counted, "document counted");
         Ok(())
     }
 

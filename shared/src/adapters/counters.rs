@@ -1,20 +1,44 @@
-//! DynamoDB: the daily counters (`count#<day>#<shard>`) and the report items
-//! (`report#daily#<day>`, `report#range#<from>#<to>`), in the documents table.
+//! DynamoDB: the counts table. It holds the daily counters (`count#<day>#<shard>`), one mark
+//! per counted document (`counted#<document>`: its day, department and shard) and the report
+//! items (`report#daily#<day>`, `report#range#<from>#<to>`).
 //!
-//! A document is counted in one transaction that marks it counted (`counted_day`,
-//! `counted_department` on its own item, only if not marked yet) and adds one to its day's
-//! shard: a replayed stream record, a retried batch or a rerun report never counts it twice.
+//! A document is counted in one transaction that puts its mark (only if there is none) and
+//! adds one to its day's shard: a replayed stream record, a retried batch or a rerun report
+//! never counts it twice. The counts live apart from the documents table so that counting
+//! feeds no stream record back to notify, and so that reports need no access to documents.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use jiff::civil::Date;
 
-use super::AwsError;
-use super::dynamodb::{DocumentTable, dynamo_error};
+use super::dynamodb::dynamo_error;
+use super::{Aws, AwsError};
 use crate::report::{Counts, counter_item_id};
+
+/// The counts table: counters, marks of counted documents, reports.
+#[derive(Clone)]
+pub struct CountsTable {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+/// Where a document was counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountMark {
+    /// The Warsaw day.
+    pub day: Date,
+    /// The department it is counted for (moved with a reclassification).
+    pub department: String,
+    /// The counter shard.
+    pub shard: u32,
+}
+
+fn mark_id(document_id: &str) -> String {
+    format!("counted#{document_id}")
+}
 
 fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_string())
@@ -66,7 +90,40 @@ fn first_condition_failed(reasons: &[aws_sdk_dynamodb::types::CancellationReason
         .is_some_and(|c| c == "ConditionalCheckFailed")
 }
 
-impl DocumentTable {
+impl CountsTable {
+    /// The counts table `table`.
+    pub fn new(aws: &Aws, table: impl Into<String>) -> Self {
+        CountsTable {
+            client: aws_sdk_dynamodb::Client::new(&aws.config),
+            table: table.into(),
+        }
+    }
+
+    /// Where a document was counted, if it was.
+    pub async fn counted(&self, document_id: &str) -> Result<Option<CountMark>, AwsError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(&mark_id(document_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("dynamodb:GetItem", &e))?;
+        let Some(item) = answer.item else {
+            return Ok(None);
+        };
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let mark = (|| {
+            Some(CountMark {
+                day: text("day")?.parse().ok()?,
+                department: text("department")?,
+                shard: item.get("shard")?.as_n().ok()?.parse().ok()?,
+            })
+        })();
+        Ok(mark)
+    }
+
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, AwsError> {
         // Transactions on one shard item can conflict under a burst: retried with a pause.
         for attempt in 0..5u64 {
@@ -108,20 +165,20 @@ impl DocumentTable {
         counters: &[String],
     ) -> Result<bool, AwsError> {
         let mark = built(
-            Update::builder()
+            Put::builder()
                 .table_name(&self.table)
-                .key("id", s(document_id))
-                .update_expression("SET counted_day = :day, counted_department = :department, counted_shard = :shard")
-                .condition_expression("attribute_exists(id) AND attribute_not_exists(counted_day)")
-                .expression_attribute_values(":day", s(&day.to_string()))
-                .expression_attribute_values(":department", s(department))
-                .expression_attribute_values(":shard", n(i64::from(shard)))
+                .item("id", s(&mark_id(document_id)))
+                .item("kind", s("counted"))
+                .item("day", s(&day.to_string()))
+                .item("department", s(department))
+                .item("shard", n(i64::from(shard)))
+                .condition_expression("attribute_not_exists(id)")
                 .build(),
         )?;
         let deltas: Vec<(String, i64)> = counters.iter().map(|c| (c.clone(), 1)).collect();
         let add = shard_update(&self.table, day, shard, &deltas)?;
         self.transact(vec![
-            TransactWriteItem::builder().update(mark).build(),
+            TransactWriteItem::builder().put(mark).build(),
             TransactWriteItem::builder().update(add).build(),
         ])
         .await
@@ -140,9 +197,9 @@ impl DocumentTable {
         let mark = built(
             Update::builder()
                 .table_name(&self.table)
-                .key("id", s(document_id))
-                .update_expression("SET counted_department = :to")
-                .condition_expression("counted_department = :from")
+                .key("id", s(&mark_id(document_id)))
+                .update_expression("SET department = :to")
+                .condition_expression("department = :from")
                 .expression_attribute_values(":from", s(from))
                 .expression_attribute_values(":to", s(to))
                 .build(),

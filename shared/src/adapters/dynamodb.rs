@@ -487,8 +487,6 @@ pub fn to_item(record: &DocumentRecord) -> Item {
     s("envelope", record.envelope.as_deref());
     s("scanned_at", record.scanned_at.as_deref());
     s("operator", record.operator.as_deref());
-    s("counted_day", record.counted_day.as_deref());
-    s("counted_department", record.counted_department.as_deref());
     s(
         "storage_bucket",
         record.storage.as_ref().map(|l| l.bucket.as_str()),
@@ -506,7 +504,6 @@ pub fn to_item(record: &DocumentRecord) -> Item {
     n("size", record.size);
     n("pages", record.pages.map(u64::from));
     n("declared_pages", record.declared_pages.map(u64::from));
-    n("counted_shard", record.counted_shard.map(u64::from));
     if !record.findings.is_empty() {
         let findings = record
             .findings
@@ -577,9 +574,6 @@ pub fn from_item(item: &Item) -> DocumentRecord {
         scanned_at: s("scanned_at"),
         operator: s("operator"),
         declared_pages: num_attr(item, "declared_pages").and_then(|p| u32::try_from(p).ok()),
-        counted_day: s("counted_day"),
-        counted_department: s("counted_department"),
-        counted_shard: num_attr(item, "counted_shard").and_then(|p| u32::try_from(p).ok()),
     }
 }
 

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use intake::adapters::Aws;
+use intake::adapters::counters::CountsTable;
 use intake::adapters::dynamodb::DocumentTable;
 use intake_local::stack::{Stack, StackOptions};
 
@@ -228,7 +229,7 @@ async fn push_station_batch(
 /// Counts `documents` documents in `day` as notify does (one counter update per document, into
 /// its shard), `concurrency` at a time.
 async fn count_day(
-    table: &DocumentTable,
+    table: &CountsTable,
     day: jiff::civil::Date,
     documents: usize,
     shards: u32,
@@ -288,8 +289,8 @@ async fn report_bench(stack: &Stack) -> anyhow::Result<()> {
         config: stack.sdk_config().await,
         s3_force_path_style: true,
     };
-    let table = DocumentTable::new(&aws, &stack.outputs.documents_table);
-    let shards = intake::report::DEFAULT_COUNTER_SHARDS;
+    let table = CountsTable::new(&aws, &stack.outputs.counts_table);
+    let shards = stack.outputs.counter_shards;
     println!(
         "\nreport benchmark: counting documents as notify does, then timing each day's report"
     );
