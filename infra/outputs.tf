@@ -101,5 +101,6 @@ output "daily_report_schedule" {
   value = {
     expression = aws_scheduler_schedule.daily_report.schedule_expression
     timezone   = aws_scheduler_schedule.daily_report.schedule_expression_timezone
+    input      = aws_scheduler_schedule.daily_report.target[0].input
   }
 }

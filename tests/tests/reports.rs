@@ -300,7 +300,10 @@ async fn the_schedule_reports_the_warsaw_day_before_and_the_daylight_saving_days
         ("2026-03-29T22:15:00Z", "2026-03-29", 23),
         ("2026-10-25T23:15:00Z", "2026-10-25", 25),
     ] {
-        let answer = aggregate(json!({ "scheduled_time": scheduled })).await;
+        // The Scheduler fills in its placeholder, which must reach it unescaped.
+        let payload = schedule["input"].replace("<aws.scheduler.scheduled-time>", scheduled);
+        assert_ne!(payload, schedule["input"], "{}", schedule["input"]);
+        let answer = aggregate(serde_json::from_str(&payload).expect("JSON input")).await;
         assert_eq!(answer["day"], day, "{answer}");
         assert_eq!(answer["total"], 2, "{answer}");
         let key = format!(

@@ -590,6 +590,10 @@ async fn station_requests_are_refused_unless_signed_by_that_station_and_bad_mani
         (status, answer["error"].as_str()),
         (401, Some("unknown_station"))
     );
+    // A new key works at once: a station found without a key is not remembered as such.
+    let key = station_key(own).await;
+    let (status, answer) = signed(own, &key, "GET", &report_path, b"", None).await;
+    assert_eq!(status, 200, "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -648,4 +652,15 @@ async fn a_batch_that_never_completes_is_flagged_and_its_departments_told() {
     let again: Value = serde_json::from_slice(&again).expect("JSON");
     let b_again = batch(station, &batch_id).await;
     assert_eq!(b_again.overdue_at, b.overdue_at, "{again}");
+    // Flagged, it leaves the index the sweep reads, which stays as small as the open batches.
+    let unfinished = stack()
+        .table()
+        .await
+        .unfinished_batches()
+        .await
+        .expect("the index");
+    assert!(
+        !unfinished.iter().any(|u| u.batch_id == batch_id),
+        "{unfinished:?}"
+    );
 }
