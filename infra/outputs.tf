@@ -99,8 +99,8 @@ output "management_topic_arn" {
 output "daily_report_schedule" {
   description = "When the daily report runs."
   value = {
-    expression = aws_scheduler_schedule.daily_report.schedule_expression
-    timezone   = aws_scheduler_schedule.daily_report.schedule_expression_timezone
-    input      = aws_scheduler_schedule.daily_report.target[0].input
+    expression = aws_scheduler_schedule.function["daily-report"].schedule_expression
+    timezone   = aws_scheduler_schedule.function["daily-report"].schedule_expression_timezone
+    input      = aws_scheduler_schedule.function["daily-report"].target[0].input
   }
 }

@@ -76,6 +76,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// The value that follows option `name`, or why there is none.
+pub(crate) fn option_value(
+    args: &mut std::slice::Iter<'_, String>,
+    name: &str,
+) -> Result<String, String> {
+    args.next()
+        .cloned()
+        .ok_or_else(|| format!("{name} needs a value"))
+}
+
 /// A runtime for a command's AWS calls; `None` (after saying why) when there is none.
 pub(crate) fn runtime(command: &str) -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_current_thread()

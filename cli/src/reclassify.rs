@@ -28,11 +28,7 @@ fn parse(args: &[String]) -> Result<Request, String> {
     let (mut to, mut by, mut table) = (None, None, std::env::var("INTAKE_TABLE").ok());
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+        let mut value = |name: &str| crate::option_value(&mut args, name);
         match arg.as_str() {
             "--to" => to = Some(value("--to")?),
             "--by" => by = Some(value("--by")?),

@@ -33,11 +33,7 @@ fn parse(args: &[String]) -> Result<Request, String> {
     let mut overrides = std::collections::HashMap::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+        let mut value = |name: &str| crate::option_value(&mut args, name);
         let date = |name: &str, text: String| {
             text.parse::<Date>()
                 .map_err(|_| format!("{name} '{text}' is not a date (YYYY-MM-DD)"))

@@ -53,11 +53,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+        let mut value = |name: &str| crate::option_value(&mut args, name);
         match arg.as_str() {
             "--station" => options.station = Some(value("--station")?),
             "--api" => options.api = Some(value("--api")?),

@@ -197,6 +197,26 @@ impl Stack {
         aws_sdk_s3::Client::from_conf(config)
     }
 
+    /// An object's bytes; panics naming it when it cannot be read (a test's failure).
+    pub async fn object_bytes(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let object = self
+            .s3()
+            .await
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e}"));
+        object
+            .body
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e}"))
+            .into_bytes()
+            .to_vec()
+    }
+
     /// A host by short name.
     pub fn function(&self, name: &str) -> &FunctionHost {
         &self.functions[name]

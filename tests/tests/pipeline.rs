@@ -56,21 +56,7 @@ fn bucket(name: &str) -> String {
 }
 
 async fn object_bytes(bucket: &str, key: &str) -> Vec<u8> {
-    let s3 = stack().s3().await;
-    let object = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e}"));
-    object
-        .body
-        .collect()
-        .await
-        .expect("body")
-        .into_bytes()
-        .to_vec()
+    stack().object_bytes(bucket, key).await
 }
 
 async fn object_exists(bucket: &str, key: &str) -> bool {

@@ -69,21 +69,9 @@ async fn aggregate(payload: Value) -> Value {
 }
 
 async fn report_file(key: &str) -> Vec<u8> {
-    let s3 = stack().s3().await;
-    let object = s3
-        .get_object()
-        .bucket(&stack().outputs.reports_bucket)
-        .key(key)
-        .send()
+    stack()
+        .object_bytes(&stack().outputs.reports_bucket, key)
         .await
-        .unwrap_or_else(|e| panic!("{key}: {e}"));
-    object
-        .body
-        .collect()
-        .await
-        .expect("body")
-        .into_bytes()
-        .to_vec()
 }
 
 async fn report_json(key: &str) -> Value {
