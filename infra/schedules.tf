@@ -1,5 +1,7 @@
 # The EventBridge Scheduler schedules, each invoking one function with a fixed payload through a
-# role that may invoke that function only.
+# role that may invoke that function only. An invocation the Scheduler cannot make after its
+# retries (a throttled or missing function, a role problem: nothing the function's own error
+# metrics would show) goes to a dead-letter queue, whose alarm calls an operator.
 
 locals {
   schedules = {
@@ -53,6 +55,30 @@ data "aws_iam_policy_document" "schedule" {
     actions   = ["lambda:InvokeFunction"]
     resources = [aws_lambda_function.function[each.value.function].arn]
   }
+  statement {
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.schedules_dlq.arn]
+  }
+}
+
+resource "aws_sqs_queue" "schedules_dlq" {
+  name                      = "${var.name}-schedules-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+}
+
+resource "aws_cloudwatch_metric_alarm" "schedules_dlq" {
+  alarm_name          = "${var.name}-schedule-not-delivered"
+  alarm_description   = "A schedule could not invoke its function (the daily report or the overdue-batch sweep did not run); the message names the schedule."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.schedules_dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
 }
 
 resource "aws_iam_role_policy" "schedule" {
@@ -78,5 +104,24 @@ resource "aws_scheduler_schedule" "function" {
     retry_policy {
       maximum_retry_attempts = each.value.retries
     }
+    dead_letter_config {
+      arn = aws_sqs_queue.schedules_dlq.arn
+    }
   }
+}
+
+# Deployments from before the schedules shared these resources keep their overdue sweep.
+moved {
+  from = aws_scheduler_schedule.overdue_sweep
+  to   = aws_scheduler_schedule.function["overdue-batches"]
+}
+
+moved {
+  from = aws_iam_role.overdue_sweep
+  to   = aws_iam_role.schedule["overdue-batches"]
+}
+
+moved {
+  from = aws_iam_role_policy.overdue_sweep
+  to   = aws_iam_role_policy.schedule["overdue-batches"]
 }

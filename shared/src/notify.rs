@@ -158,17 +158,27 @@ fn is_judged_document(record: &DocumentRecord) -> bool {
     ) && !record.id.contains('#')
 }
 
-/// Whether a change of a document's item is one a department hears of: the document judged
-/// (its status changed, or it appeared judged), or moved from one department to another.
-/// Every other change (notify writing the routed department into the record, a later
-/// attribute) needs no work: the change it follows was handled first, in stream order.
-pub fn concerns_department(old: Option<&DocumentRecord>, new: &DocumentRecord) -> bool {
+/// What a change of a document's item asks of notify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attention {
+    /// Nothing: the change concerns no department (a later attribute, a pending upload).
+    None,
+    /// The document was judged (its status changed, or it appeared judged): route it, tell the
+    /// department, count it.
+    Verdict,
+    /// Its department changed: notify's own write of the routed department (then the ledger
+    /// and the count mark show it done, unless the verdict's own record failed for good), or
+    /// an operator's move (tell the new department, move the count).
+    Department,
+}
+
+/// What the change of a document's item from `old` to `new` asks of notify.
+pub fn attention(old: Option<&DocumentRecord>, new: &DocumentRecord) -> Attention {
     match old {
-        None => true,
-        Some(old) => {
-            old.status != new.status
-                || (old.department.is_some() && old.department != new.department)
-        }
+        None => Attention::Verdict,
+        Some(old) if old.status != new.status => Attention::Verdict,
+        Some(old) if old.department != new.department => Attention::Department,
+        Some(_) => Attention::None,
     }
 }
 
@@ -446,19 +456,23 @@ mod tests {
     }
 
     #[test]
-    fn only_a_verdict_or_a_move_concerns_a_department() {
+    fn a_verdict_or_a_department_change_asks_for_attention() {
         let mut pending = judged(Channel::Web, Some("child-benefit"), None);
         pending.status = Some(DocumentStatus::Pending);
         let accepted = judged(Channel::Web, Some("child-benefit"), None);
-        assert!(concerns_department(None, &accepted));
-        assert!(concerns_department(Some(&pending), &accepted));
+        assert_eq!(attention(None, &accepted), Attention::Verdict);
+        assert_eq!(attention(Some(&pending), &accepted), Attention::Verdict);
         let mut routed = accepted.clone();
         routed.department = Some("centrum-swiadczen".into());
-        assert!(!concerns_department(Some(&accepted), &routed));
-        assert!(!concerns_department(Some(&routed), &routed));
+        // notify's own write, and an operator's move before notify routed the document.
+        assert_eq!(attention(Some(&accepted), &routed), Attention::Department);
         let mut moved = routed.clone();
         moved.department = Some("skarb".into());
-        assert!(concerns_department(Some(&routed), &moved));
+        assert_eq!(attention(Some(&routed), &moved), Attention::Department);
+        let mut later = moved.clone();
+        later.reclassified_by = Some("anna".into());
+        assert_eq!(attention(Some(&moved), &moved), Attention::None);
+        assert_eq!(attention(Some(&later), &later), Attention::None);
     }
 
     #[test]

@@ -284,6 +284,15 @@ pub enum ManifestError {
     /// Too many files, none, or a name twice.
     #[error("{0}")]
     BadFileList(String),
+    /// The batch's record would not fit one DynamoDB item once every file is recorded.
+    #[error(
+        "the batch would take about {estimate_kb} KB to record with every file's verdict, more than {} KB: split it into smaller batches (or shorter file names)",
+        MAX_BATCH_ITEM_BYTES / 1024
+    )]
+    BatchTooLarge {
+        /// The estimate, in KB.
+        estimate_kb: usize,
+    },
 }
 
 impl ManifestError {
@@ -296,6 +305,7 @@ impl ManifestError {
             ManifestError::OtherBatch { .. } => "manifest_for_another_batch",
             ManifestError::BadFile { .. } => "bad_file_entry",
             ManifestError::BadFileList(_) => "bad_file_list",
+            ManifestError::BatchTooLarge { .. } => "batch_too_large",
         }
     }
 }
@@ -389,7 +399,30 @@ pub fn parse_manifest(
         )));
     }
     check_files(&manifest.files, MAX_BATCH_FILES)?;
+    let estimate = batch_item_estimate(bytes.len(), &manifest);
+    if estimate > MAX_BATCH_ITEM_BYTES {
+        return Err(ManifestError::BatchTooLarge {
+            estimate_kb: estimate.div_ceil(1024),
+        });
+    }
     Ok(manifest)
+}
+
+/// The most a batch item may take, leaving room under DynamoDB's 400 KB item limit.
+pub const MAX_BATCH_ITEM_BYTES: usize = 380 * 1024;
+
+/// A generous estimate of a batch item once every file of `manifest` (`manifest_bytes` long)
+/// is recorded: the manifest itself, each name in the files and verdicts maps with its document
+/// id and verdict, and room for files that come without being listed.
+pub fn batch_item_estimate(manifest_bytes: usize, manifest: &Manifest) -> usize {
+    // A document id, or a verdict with its reason codes.
+    const PER_ENTRY: usize = 200;
+    let listed: usize = manifest
+        .files
+        .iter()
+        .map(|f| 2 * (f.name.len() + PER_ENTRY))
+        .sum();
+    manifest_bytes + listed + 2 * 1024
 }
 
 /// A request for upload forms: some of the batch's files.
@@ -927,6 +960,17 @@ mod tests {
                 "{name}"
             );
         }
+        // 500 files with the longest names would not fit one DynamoDB item once recorded.
+        let long: Vec<String> = (0..500).map(|i| format!("{i:0>86}.pdf")).collect();
+        let names: Vec<&str> = long.iter().map(String::as_str).collect();
+        let bytes = serde_json::to_vec(&manifest(&names)).unwrap();
+        assert!(bytes.len() < MAX_MANIFEST_BYTES);
+        let refused = parse_manifest(&bytes, "mogilska", "b-1").unwrap_err();
+        assert_eq!(refused.code(), "batch_too_large", "{refused}");
+        let short: Vec<String> = (0..500).map(|i| format!("skan_{i:03}.pdf")).collect();
+        let names: Vec<&str> = short.iter().map(String::as_str).collect();
+        let bytes = serde_json::to_vec(&manifest(&names)).unwrap();
+        assert!(parse_manifest(&bytes, "mogilska", "b-1").is_ok());
         let mut unknown_service = manifest(&["a.pdf"]);
         unknown_service.service = Some("no-such-service".into());
         let bytes = serde_json::to_vec(&unknown_service).unwrap();

@@ -413,3 +413,71 @@ async fn bad_report_requests_are_refused_with_a_reason() {
     assert_eq!(backwards.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&backwards.stderr).contains("is before --from"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verdict_handled_after_an_operators_move_tells_and_counts_the_operators_department() {
+    // A child-benefit document an operator moved to the treasury before notify routed it.
+    let id = intake::keys::new_document_id();
+    let at: intake::time::Timestamp = "2025-07-01T10:00:00Z".parse().expect("a time");
+    table()
+        .await
+        .record_verdict(&DocumentRecord {
+            id: id.clone(),
+            channel: Some(Channel::Web),
+            service: Some("child-benefit".into()),
+            status: Some(DocumentStatus::Accepted),
+            received_at: Some(intake::time::utc_rfc3339(at)),
+            received_day: Some(intake::time::office_day(at)),
+            department: Some("skarb".into()),
+            reclassified_by: Some("anna".into()),
+            ..DocumentRecord::default()
+        })
+        .await
+        .expect("record");
+    wait_counted(std::slice::from_ref(&id)).await;
+
+    // The verdict's stream record as it was before the move (no department in its image),
+    // handled late: the department the record names now is the one told and counted.
+    let mut stale = stack()
+        .notify_poller
+        .delivered
+        .lock()
+        .expect("delivered")
+        .iter()
+        .find(|event| event.to_string().contains(id.as_str()))
+        .cloned()
+        .expect("the verdict's stream record");
+    let records = stale["Records"].as_array_mut().expect("records");
+    records.retain(|r| r.to_string().contains(id.as_str()));
+    for record in records.iter_mut() {
+        if let Some(image) = record["dynamodb"]["NewImage"].as_object_mut() {
+            image.remove("department");
+            image.remove("reclassified_by");
+        }
+    }
+    let answer = stack()
+        .function("notify")
+        .invoke(stale.to_string().into())
+        .await
+        .expect("notify answers");
+    let answer: Value = serde_json::from_slice(&answer).expect("JSON");
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let table = table().await;
+    assert!(table.notified(&id, "skarb").await.expect("ledger"));
+    assert!(
+        !table
+            .notified(&id, "centrum-swiadczen")
+            .await
+            .expect("ledger"),
+        "the department the rules name was told of a document an operator had moved"
+    );
+    let mark = counts()
+        .await
+        .counted(&id)
+        .await
+        .expect("read")
+        .expect("mark");
+    assert_eq!(mark.department, "skarb");
+    let record = table.get(&id).await.expect("read").expect("record");
+    assert_eq!(record.department.as_deref(), Some("skarb"));
+}

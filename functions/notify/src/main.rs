@@ -18,7 +18,7 @@ use intake::adapters::s3::DocumentStore;
 use intake::adapters::sns::{EmailTopic, NotificationTopic};
 use intake::config::{Env, NotifyConfig};
 use intake::model::{DocumentRecord, StorageLocation};
-use intake::notify::{Plan, concerns_department, plan, withdrawn_copies};
+use intake::notify::{Attention, Plan, attention, plan, withdrawn_copies};
 use intake::routing::RoutingRules;
 use intake::station::{self, BatchRecord};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -104,10 +104,14 @@ impl Notifier {
             .map(|old| withdrawn_copies(old, new))
             .unwrap_or_default();
         self.withdraw(&new.id, &withdrawn).await?;
-        if !concerns_department(change.old.as_ref(), new) {
+        let attention = attention(change.old.as_ref(), new);
+        if attention == Attention::None {
             return Ok(());
         }
         let Some(plan) = plan(&self.rules, new) else {
+            return Ok(());
+        };
+        let Some((record, plan)) = self.place(new, plan).await? else {
             return Ok(());
         };
         self.notify(&plan).await.inspect_err(|e| {
@@ -118,19 +122,46 @@ impl Notifier {
                 "notification not sent"
             );
         })?;
-        self.count(new, &plan.department).await
+        // The verdict's record counts directly (the transaction's condition guards a replay);
+        // any other reads the mark first, to move the count or to find it done.
+        let first = attention == Attention::Verdict && record.reclassified_by.is_none();
+        self.count(&record, &plan.department, first).await
+    }
+
+    /// Writes the routed department into the record. When a department stands there already
+    /// (an operator moved the document before this record was handled, or an earlier attempt
+    /// wrote it), the record is read again and the department it names is the one told.
+    async fn place(
+        &self,
+        record: &DocumentRecord,
+        plan: Plan,
+    ) -> Result<Option<(DocumentRecord, Plan)>, AwsError> {
+        if !plan.record_department
+            || self
+                .table
+                .set_department(&record.id, &plan.department)
+                .await?
+        {
+            return Ok(Some((record.clone(), plan)));
+        }
+        let Some(current) = self.table.get(&record.id).await? else {
+            return Ok(None);
+        };
+        Ok(intake::notify::plan(&self.rules, &current).map(|plan| (current, plan)))
     }
 
     /// Counts a judged document in its day's counters, once; after a reclassification, moves
     /// its department count.
-    async fn count(&self, record: &DocumentRecord, department: &str) -> Result<(), AwsError> {
+    async fn count(
+        &self,
+        record: &DocumentRecord,
+        department: &str,
+        first: bool,
+    ) -> Result<(), AwsError> {
         let Some(day) = intake::report::counted_day(record) else {
             return Ok(());
         };
-        // Only a document moved between departments can have been counted for another one.
-        if record.reclassified_by.is_some()
-            && let Some(mark) = self.counts.counted(&record.id).await?
-        {
+        if !first && let Some(mark) = self.counts.counted(&record.id).await? {
             if mark.department != department {
                 self.counts
                     .move_count(
@@ -251,11 +282,6 @@ impl Notifier {
         let document_id = &plan.notification.document_id;
         if self.table.notified(document_id, &plan.department).await? {
             return Ok(());
-        }
-        if plan.record_department {
-            self.table
-                .set_department(document_id, &plan.department)
-                .await?;
         }
         // The department can read what it is told of.
         for copy in &plan.copies {

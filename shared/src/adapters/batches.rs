@@ -234,12 +234,20 @@ impl DocumentTable {
             .table_name(&self.table)
             .key("id", key(station, batch_id))
             .update_expression("SET #map.#name = :value")
-            .condition_expression("attribute_exists(id) AND #state <> :complete")
+            // Bounded like the files map: a station cannot grow the item past 400 KB with
+            // refusals of names it never lists.
+            .condition_expression(
+                "attribute_exists(id) AND #state <> :complete AND (size(#map) < :most OR attribute_exists(#map.#name))",
+            )
             .expression_attribute_names("#map", map)
             .expression_attribute_names("#name", name)
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":value", s(value))
             .expression_attribute_values(":complete", s(BatchState::Complete.as_str()))
+            .expression_attribute_values(
+                ":most",
+                AttributeValue::N((crate::station::MAX_BATCH_FILES + 50).to_string()),
+            )
             .send()
             .await;
         match result {
@@ -248,7 +256,7 @@ impl DocumentTable {
                 tracing::warn!(
                     station,
                     batch_id,
-                    "batch complete or unknown: entry not added"
+                    "batch complete, full or unknown: entry not added"
                 );
                 Ok(())
             }

@@ -298,7 +298,15 @@ impl CountsTable {
                     .filter(|k| !k.keys().is_empty());
                 if pending.is_some() {
                     attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 * attempt.min(20))).await;
+                    // Throttled for a minute or so: an error, rather than a report that
+                    // never comes (the schedule retries the run).
+                    if attempt > 40 {
+                        return Err(AwsError {
+                            operation: "dynamodb:BatchGetItem",
+                            detail: "counter items still unprocessed after 40 attempts".into(),
+                        });
+                    }
+                    tokio::time::sleep(Duration::from_millis(50 * attempt.min(30))).await;
                 }
             }
         }

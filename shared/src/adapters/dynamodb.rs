@@ -200,8 +200,9 @@ impl DocumentTable {
     }
 
     /// Writes the routed department into a judged document's record, unless one is there
-    /// already (an operator's or an earlier run's stands).
-    pub async fn set_department(&self, id: &str, department: &str) -> Result<(), AwsError> {
+    /// already (an operator's or an earlier run's stands): `false` then, or when there is no
+    /// such record.
+    pub async fn set_department(&self, id: &str, department: &str) -> Result<bool, AwsError> {
         let result = self
             .client
             .update_item()
@@ -213,8 +214,8 @@ impl DocumentTable {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(dynamo_error("dynamodb:UpdateItem", &e)),
         }
     }

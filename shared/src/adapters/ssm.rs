@@ -11,6 +11,9 @@ use aws_sdk_ssm::types::ParameterType;
 
 use super::{Aws, AwsError};
 
+/// The longest a station found without a key is remembered as such.
+const KEEP_MISSING_FOR: Duration = Duration::from_secs(5);
+
 /// A key read (or found missing) at a time.
 type CachedKey = (Instant, Option<Vec<u8>>);
 
@@ -47,6 +50,17 @@ impl StationKeys {
         }
     }
 
+    /// How long a lookup is kept: a key for the configured time; a missing key briefly, so a
+    /// key made a moment ago soon works, while a flood of requests for a station without a key
+    /// does not reach SSM (whose throughput the account shares) with every request.
+    fn keep(&self, found: bool) -> Duration {
+        if found {
+            self.keep_for
+        } else {
+            self.keep_for.min(KEEP_MISSING_FOR)
+        }
+    }
+
     fn name(&self, station: &str) -> String {
         format!("{}{station}", self.prefix)
     }
@@ -55,7 +69,7 @@ impl StationKeys {
     pub async fn key(&self, station: &str) -> Result<Option<Vec<u8>>, AwsError> {
         if let Ok(cache) = self.cache.lock()
             && let Some((at, key)) = cache.get(station)
-            && at.elapsed() < self.keep_for
+            && at.elapsed() < self.keep(key.is_some())
         {
             return Ok(key.clone());
         }
@@ -80,8 +94,7 @@ impl StationKeys {
             }
             Err(e) => return Err(ssm_error("ssm:GetParameter", &e)),
         };
-        // Only keys are kept: a key made a moment ago works at once.
-        if let (Some(_), Ok(mut cache)) = (&key, self.cache.lock()) {
+        if let Ok(mut cache) = self.cache.lock() {
             cache.insert(station.to_string(), (Instant::now(), key.clone()));
         }
         Ok(key)
