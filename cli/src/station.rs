@@ -282,6 +282,11 @@ fn batch_of(dir: &Path, options: &Options) -> Result<Manifest, String> {
         service: options.service.clone(),
         files,
     };
+    // The rules intake-api closes the batch by, checked before anything is sent: a batch it
+    // would refuse at the end (too many files, too large to record) is split now, not then.
+    let compact = serde_json::to_vec(&manifest).map_err(|e| e.to_string())?;
+    station::parse_manifest(&compact, &manifest.station, &manifest.batch_id)
+        .map_err(|e| format!("{} cannot go as one batch: {e}", dir.display()))?;
     let text = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
     let partial = dir.join(format!("{BATCH_FILE}.partial"));
     std::fs::write(&partial, &text)

@@ -26,6 +26,12 @@ fn stack() -> &'static Stack {
     })
 }
 
+/// The stack flags batches older than one minute, and the overdue test runs the sweep: a batch
+/// another test is still pushing (250 scans take longer than a minute here) would be flagged
+/// with it. Tests whose batches must complete unflagged hold this for reading; the overdue
+/// test sweeps only while it holds it for writing.
+static SWEEP: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 fn work_dir(name: &str) -> PathBuf {
     let dir = intake_local::workspace_root()
         .join("target/local-stack-tests")
@@ -139,6 +145,7 @@ fn batch_notifications(batch_id: &str) -> Vec<(String, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_of_250_scans_is_recorded_routed_and_reconciled() {
+    let _no_sweep = SWEEP.read().await;
     let station = "rynek-podgorski";
     let key = station_key(station).await;
     let dir = work_dir("day-250");
@@ -225,6 +232,7 @@ async fn a_day_of_250_scans_is_recorded_routed_and_reconciled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_push_resumes_without_sending_anything_twice() {
+    let _no_sweep = SWEEP.read().await;
     let station = "mogilska";
     let key = station_key(station).await;
     let dir = work_dir("interrupted");
@@ -311,6 +319,7 @@ fn entry_for(dir: &Path, name: &str, bytes: &[u8]) -> ManifestFile {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_reports_an_altered_file_a_rescan_a_non_pdf_and_an_oversized_file() {
+    let _no_sweep = SWEEP.read().await;
     let station = "kasprowicza";
     let key = station_key(station).await;
     // Yesterday's batch, clean.
@@ -432,6 +441,7 @@ async fn signed(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn station_requests_are_refused_unless_signed_by_that_station_and_bad_manifests_explained() {
+    let _no_sweep = SWEEP.read().await;
     let own = "stachowicza";
     let other = "dekerta";
     let key = station_key(own).await;
@@ -621,6 +631,7 @@ async fn a_batch_that_never_completes_is_flagged_and_its_departments_told() {
 
     // The stack flags batches after one minute; the sweep is what the schedule runs.
     tokio::time::sleep(Duration::from_secs(62)).await;
+    let _sweeping = SWEEP.write().await;
     let swept = stack()
         .function("notify")
         .invoke(json!({ "task": "flag-overdue-batches" }).to_string().into())

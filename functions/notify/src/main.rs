@@ -24,6 +24,17 @@ use intake::station::{self, BatchRecord};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
+/// A document placed in its department, with the plan to tell it.
+struct Placed {
+    /// The record the plan was made from.
+    record: DocumentRecord,
+    /// The plan.
+    plan: Plan,
+    /// Whether the record is the table's current one (notify just wrote its department, or
+    /// read it), rather than a stream image that a later move may have overtaken.
+    current: bool,
+}
+
 struct Notifier {
     batch_overdue_seconds: i64,
     counter_shards: u32,
@@ -111,10 +122,11 @@ impl Notifier {
         let Some(plan) = plan(&self.rules, new) else {
             return Ok(());
         };
-        let Some((record, plan)) = self.place(new, plan).await? else {
+        let Some(placed) = self.place(new, plan).await? else {
             return Ok(());
         };
-        self.notify(&plan).await.inspect_err(|e| {
+        let (record, plan) = (&placed.record, &placed.plan);
+        let told = self.notify(&placed).await.inspect_err(|e| {
             tracing::error!(
                 document_id = plan.notification.document_id,
                 department = plan.department,
@@ -122,47 +134,75 @@ impl Notifier {
                 "notification not sent"
             );
         })?;
+        if !told {
+            return Ok(());
+        }
         // The verdict's record counts directly (the transaction's condition guards a replay);
         // any other reads the mark first, to move the count or to find it done.
         let first = attention == Attention::Verdict && record.reclassified_by.is_none();
-        self.count(&record, &plan.department, first).await
+        self.count(&placed, first).await
+    }
+
+    /// Whether the document is still in `department` as the table has it now: a stream image
+    /// may be older than a move an operator made since (whose own record follows).
+    async fn still_in(&self, document_id: &str, department: &str) -> Result<bool, AwsError> {
+        let current = self.table.get(document_id).await?;
+        let still = current.is_some_and(|r| r.department.as_deref() == Some(department));
+        if !still {
+            tracing::info!(
+                document_id,
+                department,
+                "moved on since this record: the later record is handled instead"
+            );
+        }
+        Ok(still)
     }
 
     /// Writes the routed department into the record. When a department stands there already
     /// (an operator moved the document before this record was handled, or an earlier attempt
     /// wrote it), the record is read again and the department it names is the one told.
-    async fn place(
-        &self,
-        record: &DocumentRecord,
-        plan: Plan,
-    ) -> Result<Option<(DocumentRecord, Plan)>, AwsError> {
-        if !plan.record_department
-            || self
-                .table
-                .set_department(&record.id, &plan.department)
-                .await?
+    async fn place(&self, record: &DocumentRecord, plan: Plan) -> Result<Option<Placed>, AwsError> {
+        if !plan.record_department {
+            return Ok(Some(Placed {
+                record: record.clone(),
+                plan,
+                current: false,
+            }));
+        }
+        if self
+            .table
+            .set_department(&record.id, &plan.department)
+            .await?
         {
-            return Ok(Some((record.clone(), plan)));
+            return Ok(Some(Placed {
+                record: record.clone(),
+                plan,
+                current: true,
+            }));
         }
         let Some(current) = self.table.get(&record.id).await? else {
             return Ok(None);
         };
-        Ok(intake::notify::plan(&self.rules, &current).map(|plan| (current, plan)))
+        Ok(
+            intake::notify::plan(&self.rules, &current).map(|plan| Placed {
+                record: current,
+                plan,
+                current: true,
+            }),
+        )
     }
 
     /// Counts a judged document in its day's counters, once; after a reclassification, moves
     /// its department count.
-    async fn count(
-        &self,
-        record: &DocumentRecord,
-        department: &str,
-        first: bool,
-    ) -> Result<(), AwsError> {
+    async fn count(&self, placed: &Placed, first: bool) -> Result<(), AwsError> {
+        let (record, department) = (&placed.record, placed.plan.department.as_str());
         let Some(day) = intake::report::counted_day(record) else {
             return Ok(());
         };
         if !first && let Some(mark) = self.counts.counted(&record.id).await? {
-            if mark.department != department {
+            if mark.department != department
+                && (placed.current || self.still_in(&record.id, department).await?)
+            {
                 self.counts
                     .move_count(
                         &record.id,
@@ -278,10 +318,16 @@ impl Notifier {
         Ok(flagged)
     }
 
-    async fn notify(&self, plan: &Plan) -> Result<(), AwsError> {
+    /// Tells the department, once: `false` when the document moved on to another department
+    /// since the record was written (the later record tells that one).
+    async fn notify(&self, placed: &Placed) -> Result<bool, AwsError> {
+        let plan = &placed.plan;
         let document_id = &plan.notification.document_id;
         if self.table.notified(document_id, &plan.department).await? {
-            return Ok(());
+            return Ok(true);
+        }
+        if !placed.current && !self.still_in(document_id, &plan.department).await? {
+            return Ok(false);
         }
         // The department can read what it is told of.
         for copy in &plan.copies {
@@ -312,7 +358,7 @@ impl Notifier {
             status = plan.notification.status,
             "department notified"
         );
-        Ok(())
+        Ok(true)
     }
 }
 
