@@ -119,16 +119,12 @@ data "aws_iam_policy_document" "intake_api" {
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.documents["incoming"].arn}/incoming/stations/*"]
   }
-  # Without it S3 answers a missing scan with 403 instead of 404.
+  # Without it S3 answers a missing scan with 403 instead of 404. Not narrowed by s3:prefix:
+  # that key exists only on list requests, so the HeadObject's check would fail it.
   statement {
     sid       = "TellMissingScans"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.documents["incoming"].arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["incoming/stations/*"]
-    }
   }
   statement {
     sid       = "UploadRecords"

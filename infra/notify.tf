@@ -85,6 +85,7 @@ resource "aws_cloudwatch_metric_alarm" "department_backlog" {
   threshold           = var.department_backlog_alarm
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
 }
 
 resource "aws_cloudwatch_metric_alarm" "department_dlq" {
@@ -100,6 +101,7 @@ resource "aws_cloudwatch_metric_alarm" "department_dlq" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
 }
 
 # Records of the stream that keep failing end here (with the batch's position), after the retries.
@@ -121,6 +123,7 @@ resource "aws_cloudwatch_metric_alarm" "notify_dlq" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
 }
 
 # notify reads the stream, writes departments and its ledger into the table, and publishes.

@@ -104,3 +104,8 @@ output "daily_report_schedule" {
     input      = aws_scheduler_schedule.function["daily-report"].target[0].input
   }
 }
+
+output "alarm_topic_arn" {
+  description = "The topic every alarm publishes to: subscribe a pager or chat integration here."
+  value       = aws_sns_topic.alarms.arn
+}

@@ -60,4 +60,5 @@ resource "aws_cloudwatch_metric_alarm" "validate_dlq" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
 }

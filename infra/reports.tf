@@ -63,4 +63,5 @@ resource "aws_cloudwatch_metric_alarm" "aggregate_errors" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
 }

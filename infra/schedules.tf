@@ -79,6 +79,7 @@ resource "aws_cloudwatch_metric_alarm" "schedules_dlq" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
 }
 
 resource "aws_iam_role_policy" "schedule" {

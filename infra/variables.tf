@@ -186,3 +186,9 @@ variable "management_emails" {
   type        = list(string)
   default     = []
 }
+
+variable "alarm_emails" {
+  description = "E-mail addresses told when any alarm fires (a failed night report, a dead-letter queue that is not empty, a department's backlog); SNS asks each to confirm."
+  type        = list(string)
+  default     = []
+}

@@ -58,7 +58,8 @@ fn parse(args: &[String]) -> Result<Request, String> {
     }
     let from = from.ok_or("--from names the first day")?;
     let to = to.ok_or("--to names the last day")?;
-    intake::report::check_range(from, to).map_err(|e| e.to_string())?;
+    let today = intake::time::office_date(intake::time::Timestamp::now());
+    intake::report::check_range(from, to, today).map_err(|e| e.to_string())?;
     Ok(Request {
         from,
         to,

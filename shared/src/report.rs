@@ -7,6 +7,8 @@
 //! id, so a burst of documents spreads over many keys. A report reads the shards of the days it
 //! covers: its cost grows with days × shards, never with documents.
 
+pub mod domain_figures;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -176,12 +178,23 @@ pub enum RangeError {
     /// Too long.
     #[error("a range covers at most {MAX_RANGE_DAYS} days")]
     TooLong,
+    /// Reaches past today: a report of days to come would say they had no documents.
+    #[error("--to {to} is after today ({today} in Warsaw): those days have no documents yet")]
+    Future {
+        /// End.
+        to: Date,
+        /// Today in Warsaw.
+        today: Date,
+    },
 }
 
-/// Checks a report range.
-pub fn check_range(from: Date, to: Date) -> Result<(), RangeError> {
+/// Checks a report range, on `today` (in Warsaw).
+pub fn check_range(from: Date, to: Date, today: Date) -> Result<(), RangeError> {
     if to < from {
         return Err(RangeError::Backwards { from, to });
+    }
+    if to > today {
+        return Err(RangeError::Future { to, today });
     }
     if from
         .until(to)
@@ -844,14 +857,23 @@ mod tests {
 
     #[test]
     fn ranges_are_checked() {
-        assert!(check_range(date("2020-03-01"), date("2020-04-16")).is_ok());
+        let today = date("2026-11-29");
+        assert!(check_range(date("2020-03-01"), date("2020-04-16"), today).is_ok());
+        assert!(check_range(date("2026-11-01"), today, today).is_ok());
         assert!(matches!(
-            check_range(date("2020-04-16"), date("2020-03-01")),
+            check_range(date("2020-04-16"), date("2020-03-01"), today),
             Err(RangeError::Backwards { .. })
         ));
         assert_eq!(
-            check_range(date("2010-01-01"), date("2020-01-01")),
+            check_range(date("2010-01-01"), date("2020-01-01"), today),
             Err(RangeError::TooLong)
+        );
+        assert_eq!(
+            check_range(date("2026-11-01"), date("2026-11-30"), today),
+            Err(RangeError::Future {
+                to: date("2026-11-30"),
+                today
+            })
         );
     }
 

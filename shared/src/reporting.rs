@@ -162,7 +162,34 @@ impl Reporter {
     /// Makes (or remakes) the report of one day and tells management.
     pub async fn daily(&self, day: Date) -> Result<DailyReport, ReportError> {
         let daily = self.counts(&report::days_for_daily_report(day)).await?;
-        let report = daily_report(day, &daily, &now());
+        self.daily_from(day, &daily).await
+    }
+
+    /// The nightly run: remakes the report of the day before `day` without telling anyone,
+    /// then makes `day`'s and tells management. A document is counted in the day it arrived
+    /// but only once judged, which can be after that day's report (a document that waited for
+    /// its detached signature, or was retried): the next night's run takes it in.
+    pub async fn nightly(&self, day: Date) -> Result<DailyReport, ReportError> {
+        let Ok(before) = day.yesterday() else {
+            return self.daily(day).await;
+        };
+        let mut days = report::days_for_daily_report(before);
+        days.extend(report::days_for_daily_report(day));
+        days.sort();
+        days.dedup();
+        let daily = self.counts(&days).await?;
+        let earlier = daily_report(before, &daily, &now());
+        self.keep_daily(&earlier).await?;
+        tracing::info!(day = %before, total = earlier.the_day.counts.total, "daily report remade");
+        self.daily_from(day, &daily).await
+    }
+
+    async fn daily_from(
+        &self,
+        day: Date,
+        daily: &BTreeMap<Date, Counts>,
+    ) -> Result<DailyReport, ReportError> {
+        let report = daily_report(day, daily, &now());
         self.keep_daily(&report).await?;
         let title = format!("Dokumenty wpływające: raport dzienny {day}");
         self.tell_management(
@@ -184,7 +211,11 @@ impl Reporter {
     /// report against the same range a year earlier. The counters of every day needed are
     /// read once.
     pub async fn range(&self, from: Date, to: Date) -> Result<RangeReport, ReportError> {
-        report::check_range(from, to)?;
+        report::check_range(
+            from,
+            to,
+            crate::time::office_date(crate::time::Timestamp::now()),
+        )?;
         let daily = self
             .counts(&report::days_needed(from.first_of_year(), to))
             .await?;

@@ -186,17 +186,30 @@ impl StationDesk {
         for file in &request.files {
             match self.upload_one(&batch, file).await {
                 Ok(Some(answer)) => files.push(answer),
-                Ok(None) => {
-                    return error(
-                        409,
-                        "batch_complete",
-                        format!("batch {batch_id} is complete: it takes no more files"),
-                    );
-                }
+                Ok(None) => return self.no_more_files(station, batch_id).await,
                 Err(e) => return unavailable("preparing an upload", &e),
             }
         }
         (200, json!({ "files": files }))
+    }
+
+    /// Why a batch took no more files: it completed, or it holds as many as one may.
+    async fn no_more_files(&self, station: &str, batch_id: &str) -> Answer {
+        match self.table.batch(station, batch_id).await {
+            Ok(Some(b)) if b.state == Some(BatchState::Complete) => error(
+                409,
+                "batch_complete",
+                format!("batch {batch_id} is complete: it takes no more files"),
+            ),
+            Ok(_) => error(
+                409,
+                "too_many_files",
+                format!(
+                    "batch {batch_id} holds as many files as one batch may: push the rest as another batch"
+                ),
+            ),
+            Err(e) => unavailable("reading the batch", &e),
+        }
     }
 
     async fn upload_one(

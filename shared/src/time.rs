@@ -14,7 +14,12 @@ fn office_tz() -> TimeZone {
 
 /// The calendar day (YYYY-MM-DD) in Europe/Warsaw on which an instant falls.
 pub fn office_day(at: Timestamp) -> String {
-    at.to_zoned_datetime(office_tz()).date().to_string()
+    office_date(at).to_string()
+}
+
+/// The calendar day in Europe/Warsaw on which an instant falls.
+pub fn office_date(at: Timestamp) -> jiff::civil::Date {
+    at.to_zoned_datetime(office_tz()).date()
 }
 
 /// The calendar day in Europe/Warsaw before the one on which `at` falls: the day a report run

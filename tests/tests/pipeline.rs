@@ -994,6 +994,51 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
     assert_eq!(history[0]["from"], "kancelaria");
     assert_eq!(history[0]["to"], "skarb");
     assert_eq!(history[0]["by"], "jan.nowak");
+
+    // Moved back: the general office reads it again (it was told once, and is not told again),
+    // and the treasury's copy goes.
+    let back = reclassify("kancelaria");
+    assert!(back.status.success(), "{back:?}");
+    wait_until(
+        "the general office reads it again",
+        Duration::from_secs(60),
+        || async {
+            object_exists(&archive, &format!("departments/kancelaria/{letter}.pdf")).await
+                && !object_exists(&archive, &format!("departments/skarb/{letter}.pdf")).await
+        },
+    )
+    .await;
+    // The first move's record again (a retried batch) takes nothing from the general office.
+    let first_move: Vec<serde_json::Value> = stack()
+        .notify_poller
+        .delivered
+        .lock()
+        .expect("delivered")
+        .iter()
+        .filter(|event| {
+            event["Records"].as_array().is_some_and(|records| {
+                records.iter().any(|r| {
+                    let change = &r["dynamodb"];
+                    change["NewImage"]["id"]["S"] == letter.as_str()
+                        && change["OldImage"]["department"]["S"] == "kancelaria"
+                        && change["NewImage"]["department"]["S"] == "skarb"
+                })
+            })
+        })
+        .cloned()
+        .collect();
+    assert!(!first_move.is_empty());
+    for event in &first_move {
+        stack()
+            .function("notify")
+            .invoke(event.to_string().into())
+            .await
+            .expect("notify answers");
+    }
+    assert!(object_exists(&archive, &format!("departments/kancelaria/{letter}.pdf")).await);
+    assert!(!object_exists(&archive, &format!("departments/skarb/{letter}.pdf")).await);
+    let seen = collect_notifications(std::slice::from_ref(&letter), Duration::from_secs(1)).await;
+    assert_eq!(seen.get(&letter).map_or(0, Vec::len), 2, "{seen:?}");
 }
 
 /// A policy document as IAM returns it (URL-encoded JSON).

@@ -120,27 +120,8 @@ async fn the_domain_history_reports_22564_against_11146_and_each_sites_daily_ave
     let management = management_queue().await;
     // The electronic inbox (domain notes): March and 1-16 April 2020 against the same periods
     // of 2019; and every drop box's documents a day, within the notes' ranges.
-    let sites: BTreeMap<&str, u64> = [
-        ("wszystkich-swietych", 55),
-        ("rynek-podgorski", 15),
-        ("mogilska", 130),
-        ("os-zgody", 150),
-        ("powstania-warszawskiego", 250),
-        ("kasprowicza", 28),
-        ("stachowicza", 80),
-        ("wielicka", 60),
-        ("dekerta", 110),
-        ("lubelska", 25),
-        ("biskupia", 5),
-    ]
-    .into();
-    let periods = [
-        ("2020-03-01", "2020-03-31", 13_814u64),
-        ("2020-04-01", "2020-04-16", 8_750),
-        ("2019-03-01", "2019-03-31", 6_829),
-        ("2019-04-01", "2019-04-16", 4_317),
-    ];
-    for (from, to, web_total) in periods {
+    let sites: BTreeMap<&str, u64> = intake::report::domain_figures::DROP_BOX_DAILY.into();
+    for (from, to, web_total) in intake::report::domain_figures::ELECTRONIC_INBOX {
         let days = intake::report::days(date(from), date(to));
         let n = days.len() as u64;
         for (i, day) in days.iter().enumerate() {
@@ -358,11 +339,14 @@ async fn a_rerun_replaces_the_report_never_counts_twice_and_picks_up_a_late_docu
         "a rerun changed the report"
     );
 
-    // A document for that day that arrives after its report: counted when the day is rerun.
+    // A document for that day judged after its report: the next night's run, which reports
+    // 11 June, remakes 10 June with it.
     let late = record_document("2025-06-10T21:45:00Z", "general-letter").await;
     wait_counted(std::slice::from_ref(&late)).await;
-    assert_eq!(aggregate(json!({ "day": day })).await["total"], 4);
+    let next_night = aggregate(json!({ "scheduled_time": "2025-06-11T22:15:00Z" })).await;
+    assert_eq!(next_night["day"], "2025-06-11", "{next_night}");
     let rerun = report_json(key).await;
+    assert_eq!(rerun["the_day"]["counts"]["total"], 4);
     assert_eq!(rerun["the_day"]["counts"]["by_department"]["kancelaria"], 1);
     let item = counts()
         .await
@@ -412,6 +396,16 @@ async fn bad_report_requests_are_refused_with_a_reason() {
             .expect("runs");
     assert_eq!(backwards.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&backwards.stderr).contains("is before --from"));
+    let future = stack()
+        .function("aggregate")
+        .invoke(
+            json!({ "from": "2099-01-01", "to": "2099-01-31" })
+                .to_string()
+                .into(),
+        )
+        .await;
+    let text = format!("{future:?}");
+    assert!(text.contains("is after today"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! `aggregate`: makes the daily report. Run by its schedule at 00:15 Europe/Warsaw with
-//! `{"scheduled_time": "<the schedule's time>"}`, it reports the Warsaw day before that time.
+//! `{"scheduled_time": "<the schedule's time>"}`, it reports the Warsaw day before that time
+//! (and quietly remakes the day before that one, for documents judged after its report).
 //! `{"day": "YYYY-MM-DD"}` remakes one day; `{"from": …, "to": …}` remakes every day of a range
 //! and reports the range against the same range a year earlier.
 
@@ -26,6 +27,7 @@ async fn main() -> Result<(), Error> {
 
 /// What the event asks for.
 enum Request {
+    Nightly(Date),
     Day(Date),
     Range(Date, Date),
 }
@@ -63,7 +65,7 @@ fn request(event: &Value) -> Result<Request, String> {
                 }),
                 None => now,
             };
-            Ok(Request::Day(intake::time::previous_office_day(at)))
+            Ok(Request::Nightly(intake::time::previous_office_day(at)))
         }
     }
 }
@@ -73,24 +75,23 @@ async fn handle(reporter: &Reporter, event: &Value) -> Result<Value, Error> {
         tracing::error!(error = e, "bad aggregate request");
         Error::from(e)
     })?;
-    match request {
-        Request::Day(day) => {
-            let report = reporter.daily(day).await?;
-            Ok(json!({
-                "day": day.to_string(),
-                "total": report.the_day.counts.total,
-                "report": intake::reporting::daily_report_prefix(day),
-            }))
-        }
+    let report = match request {
+        Request::Nightly(day) => reporter.nightly(day).await?,
+        Request::Day(day) => reporter.daily(day).await?,
         Request::Range(from, to) => {
             let report = reporter.range(from, to).await?;
-            Ok(json!({
+            return Ok(json!({
                 "from": from.to_string(),
                 "to": to.to_string(),
                 "total": report.period.counts.total,
                 "growth_percent": report.period.growth.total,
                 "report": intake::reporting::range_report_prefix(from, to),
-            }))
+            }));
         }
-    }
+    };
+    Ok(json!({
+        "day": report.day.to_string(),
+        "total": report.the_day.counts.total,
+        "report": intake::reporting::daily_report_prefix(report.day),
+    }))
 }

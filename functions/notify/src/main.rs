@@ -109,12 +109,10 @@ impl Notifier {
             return Ok(());
         };
         self.record_in_batch(change.old.as_ref(), new).await?;
-        let withdrawn = change
-            .old
-            .as_ref()
-            .map(|old| withdrawn_copies(old, new))
-            .unwrap_or_default();
-        self.withdraw(&new.id, &withdrawn).await?;
+        if let Some(old) = change.old.as_ref() {
+            self.withdraw(&new.id, old, &withdrawn_copies(old, new))
+                .await?;
+        }
         let attention = attention(change.old.as_ref(), new);
         if attention == Attention::None {
             return Ok(());
@@ -125,22 +123,21 @@ impl Notifier {
         let Some(placed) = self.place(new, plan).await? else {
             return Ok(());
         };
-        let (record, plan) = (&placed.record, &placed.plan);
-        let told = self.notify(&placed).await.inspect_err(|e| {
+        // Counted before the department is told, so that a notification that keeps failing
+        // (its record ends in the dead-letter queue) leaves the figures whole. The verdict's
+        // record counts directly (the transaction's condition guards a replay); any other
+        // reads the mark first, to move the count or to find it done.
+        let first = attention == Attention::Verdict && placed.record.reclassified_by.is_none();
+        self.count(&placed, first).await?;
+        let plan = &placed.plan;
+        self.notify(&placed).await.inspect_err(|e| {
             tracing::error!(
                 document_id = plan.notification.document_id,
                 department = plan.department,
                 error = %e,
                 "notification not sent"
             );
-        })?;
-        if !told {
-            return Ok(());
-        }
-        // The verdict's record counts directly (the transaction's condition guards a replay);
-        // any other reads the mark first, to move the count or to find it done.
-        let first = attention == Attention::Verdict && record.reclassified_by.is_none();
-        self.count(&placed, first).await
+        })
     }
 
     /// Whether the document is still in `department` as the table has it now: a stream image
@@ -318,28 +315,26 @@ impl Notifier {
         Ok(flagged)
     }
 
-    /// Tells the department, once: `false` when the document moved on to another department
-    /// since the record was written (the later record tells that one).
-    async fn notify(&self, placed: &Placed) -> Result<bool, AwsError> {
+    /// Tells the department, once; not when the document moved on to another department since
+    /// the record was written (the later record tells that one).
+    async fn notify(&self, placed: &Placed) -> Result<(), AwsError> {
         let plan = &placed.plan;
         let document_id = &plan.notification.document_id;
         if self.table.notified(document_id, &plan.department).await? {
-            return Ok(true);
+            // Told before, moved away (which withdrew its copies) and back: it can read the
+            // document again, and is not told twice.
+            if placed.record.reclassified_by.is_some()
+                && (placed.current || self.still_in(document_id, &plan.department).await?)
+            {
+                self.copy(plan).await?;
+            }
+            return Ok(());
         }
         if !placed.current && !self.still_in(document_id, &plan.department).await? {
-            return Ok(false);
+            return Ok(());
         }
         // The department can read what it is told of.
-        for copy in &plan.copies {
-            self.store
-                .copy_for_department(
-                    &copy.source,
-                    &copy.destination,
-                    document_id,
-                    &plan.department,
-                )
-                .await?;
-        }
+        self.copy(plan).await?;
         self.topic.publish(&plan.notification).await?;
         let now = intake::time::utc_rfc3339(intake::time::Timestamp::now());
         self.table
@@ -358,17 +353,42 @@ impl Notifier {
             status = plan.notification.status,
             "department notified"
         );
-        Ok(true)
+        Ok(())
     }
 }
 
 impl Notifier {
-    /// Removes a former department's copies of a document that moved away from it.
+    /// Copies the document (and its detached signature) where its department reads it; a copy
+    /// made before is made again, the same.
+    async fn copy(&self, plan: &Plan) -> Result<(), AwsError> {
+        for copy in &plan.copies {
+            self.store
+                .copy_for_department(
+                    &copy.source,
+                    &copy.destination,
+                    &plan.notification.document_id,
+                    &plan.department,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a former department's copies of a document that moved away from it, unless the
+    /// document has come back to it since (a replayed record of the earlier move).
     async fn withdraw(
         &self,
         document_id: &str,
+        old: &DocumentRecord,
         copies: &[StorageLocation],
     ) -> Result<(), AwsError> {
+        if copies.is_empty() {
+            return Ok(());
+        }
+        let current = self.table.get(document_id).await?;
+        if current.is_some_and(|c| c.department.is_some() && c.department == old.department) {
+            return Ok(());
+        }
         for copy in copies {
             self.store.remove(copy).await?;
             tracing::info!(
