@@ -62,3 +62,52 @@ resource "aws_sns_topic_subscription" "alarms" {
   protocol  = "email"
   endpoint  = each.value
 }
+
+# A dead-letter queue that is not empty: something failed after its retries, and waits there
+# for an operator (nothing is dropped).
+locals {
+  dead_letter_alarms = {
+    validate = {
+      name        = "${var.name}-validate-dlq-not-empty"
+      description = "Incoming documents whose validation failed repeatedly; their bytes are still in the incoming bucket."
+      queue       = aws_sqs_queue.validate_dlq.name
+    }
+    notify = {
+      name        = "${var.name}-notify-dlq-not-empty"
+      description = "Stream records notify could not handle: some department was not told of a document (its record is in the table)."
+      queue       = aws_sqs_queue.notify_dlq.name
+    }
+    schedules = {
+      name        = "${var.name}-schedule-not-delivered"
+      description = "A schedule could not invoke its function (the daily report or the overdue-batch sweep did not run); the message names the schedule."
+      queue       = aws_sqs_queue.schedules_dlq.name
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  for_each            = local.dead_letter_alarms
+  alarm_name          = each.value.name
+  alarm_description   = each.value.description
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = each.value.queue }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+}
+
+# Deployments from before keep their alarms.
+moved {
+  from = aws_cloudwatch_metric_alarm.validate_dlq
+  to   = aws_cloudwatch_metric_alarm.dead_letters["validate"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.notify_dlq
+  to   = aws_cloudwatch_metric_alarm.dead_letters["notify"]
+}

@@ -111,21 +111,6 @@ resource "aws_sqs_queue" "notify_dlq" {
   sqs_managed_sse_enabled   = true
 }
 
-resource "aws_cloudwatch_metric_alarm" "notify_dlq" {
-  alarm_name          = "${var.name}-notify-dlq-not-empty"
-  alarm_description   = "Stream records notify could not handle: some department was not told of a document (its record is in the table)."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.notify_dlq.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-}
-
 # notify reads the stream, writes departments and its ledger into the table, and publishes.
 data "aws_iam_policy_document" "notify" {
   statement {

@@ -47,18 +47,3 @@ resource "aws_sqs_queue_policy" "validate" {
   queue_url = aws_sqs_queue.validate.id
   policy    = data.aws_iam_policy_document.validate_queue.json
 }
-
-resource "aws_cloudwatch_metric_alarm" "validate_dlq" {
-  alarm_name          = "${var.name}-validate-dlq-not-empty"
-  alarm_description   = "Incoming documents whose validation failed repeatedly; their bytes are still in the incoming bucket."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.validate_dlq.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-}

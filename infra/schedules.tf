@@ -67,21 +67,6 @@ resource "aws_sqs_queue" "schedules_dlq" {
   sqs_managed_sse_enabled   = true
 }
 
-resource "aws_cloudwatch_metric_alarm" "schedules_dlq" {
-  alarm_name          = "${var.name}-schedule-not-delivered"
-  alarm_description   = "A schedule could not invoke its function (the daily report or the overdue-batch sweep did not run); the message names the schedule."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.schedules_dlq.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-}
-
 resource "aws_iam_role_policy" "schedule" {
   for_each = local.schedules
   name     = "invoke-${each.value.function}"

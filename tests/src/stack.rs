@@ -222,6 +222,36 @@ impl Stack {
         &self.functions[name]
     }
 
+    /// The stream events notify was given that `wanted` picks, to deliver again.
+    pub fn delivered_to_notify(
+        &self,
+        wanted: impl Fn(&serde_json::Value) -> bool,
+    ) -> Vec<serde_json::Value> {
+        self.notify_poller
+            .delivered
+            .lock()
+            .map(|delivered| delivered.iter().filter(|e| wanted(e)).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Gives notify these stream events again, as Lambda does with a retried batch; returns
+    /// its answers.
+    pub async fn redeliver_to_notify(
+        &self,
+        events: &[serde_json::Value],
+    ) -> Vec<serde_json::Value> {
+        let mut answers = Vec::new();
+        for event in events {
+            let answer = self
+                .function("notify")
+                .invoke(event.to_string().into())
+                .await
+                .unwrap_or_else(|e| panic!("notify answers: {e}"));
+            answers.push(serde_json::from_slice(&answer).unwrap_or_default());
+        }
+        answers
+    }
+
     /// Stops the functions and moto.
     pub async fn stop(mut self) {
         for host in self.functions.values() {

@@ -916,23 +916,11 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
     assert_eq!(departments.len(), rules.departments().count());
 
     // The same stream records delivered again, and a retried batch: no second notification.
-    let replays: Vec<serde_json::Value> = stack()
-        .notify_poller
-        .delivered
-        .lock()
-        .expect("delivered")
-        .iter()
-        .filter(|event| ids.iter().any(|id| event.to_string().contains(id.as_str())))
-        .cloned()
-        .collect();
+    let replays = stack()
+        .delivered_to_notify(|event| ids.iter().any(|id| event.to_string().contains(id.as_str())));
     assert!(!replays.is_empty());
-    for event in replays.iter().chain(replays.iter()) {
-        stack()
-            .function("notify")
-            .invoke(event.to_string().into())
-            .await
-            .expect("notify answers");
-    }
+    stack().redeliver_to_notify(&replays).await;
+    stack().redeliver_to_notify(&replays).await;
     // Anything that arrives for these documents now would be a second notification.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let again = collect_notifications(&ids, Duration::from_secs(1)).await;
@@ -1009,32 +997,18 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
     )
     .await;
     // The first move's record again (a retried batch) takes nothing from the general office.
-    let first_move: Vec<serde_json::Value> = stack()
-        .notify_poller
-        .delivered
-        .lock()
-        .expect("delivered")
-        .iter()
-        .filter(|event| {
-            event["Records"].as_array().is_some_and(|records| {
-                records.iter().any(|r| {
-                    let change = &r["dynamodb"];
-                    change["NewImage"]["id"]["S"] == letter.as_str()
-                        && change["OldImage"]["department"]["S"] == "kancelaria"
-                        && change["NewImage"]["department"]["S"] == "skarb"
-                })
+    let first_move = stack().delivered_to_notify(|event| {
+        event["Records"].as_array().is_some_and(|records| {
+            records.iter().any(|r| {
+                let change = &r["dynamodb"];
+                change["NewImage"]["id"]["S"] == letter.as_str()
+                    && change["OldImage"]["department"]["S"] == "kancelaria"
+                    && change["NewImage"]["department"]["S"] == "skarb"
             })
         })
-        .cloned()
-        .collect();
+    });
     assert!(!first_move.is_empty());
-    for event in &first_move {
-        stack()
-            .function("notify")
-            .invoke(event.to_string().into())
-            .await
-            .expect("notify answers");
-    }
+    stack().redeliver_to_notify(&first_move).await;
     assert!(object_exists(&archive, &format!("departments/kancelaria/{letter}.pdf")).await);
     assert!(!object_exists(&archive, &format!("departments/skarb/{letter}.pdf")).await);
     let seen = collect_notifications(std::slice::from_ref(&letter), Duration::from_secs(1)).await;

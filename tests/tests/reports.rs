@@ -315,23 +315,10 @@ async fn a_rerun_replaces_the_report_never_counts_twice_and_picks_up_a_late_docu
     let first = without_time(report_json(key).await);
 
     // The same stream records again (a retried batch): nothing is counted twice.
-    let replays: Vec<Value> = stack()
-        .notify_poller
-        .delivered
-        .lock()
-        .expect("delivered")
-        .iter()
-        .filter(|event| ids.iter().any(|id| event.to_string().contains(id.as_str())))
-        .cloned()
-        .collect();
+    let replays = stack()
+        .delivered_to_notify(|event| ids.iter().any(|id| event.to_string().contains(id.as_str())));
     assert!(!replays.is_empty());
-    for event in &replays {
-        stack()
-            .function("notify")
-            .invoke(event.to_string().into())
-            .await
-            .expect("notify answers");
-    }
+    stack().redeliver_to_notify(&replays).await;
     assert_eq!(aggregate(json!({ "day": day })).await["total"], 3);
     assert_eq!(
         without_time(report_json(key).await),
@@ -433,13 +420,9 @@ async fn a_verdict_handled_after_an_operators_move_tells_and_counts_the_operator
     // The verdict's stream record as it was before the move (no department in its image),
     // handled late: the department the record names now is the one told and counted.
     let mut stale = stack()
-        .notify_poller
-        .delivered
-        .lock()
-        .expect("delivered")
-        .iter()
-        .find(|event| event.to_string().contains(id.as_str()))
-        .cloned()
+        .delivered_to_notify(|event| event.to_string().contains(id.as_str()))
+        .into_iter()
+        .next()
         .expect("the verdict's stream record");
     let records = stale["Records"].as_array_mut().expect("records");
     records.retain(|r| r.to_string().contains(id.as_str()));
@@ -449,13 +432,8 @@ async fn a_verdict_handled_after_an_operators_move_tells_and_counts_the_operator
             image.remove("reclassified_by");
         }
     }
-    let answer = stack()
-        .function("notify")
-        .invoke(stale.to_string().into())
-        .await
-        .expect("notify answers");
-    let answer: Value = serde_json::from_slice(&answer).expect("JSON");
-    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let answers = stack().redeliver_to_notify(&[stale]).await;
+    assert_eq!(answers[0]["batchItemFailures"], json!([]), "{answers:?}");
     let table = table().await;
     assert!(table.notified(&id, "skarb").await.expect("ledger"));
     assert!(
