@@ -27,6 +27,7 @@ provider "aws" {
     cloudwatch = local.endpoint
     dynamodb   = local.endpoint
     iam        = local.endpoint
+    kms        = local.endpoint
     lambda     = local.endpoint
     logs       = local.endpoint
     s3         = local.endpoint
