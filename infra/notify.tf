@@ -129,6 +129,12 @@ data "aws_iam_policy_document" "notify" {
     sid       = "CountDocuments"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.counts.arn]
+    # Marks and counters only: the reports are aggregate's.
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["counted#*", "count#*"]
+    }
   }
   statement {
     sid       = "UnfinishedBatches"

@@ -16,10 +16,26 @@ resource "aws_sns_topic_subscription" "management" {
 }
 
 data "aws_iam_policy_document" "aggregate" {
+  # Reads counters and reports, writes reports: never a document's mark or a counter.
   statement {
-    sid       = "ReadCountersKeepReports"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    sid       = "ReadCounters"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
     resources = [aws_dynamodb_table.counts.arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["count#*", "report#*"]
+    }
+  }
+  statement {
+    sid       = "KeepReports"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.counts.arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["report#*"]
+    }
   }
   statement {
     sid       = "WriteReportFiles"
