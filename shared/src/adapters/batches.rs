@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::AwsError;
@@ -257,6 +258,18 @@ impl DocumentTable {
                     station,
                     batch_id,
                     "batch complete, full or unknown: entry not added"
+                );
+                Ok(())
+            }
+            // The item would pass DynamoDB's 400 KB (a station that sent hundreds of files it
+            // never listed): retrying cannot help, and the document itself must go on to its
+            // department. The batch stays incomplete, and is flagged overdue.
+            Err(e) if e.code() == Some("ValidationException") => {
+                tracing::error!(
+                    station,
+                    batch_id,
+                    error = %dynamo_error("dynamodb:UpdateItem", &e),
+                    "batch item cannot grow: entry not added"
                 );
                 Ok(())
             }
