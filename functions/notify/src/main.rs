@@ -35,6 +35,37 @@ struct Placed {
     current: bool,
 }
 
+/// The department the table names for a document now, read at most once per stream record and
+/// only when asked: a stream image may be older than a move an operator made since.
+struct DepartmentNow<'a> {
+    document_id: &'a str,
+    department: tokio::sync::OnceCell<Option<String>>,
+}
+
+impl<'a> DepartmentNow<'a> {
+    fn of(document_id: &'a str) -> Self {
+        DepartmentNow {
+            document_id,
+            department: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn read(&self, table: &DocumentTable) -> Result<Option<&str>, AwsError> {
+        let department = self
+            .department
+            .get_or_try_init(|| async {
+                Ok::<_, AwsError>(
+                    table
+                        .get(self.document_id)
+                        .await?
+                        .and_then(|r| r.department),
+                )
+            })
+            .await?;
+        Ok(department.as_deref())
+    }
+}
+
 struct Notifier {
     batch_overdue_seconds: i64,
     counter_shards: u32,
@@ -109,8 +140,9 @@ impl Notifier {
             return Ok(());
         };
         self.record_in_batch(change.old.as_ref(), new).await?;
+        let now = DepartmentNow::of(&new.id);
         if let Some(old) = change.old.as_ref() {
-            self.withdraw(&new.id, old, &withdrawn_copies(old, new))
+            self.withdraw(&now, old, &withdrawn_copies(old, new))
                 .await?;
         }
         let attention = attention(change.old.as_ref(), new);
@@ -128,9 +160,9 @@ impl Notifier {
         // record counts directly (the transaction's condition guards a replay); any other
         // reads the mark first, to move the count or to find it done.
         let first = attention == Attention::Verdict && placed.record.reclassified_by.is_none();
-        self.count(&placed, first).await?;
+        self.count(&placed, &now, first).await?;
         let plan = &placed.plan;
-        self.notify(&placed).await.inspect_err(|e| {
+        self.notify(&placed, &now).await.inspect_err(|e| {
             tracing::error!(
                 document_id = plan.notification.document_id,
                 department = plan.department,
@@ -140,14 +172,17 @@ impl Notifier {
         })
     }
 
-    /// Whether the document is still in `department` as the table has it now: a stream image
-    /// may be older than a move an operator made since (whose own record follows).
-    async fn still_in(&self, document_id: &str, department: &str) -> Result<bool, AwsError> {
-        let current = self.table.get(document_id).await?;
-        let still = current.is_some_and(|r| r.department.as_deref() == Some(department));
+    /// Whether the document is still in the placed department as the table has it now (a
+    /// later move's own record follows when it is not).
+    async fn still_in(&self, placed: &Placed, now: &DepartmentNow<'_>) -> Result<bool, AwsError> {
+        if placed.current {
+            return Ok(true);
+        }
+        let department = placed.plan.department.as_str();
+        let still = now.read(&self.table).await? == Some(department);
         if !still {
             tracing::info!(
-                document_id,
+                document_id = now.document_id,
                 department,
                 "moved on since this record: the later record is handled instead"
             );
@@ -191,15 +226,18 @@ impl Notifier {
 
     /// Counts a judged document in its day's counters, once; after a reclassification, moves
     /// its department count.
-    async fn count(&self, placed: &Placed, first: bool) -> Result<(), AwsError> {
+    async fn count(
+        &self,
+        placed: &Placed,
+        now: &DepartmentNow<'_>,
+        first: bool,
+    ) -> Result<(), AwsError> {
         let (record, department) = (&placed.record, placed.plan.department.as_str());
         let Some(day) = intake::report::counted_day(record) else {
             return Ok(());
         };
         if !first && let Some(mark) = self.counts.counted(&record.id).await? {
-            if mark.department != department
-                && (placed.current || self.still_in(&record.id, department).await?)
-            {
+            if mark.department != department && self.still_in(placed, now).await? {
                 self.counts
                     .move_count(
                         &record.id,
@@ -317,20 +355,18 @@ impl Notifier {
 
     /// Tells the department, once; not when the document moved on to another department since
     /// the record was written (the later record tells that one).
-    async fn notify(&self, placed: &Placed) -> Result<(), AwsError> {
+    async fn notify(&self, placed: &Placed, now: &DepartmentNow<'_>) -> Result<(), AwsError> {
         let plan = &placed.plan;
         let document_id = &plan.notification.document_id;
         if self.table.notified(document_id, &plan.department).await? {
             // Told before, moved away (which withdrew its copies) and back: it can read the
             // document again, and is not told twice.
-            if placed.record.reclassified_by.is_some()
-                && (placed.current || self.still_in(document_id, &plan.department).await?)
-            {
+            if placed.record.reclassified_by.is_some() && self.still_in(placed, now).await? {
                 self.copy(plan).await?;
             }
             return Ok(());
         }
-        if !placed.current && !self.still_in(document_id, &plan.department).await? {
+        if !self.still_in(placed, now).await? {
             return Ok(());
         }
         // The department can read what it is told of.
@@ -378,15 +414,17 @@ impl Notifier {
     /// document has come back to it since (a replayed record of the earlier move).
     async fn withdraw(
         &self,
-        document_id: &str,
+        now: &DepartmentNow<'_>,
         old: &DocumentRecord,
         copies: &[StorageLocation],
     ) -> Result<(), AwsError> {
         if copies.is_empty() {
             return Ok(());
         }
-        let current = self.table.get(document_id).await?;
-        if current.is_some_and(|c| c.department.is_some() && c.department == old.department) {
+        let document_id = now.document_id;
+        if let Some(department) = now.read(&self.table).await?
+            && old.department.as_deref() == Some(department)
+        {
             return Ok(());
         }
         for copy in copies {
