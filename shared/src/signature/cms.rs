@@ -6,7 +6,7 @@
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
-use der::asn1::{GeneralizedTime, Int, OctetString, UtcTime};
+use der::asn1::{Int, OctetString, UtcTime};
 use der::{Decode, Encode, Sequence};
 use jiff::Timestamp;
 use rsa::RsaPublicKey;
@@ -215,9 +215,7 @@ pub(crate) fn verify_signature(
             if key.algorithm.oid != oid::RSA && key.algorithm.oid != oid::RSA_PSS {
                 return Err(VerifyError::Invalid);
             }
-            let der = key.to_der().map_err(|_| VerifyError::Invalid)?;
-            let public = <RsaPublicKey as rsa::pkcs8::DecodePublicKey>::from_public_key_der(&der)
-                .map_err(|e| VerifyError::Unsupported(format!("the RSA key ({e})")))?;
+            let public = rsa_key(key)?;
             let hashed = d.digest(&[message]);
             match scheme {
                 SignatureScheme::RsaPss { salt, .. } => {
@@ -310,6 +308,24 @@ pub(crate) fn verify_signature(
     Ok((scheme.name(), verified))
 }
 
+/// Largest RSA modulus accepted, in bits: qualified certificates use up to 8192 (the `rsa`
+/// crate's own default stops at 4096); the bound keeps verification time bounded.
+const MAX_RSA_BITS: usize = 16384;
+
+/// The RSA public key of a SubjectPublicKeyInfo (PKCS#1 RSAPublicKey in its bit string).
+fn rsa_key(key: &SubjectPublicKeyInfoOwned) -> Result<RsaPublicKey, VerifyError> {
+    let unreadable = || VerifyError::Unsupported("the RSA key cannot be read".into());
+    let bits = key.subject_public_key.as_bytes().ok_or_else(unreadable)?;
+    let parsed = rsa::pkcs1::RsaPublicKey::from_der(bits).map_err(|_| unreadable())?;
+    let n = rsa::BigUint::from_bytes_be(parsed.modulus.as_bytes());
+    let e = rsa::BigUint::from_bytes_be(parsed.public_exponent.as_bytes());
+    RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS).map_err(|_| {
+        VerifyError::Unsupported(format!(
+            "an RSA key larger than {MAX_RSA_BITS} bits or with an unusable exponent"
+        ))
+    })
+}
+
 fn curve_name(oid: &ObjectIdentifier) -> String {
     // const-oid's database has no brainpool curves, which Polish e-ID cards use.
     match oid.to_string().as_str() {
@@ -362,7 +378,9 @@ struct TstInfo {
     policy: ObjectIdentifier,
     message_imprint: MessageImprint,
     serial_number: Int,
-    gen_time: GeneralizedTime,
+    /// Read as any value: RFC 3161 allows fractional seconds, which `der`'s GeneralizedTime
+    /// (DER's profile of X.680) refuses; see [`generalized_time`].
+    gen_time: der::Any,
     #[asn1(optional = "true")]
     accuracy: Option<Accuracy>,
     #[asn1(default = "Default::default")]
@@ -480,8 +498,28 @@ fn issue(code: IssueCode, message: impl Into<String>) -> SignatureIssue {
     }
 }
 
-/// Parses a DER CMS ContentInfo (trailing zero padding, as in a PDF's /Contents, is ignored).
-pub(crate) fn parse_signed_data(der_bytes: &[u8]) -> Result<SignedData, SignatureIssue> {
+/// A SignedData as decoded, with what decoding loses: the first signer's signed attributes
+/// exactly as they were received.
+pub(crate) struct Cms {
+    /// The decoded SignedData.
+    pub data: SignedData,
+    /// The first signer's signed attributes, as the SET the signature covers: the bytes
+    /// received (DER-normalised where the CMS was BER). `der` sorts a SET it decodes, so
+    /// re-encoding would change attributes a signer sent in another order.
+    signed_attrs: Option<Vec<u8>>,
+}
+
+/// Parses a CMS ContentInfo holding SignedData, DER or BER; whatever follows the first value
+/// (the zero padding of a PDF's /Contents, or other bytes) is ignored. Duplicate set elements
+/// and obsolete certificate choices, which a strict decoder refuses, are tolerated.
+pub(crate) fn parse_signed_data(bytes: &[u8]) -> Result<Cms, SignatureIssue> {
+    let end = super::ber::first_value_len(bytes).ok_or_else(|| {
+        issue(
+            IssueCode::CmsUnreadable,
+            "the CMS is unreadable: it is not an ASN.1 value",
+        )
+    })?;
+    let der_bytes = &bytes[..end];
     // `der` sorts every SET OF it reads by insertion, quadratic in its length: a blob with
     // huge sets is refused before it is decoded.
     if !super::ber::sets_within(der_bytes, super::ber::MAX_SET_ELEMENTS) {
@@ -490,19 +528,38 @@ pub(crate) fn parse_signed_data(der_bytes: &[u8]) -> Result<SignedData, Signatur
             "the CMS is unreadable: a set in it has too many elements",
         ));
     }
-    let first = decode_content_info(der_bytes);
-    let info = match first {
-        Ok(info) => info,
-        // Real signers often use BER indefinite lengths: read it again as DER.
-        Err(e) => super::ber::to_der(der_bytes)
-            .and_then(|der| decode_content_info(&der).ok())
-            .ok_or_else(|| {
-                issue(
-                    IssueCode::CmsUnreadable,
-                    format!("the CMS is unreadable: {e}"),
-                )
-            })?,
-    };
+    // As received; else as DER (real signers use BER indefinite lengths); else tolerantly.
+    let mut first_error = None;
+    let candidates = [
+        Some(der_bytes.to_vec()),
+        super::ber::to_der(der_bytes),
+        super::ber::to_der(der_bytes).and_then(|der| super::ber::tolerant_signed_data(&der)),
+    ];
+    for candidate in candidates.into_iter().flatten() {
+        match decode_signed_data(&candidate) {
+            Ok(data) => {
+                return Ok(Cms {
+                    data,
+                    signed_attrs: raw_signed_attrs(&candidate),
+                });
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| issue(IssueCode::CmsUnreadable, "the CMS is unreadable")))
+}
+
+fn decode_signed_data(bytes: &[u8]) -> Result<SignedData, SignatureIssue> {
+    let info = der::SliceReader::new(bytes)
+        .and_then(|mut reader| ContentInfo::decode(&mut reader))
+        .map_err(|e| {
+            issue(
+                IssueCode::CmsUnreadable,
+                format!("the CMS is unreadable ({})", e.kind()),
+            )
+        })?;
     if info.content_type != oid::SIGNED_DATA {
         return Err(issue(
             IssueCode::CmsUnreadable,
@@ -512,14 +569,40 @@ pub(crate) fn parse_signed_data(der_bytes: &[u8]) -> Result<SignedData, Signatur
     info.content.decode_as::<SignedData>().map_err(|e| {
         issue(
             IssueCode::CmsUnreadable,
-            format!("the SignedData is unreadable: {e}"),
+            format!("the SignedData is unreadable ({})", e.kind()),
         )
     })
 }
 
-fn decode_content_info(bytes: &[u8]) -> der::Result<ContentInfo> {
-    let mut reader = der::SliceReader::new(bytes)?;
-    ContentInfo::decode(&mut reader)
+/// The first signer's signed attributes in `der_bytes` (a DER ContentInfo), as the SET the
+/// signature is computed over: ContentInfo, `[0]`, SignedData, the signerInfos SET (its last
+/// field), the first SignerInfo, its `[0]` field retagged as SET.
+fn raw_signed_attrs(der_bytes: &[u8]) -> Option<Vec<u8>> {
+    use der::{Reader, Tagged};
+    fn fields(value: &[u8]) -> Option<Vec<der::Any>> {
+        let mut reader = der::SliceReader::new(value).ok()?;
+        let mut out = Vec::new();
+        while !reader.is_finished() {
+            out.push(der::Any::decode(&mut reader).ok()?);
+        }
+        Some(out)
+    }
+    let info = fields(der_bytes)?.into_iter().next()?;
+    let explicit = fields(info.value())?.into_iter().nth(1)?;
+    let signed = fields(explicit.value())?.into_iter().next()?;
+    let signer_infos = fields(signed.value())?.into_iter().last()?;
+    let signer = fields(signer_infos.value())?.into_iter().next()?;
+    let attrs = fields(signer.value())?.into_iter().find(|f| {
+        f.tag()
+            == der::Tag::ContextSpecific {
+                constructed: true,
+                number: der::TagNumber::N0,
+            }
+    })?;
+    der::Any::new(der::Tag::Set, attrs.value())
+        .ok()?
+        .to_der()
+        .ok()
 }
 
 fn find_signer<'a>(
@@ -549,20 +632,54 @@ fn attribute(signer: &SignerInfo, wanted: ObjectIdentifier) -> Option<&der::Any>
 }
 
 pub(crate) fn time_of(any: &der::Any) -> Option<Timestamp> {
-    let seconds = if let Ok(t) = any.decode_as::<UtcTime>() {
-        t.to_unix_duration().as_secs()
-    } else {
-        any.decode_as::<GeneralizedTime>()
-            .ok()?
-            .to_unix_duration()
-            .as_secs()
+    if let Ok(t) = any.decode_as::<UtcTime>() {
+        let seconds = t.to_unix_duration().as_secs();
+        return Timestamp::from_second(i64::try_from(seconds).ok()?).ok();
+    }
+    generalized_time(any)
+}
+
+/// A GeneralizedTime in UTC, `YYYYMMDDHHMMSS[.f*]Z`, fractional seconds included (RFC 3161
+/// §2.4.2 allows them; time-stamping authorities send milliseconds or microseconds). The
+/// fraction is kept to the nanosecond.
+pub(crate) fn generalized_time(any: &der::Any) -> Option<Timestamp> {
+    if der::Tagged::tag(any) != der::Tag::GeneralizedTime {
+        return None;
+    }
+    let text = std::str::from_utf8(any.value()).ok()?.strip_suffix('Z')?;
+    let (whole, fraction) = match text.split_once(['.', ',']) {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
     };
-    Timestamp::from_second(i64::try_from(seconds).ok()?).ok()
+    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| whole.get(range)?.parse::<i16>().ok();
+    let nanos = match fraction {
+        None => 0,
+        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{f:0<9}").parse::<i32>().ok()?
+        }
+        Some(_) => return None,
+    };
+    let year = number(0..4)?;
+    let time = jiff::civil::DateTime::new(
+        year,
+        i8::try_from(number(4..6)?).ok()?,
+        i8::try_from(number(6..8)?).ok()?,
+        i8::try_from(number(8..10)?).ok()?,
+        i8::try_from(number(10..12)?).ok()?,
+        i8::try_from(number(12..14)?).ok()?,
+        nanos,
+    )
+    .ok()?;
+    jiff::tz::TimeZone::UTC.to_timestamp(time).ok()
 }
 
 /// Checks a SignedData against the content it signs. Nothing here decides trust; that needs
 /// the chain (see `trust`).
-pub(crate) fn check(signed: &SignedData, content: &SignedContent<'_>) -> CmsCheck {
+pub(crate) fn check(cms: &Cms, content: &SignedContent<'_>) -> CmsCheck {
+    let signed = &cms.data;
     let mut out = CmsCheck {
         certificates: signed
             .certificates
@@ -659,23 +776,41 @@ pub(crate) fn check(signed: &SignedData, content: &SignedContent<'_>) -> CmsChec
             .and_then(|e| e.decode_as::<OctetString>().ok())
             .and_then(|o| TstInfo::from_der(o.as_bytes()).ok())
         {
-            let seconds = info.gen_time.to_unix_duration().as_secs();
-            out.gen_time = i64::try_from(seconds)
-                .ok()
-                .and_then(|s| Timestamp::from_second(s).ok());
+            out.gen_time = generalized_time(&info.gen_time);
         }
     }
-    let attrs_der = match signed_attrs.to_der() {
-        Ok(der) => der,
-        Err(e) => {
+    // The signature covers the attributes as the signer encoded them; a signer that sent
+    // them out of DER order may still have signed the sorted form, which is tried second.
+    let mut messages: Vec<Vec<u8>> = cms.signed_attrs.iter().cloned().collect();
+    if let Ok(sorted) = signed_attrs.to_der() {
+        if !messages.contains(&sorted) {
+            messages.push(sorted);
+        }
+    }
+    let attrs_der = match messages.as_slice() {
+        [] => {
             out.issues.push(issue(
                 IssueCode::CmsUnreadable,
-                format!("the signed attributes cannot be encoded: {e}"),
+                "the signed attributes cannot be encoded",
             ));
             return out;
         }
+        [only] => only,
+        [received, sorted, ..] => {
+            let received_verifies = out.signer.as_ref().is_some_and(|cert| {
+                verify_signature(
+                    &cert.tbs_certificate.subject_public_key_info,
+                    &signer.signature_algorithm,
+                    Some(digest),
+                    received,
+                    signer.signature.as_bytes(),
+                )
+                .is_ok()
+            });
+            if received_verifies { received } else { sorted }
+        }
     };
-    let mut out = verify_value(out, signer, digest, SignedMessage::Attributes(&attrs_der));
+    let mut out = verify_value(out, signer, digest, SignedMessage::Attributes(attrs_der));
     if out.valid {
         check_signing_certificate(&mut out, signer);
     }
@@ -809,8 +944,9 @@ fn check_timestamp(token: &der::Any, signature_value: &[u8]) -> TimestampCheck {
 }
 
 /// The content a SignedData encapsulates (an OCTET STRING), if any.
-pub(crate) fn encapsulated(signed: &SignedData) -> Option<Vec<u8>> {
+pub(crate) fn encapsulated(signed: &Cms) -> Option<Vec<u8>> {
     signed
+        .data
         .encap_content_info
         .econtent
         .as_ref()
@@ -819,12 +955,12 @@ pub(crate) fn encapsulated(signed: &SignedData) -> Option<Vec<u8>> {
 }
 
 /// Checks a timestamp token's SignedData and that its imprint is the digest of `stamped`.
-pub(crate) fn timestamp_over(signed: &SignedData, stamped: &SignedContent<'_>) -> TimestampCheck {
-    let tst = signed
-        .encap_content_info
+pub(crate) fn timestamp_over(signed: &Cms, stamped: &SignedContent<'_>) -> TimestampCheck {
+    let info = &signed.data.encap_content_info;
+    let tst = info
         .econtent
         .as_ref()
-        .filter(|_| signed.encap_content_info.econtent_type == oid::TST_INFO)
+        .filter(|_| info.econtent_type == oid::TST_INFO)
         .and_then(|e| e.decode_as::<OctetString>().ok());
     let Some(tst) = tst else {
         return TimestampCheck {

@@ -574,7 +574,7 @@ pub fn check_detached(document: &[u8], p7s: &[u8], anchors: &TrustAnchors) -> Si
             return verdict;
         }
     };
-    if signed.encap_content_info.econtent.is_some() {
+    if signed.data.encap_content_info.econtent.is_some() {
         verdict.push(
             IssueCode::NoSignedContent,
             "the .p7s carries its own content (an attached signature), not a detached one",

@@ -394,6 +394,37 @@ pub(crate) fn resolve<'a>(document: &'a Document, object: &'a Object) -> Option<
     }
 }
 
+/// An array, direct or through one reference.
+pub(crate) fn array<'a>(document: &'a Document, object: &'a Object) -> Option<&'a Vec<Object>> {
+    match object {
+        Object::Array(items) => Some(items),
+        Object::Reference(id) => document.get_object(*id).and_then(Object::as_array).ok(),
+        _ => None,
+    }
+}
+
+fn name_of<'a>(document: &'a Document, object: &'a Object) -> Option<&'a [u8]> {
+    match object {
+        Object::Reference(id) => document.get_object(*id).and_then(Object::as_name).ok(),
+        other => other.as_name().ok(),
+    }
+}
+
+/// A text string (a field's /T), decoded: UTF-16 with its byte-order mark, UTF-8 with its own,
+/// else PDFDocEncoding.
+fn text(document: &Document, object: &Object) -> Option<String> {
+    let object = match object {
+        Object::Reference(id) => document.get_object(*id).ok()?,
+        other => other,
+    };
+    lopdf::decode_text_string(object).ok().or_else(|| {
+        object
+            .as_str()
+            .ok()
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+    })
+}
+
 /// Every signature field with a value, in the order of the form's field tree.
 fn find_signatures(document: &Document) -> Vec<FoundSignature<'_>> {
     let mut out = Vec::new();
@@ -405,7 +436,9 @@ fn find_signatures(document: &Document) -> Vec<FoundSignature<'_>> {
     else {
         return out;
     };
-    let Ok(fields) = form.get(b"Fields").and_then(Object::as_array) else {
+    // /Fields, like /Kids, may be an indirect array (`/Fields 12 0 R`): a form read only
+    // through direct arrays misses every signature of such a file.
+    let Some(fields) = form.get(b"Fields").ok().and_then(|f| array(document, f)) else {
         return out;
     };
     let mut seen = HashSet::new();
@@ -426,19 +459,16 @@ fn find_signatures(document: &Document) -> Vec<FoundSignature<'_>> {
         let Some(field) = resolve(document, object) else {
             continue;
         };
-        let partial = field
-            .get(b"T")
-            .and_then(Object::as_str)
-            .ok()
-            .map(|t| String::from_utf8_lossy(t).into_owned());
+        let partial = field.get(b"T").ok().and_then(|t| text(document, t));
         let name = match (&partial, parent_name.is_empty()) {
             (Some(p), true) => p.clone(),
             (Some(p), false) => format!("{parent_name}.{p}"),
             (None, _) => parent_name.clone(),
         };
-        let is_sig = match field.get(b"FT").and_then(Object::as_name) {
-            Ok(ft) => ft == b"Sig",
-            Err(_) => parent_sig,
+        // /FT is inheritable: a kid without one has its parent's type.
+        let is_sig = match field.get(b"FT").ok().and_then(|ft| name_of(document, ft)) {
+            Some(ft) => ft == b"Sig",
+            None => parent_sig,
         };
         if is_sig {
             if let Ok(value) = field.get(b"V") {
@@ -452,7 +482,7 @@ fn find_signatures(document: &Document) -> Vec<FoundSignature<'_>> {
                 }
             }
         }
-        if let Ok(kids) = field.get(b"Kids").and_then(Object::as_array) {
+        if let Some(kids) = field.get(b"Kids").ok().and_then(|k| array(document, k)) {
             for kid in kids.iter().rev() {
                 stack.push((kid, name.clone(), is_sig, depth + 1));
             }
