@@ -124,7 +124,7 @@ fn value_len(bytes: &[u8], depth: usize) -> Option<usize> {
 /// signers send: duplicate elements of the SignedData's sets (digest algorithms, certificates,
 /// CRLs, signer infos, and each signer's attributes and their values) are dropped, and so are
 /// the obsolete certificate choices (`[0]` extended, `[1]` and `[2]` attribute certificates)
-/// that no chain is built from. Certificates and every other value are copied byte for byte.
+/// that no chain is built from and the revocation choices other than CRLs. Certificates and every other value are copied byte for byte.
 /// `der_bytes` must be DER (see [`to_der`]).
 pub(crate) fn tolerant_signed_data(der_bytes: &[u8]) -> Option<Vec<u8>> {
     let info = first_value(der_bytes)?;
@@ -160,7 +160,13 @@ pub(crate) fn tolerant_signed_data(der_bytes: &[u8]) -> Option<Vec<u8>> {
                     .collect();
                 Some(constructed(tag, &unique(certificates)))
             } else if context && tag.tag_number == 1 {
-                Some(constructed(tag, &unique(children(field.value())?)))
+                // CRLs; the other revocation choices (`[1]`, such as RFC 5940 OCSP responses)
+                // `cms` 0.2 cannot decode.
+                let crls: Vec<TaggedDerValue> = children(field.value())?
+                    .into_iter()
+                    .filter(|c| c.tag() == TAG_SEQUENCE)
+                    .collect();
+                Some(constructed(tag, &unique(crls)))
             } else {
                 Some(field)
             }

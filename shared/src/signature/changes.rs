@@ -131,6 +131,11 @@ pub(crate) fn classify(
     }
 
     let referrers = referrers(document, &touched);
+    // The document information dictionary, as either revision names it.
+    let info: BTreeSet<ObjectId> = [&signed.trailer, &document.trailer]
+        .iter()
+        .filter_map(|t| t.get(b"Info").and_then(Object::as_reference).ok())
+        .collect();
     let root = document
         .trailer
         .get(b"Root")
@@ -160,14 +165,11 @@ pub(crate) fn classify(
             continue;
         };
         let old = signed.objects.get(id);
-        if old == Some(new) && !matches!(new, Object::Stream(_)) {
+        // A rewrite that changes nothing (`612.0` for `612`, the same stream again) is no
+        // change; streams count as equal only when both contents were kept (large ones are
+        // not).
+        if old.is_some_and(|old| same(old, new)) {
             continue;
-        }
-        if let (Some(Object::Stream(a)), Object::Stream(b)) = (old, new) {
-            // Equal only when both contents were kept and match (large ones are not kept).
-            if a.dict == b.dict && a.content == b.content && !a.content.is_empty() {
-                continue;
-            }
         }
         let (level, what) = judge(
             document,
@@ -182,6 +184,8 @@ pub(crate) fn classify(
                 dss: &dss,
                 referrers: &referrers,
                 verified,
+                info: &info,
+                touched: &touched,
             },
         );
         out.note(level, what);
@@ -235,6 +239,18 @@ fn referrers(
     touched: &BTreeSet<ObjectId>,
 ) -> HashMap<ObjectId, Vec<(ObjectId, Vec<u8>)>> {
     let mut out: HashMap<ObjectId, Vec<(ObjectId, Vec<u8>)>> = HashMap::new();
+    // The trailer refers too (under a pseudo-object 0 0 that is never a dictionary): an
+    // object it names besides /Root and /Info is used in ways no role here accounts for.
+    for (key, value) in document.trailer.iter() {
+        if matches!(key.as_slice(), b"Root" | b"Info" | b"Prev" | b"XRefStm") {
+            continue;
+        }
+        for target in references_in(std::iter::once(value)) {
+            if touched.contains(&target) {
+                out.entry(target).or_default().push(((0, 0), key.clone()));
+            }
+        }
+    }
     for (from, object) in &document.objects {
         let dict = match object {
             Object::Dictionary(d) => d,
@@ -286,6 +302,10 @@ struct Roles<'a> {
     referrers: &'a HashMap<ObjectId, Vec<(ObjectId, Vec<u8>)>>,
     /// The signature dictionaries that were verified.
     verified: &'a BTreeSet<ObjectId>,
+    /// The document information dictionary.
+    info: &'a BTreeSet<ObjectId>,
+    /// Every object the later revisions define.
+    touched: &'a BTreeSet<ObjectId>,
 }
 
 /// The document security store: its dictionaries (DSS, VRI) and the streams it lists
@@ -308,7 +328,11 @@ fn dss_parts(document: &Document, dss: &Object) -> DssParts {
     let list = |value: Option<&Object>, parts: &mut DssParts| {
         let items = match value {
             Some(Object::Array(items)) => Some(items),
-            Some(Object::Reference(id)) => document.get_object(*id).and_then(Object::as_array).ok(),
+            Some(Object::Reference(id)) => {
+                // An indirect array of the store is part of its structure.
+                parts.dictionaries.insert(*id);
+                document.get_object(*id).and_then(Object::as_array).ok()
+            }
             _ => None,
         };
         parts.members.extend(
@@ -356,11 +380,51 @@ fn dict_of(object: &Object) -> Option<&Dictionary> {
     }
 }
 
+/// Whether two objects say the same: numbers by value (`612` and `612.0`), names, strings,
+/// references and containers element by element, streams by dictionary and kept content.
+fn same(a: &Object, b: &Object) -> bool {
+    same_at(a, b, 0)
+}
+
+fn same_at(a: &Object, b: &Object, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    let number = |o: &Object| match o {
+        Object::Integer(i) => Some(*i as f64),
+        Object::Real(r) => Some(f64::from(*r)),
+        _ => None,
+    };
+    match (a, b) {
+        (Object::Array(x), Object::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_at(x, y, depth + 1))
+        }
+        (Object::Dictionary(x), Object::Dictionary(y)) => same_dict(x, y, depth),
+        (Object::Stream(x), Object::Stream(y)) => {
+            same_dict(&x.dict, &y.dict, depth) && x.content == y.content && !x.content.is_empty()
+        }
+        (Object::Integer(_) | Object::Real(_), Object::Integer(_) | Object::Real(_)) => {
+            number(a).zip(number(b)).is_some_and(|(x, y)| (x - y).abs() < 1e-6)
+        }
+        (Object::String(x, _), Object::String(y, _)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn same_dict(x: &Dictionary, y: &Dictionary, depth: usize) -> bool {
+    // /Length is how the bytes were written, not what they say.
+    let keys = |d: &Dictionary| d.iter().filter(|(k, _)| k.as_slice() != b"Length").count();
+    keys(x) == keys(y)
+        && x.iter()
+            .filter(|(k, _)| k.as_slice() != b"Length")
+            .all(|(k, v)| y.get(k).is_ok_and(|w| same_at(v, w, depth + 1)))
+}
+
 /// Keys whose values differ between two dictionaries (added, removed or changed).
 fn changed_keys(old: Option<&Dictionary>, new: &Dictionary) -> Vec<Vec<u8>> {
     let mut keys: Vec<Vec<u8>> = new
         .iter()
-        .filter(|(k, v)| old.and_then(|o| o.get(k).ok()) != Some(*v))
+        .filter(|(k, v)| !old.and_then(|o| o.get(k).ok()).is_some_and(|o| same(o, v)))
         .map(|(k, _)| k.clone())
         .collect();
     if let Some(old) = old {
@@ -413,6 +477,37 @@ fn judge(
     use Modification::{Annotations, Disallowed, FormFilling, Signatures, ValidationData};
     let n = id.0;
     let added = old.is_none();
+    if roles.dss.dictionaries.contains(&id) || (added && roles.dss.members.contains(&id)) {
+        return (ValidationData, format!("validation data (object {n})"));
+    }
+    if roles.info.contains(&id) {
+        // Shown by no viewer as page content; pyHanko and DSS allow it as well.
+        return (ValidationData, format!("document information (object {n})"));
+    }
+    if let Object::Array(items) = new {
+        let before = references_of(old.and_then(|o| o.as_array().ok()));
+        let after = references_of(Some(items));
+        let from = roles.referrers.get(&id).map(Vec::as_slice).unwrap_or_default();
+        // The form's /Fields, or a page's /Annots, held in an array object of its own.
+        let fields_of_form = !from.is_empty()
+            && from
+                .iter()
+                .all(|(parent, key)| Some(*parent) == roles.form && key.as_slice() == b"Fields");
+        if fields_of_form {
+            return fields_change(document, &before, &after, roles.verified);
+        }
+        let annots_of_pages = !from.is_empty()
+            && from.iter().all(|(parent, key)| {
+                key.as_slice() == b"Annots"
+                    && document
+                        .get_dictionary(*parent)
+                        .is_ok_and(|p| name(p, b"Type") == Some(b"Page"))
+            });
+        if annots_of_pages {
+            let level = annotations_change(document, signed, &before, &after, roles.verified);
+            return (level, format!("annotations of a page (array {n}) changed"));
+        }
+    }
     let Some(dict) = dict_of(new) else {
         // A bare number, array or name redefined: only harmless when nothing signed uses it.
         return if added && !roles.referrers.contains_key(&id) {
@@ -440,9 +535,6 @@ fn judge(
         } else {
             (Signatures, format!("signature {n} added"))
         };
-    }
-    if roles.dss.dictionaries.contains(&id) || (added && roles.dss.members.contains(&id)) {
-        return (ValidationData, format!("validation data (object {n})"));
     }
     if matches!(name(dict, b"Type"), Some(b"Sig" | b"DocTimeStamp")) {
         return (Disallowed, format!("signature {n} replaced"));
@@ -502,23 +594,7 @@ fn judge(
         }
         let before = annotation_ids(signed, old_dict);
         let after = annotation_ids(document, Some(dict));
-        let mut level = Modification::None;
-        for annot in after.difference(&before).chain(before.difference(&after)) {
-            let kind = document
-                .get_dictionary(*annot)
-                .or_else(|_| signed.get_dictionary(*annot))
-                .ok()
-                .map_or(Annotations, |a| {
-                    if is_signature_field(document, a) {
-                        signature_field_level(document, a, roles.verified)
-                    } else if name(a, b"Subtype") == Some(b"Widget") {
-                        FormFilling
-                    } else {
-                        Annotations
-                    }
-                });
-            level = level.max(kind);
-        }
+        let level = annotations_change(document, signed, &before, &after, roles.verified);
         return (level, format!("page object {n}: annotations changed"));
     }
     if matches!(name(dict, b"Type"), Some(b"Page" | b"Pages")) {
@@ -566,48 +642,121 @@ fn judge(
         return (Annotations, format!("annotation {n} added or changed"));
     }
     // Anything else (a stream, a font, an XObject): allowed only as the appearance of a changed
-    // annotation or field, or as a resource of the form.
-    let mut level = None;
-    if let Some(from) = roles.referrers.get(&id) {
-        for (parent, key) in from {
-            let Ok(parent_dict) = document.get_object(*parent).map(dict_of) else {
-                continue;
-            };
-            let Some(parent_dict) = parent_dict else {
-                continue;
-            };
-            let parent_signed = signed.objects.get(parent);
-            let parent_changed = parent_signed != document.objects.get(parent);
-            let role = if key.as_slice() == b"AP" && parent_changed {
-                if is_signature_field(document, parent_dict) {
-                    Some(signature_field_level(document, parent_dict, roles.verified))
-                } else if is_field(parent_dict) {
-                    Some(FormFilling)
-                } else if is_annotation(parent_dict) {
-                    Some(Annotations)
-                } else {
-                    None
-                }
-            } else if key.as_slice() == b"DR" && Some(*parent) == roles.form {
-                Some(FormFilling)
-            } else if parent_changed && added && is_appearance(parent_dict) {
-                // A resource of a new appearance stream (its font, its image).
-                Some(FormFilling)
+    // annotation or field, as a resource of the form, or as a part of either.
+    if roles.referrers.contains_key(&id) {
+        return match resource_role(document, signed, id, &roles, 0) {
+            Some(level) => (level, format!("appearance object {n}")),
+            None => (Disallowed, format!("object {n} replaced or revived")),
+        };
+    }
+    if added {
+        (Modification::None, format!("object {n} added, unused"))
+    } else {
+        (Disallowed, format!("object {n} replaced"))
+    }
+}
+
+/// Deepest chain of appearance parts followed (an /AP dictionary, its /N stream, that
+/// stream's resources, their fonts).
+const MAX_RESOURCE_DEPTH: usize = 8;
+
+/// The role of an object the later revisions define, from everything that refers to it: the
+/// appearance (/AP) of a changed field or annotation, the form's resources (/DR), or a part
+/// of such an appearance or resource that itself changed. `None` when anything else refers
+/// to it: then it changes what was signed.
+fn resource_role(
+    document: &Document,
+    signed: &Document,
+    id: ObjectId,
+    roles: &Roles<'_>,
+    depth: usize,
+) -> Option<Modification> {
+    if depth > MAX_RESOURCE_DEPTH {
+        return None;
+    }
+    let from = roles.referrers.get(&id)?;
+    let mut level: Option<Modification> = None;
+    for (parent, key) in from {
+        let parent_object = document.objects.get(parent)?;
+        let parent_dict = dict_of(parent_object)?;
+        let parent_changed = !signed
+            .objects
+            .get(parent)
+            .is_some_and(|old| same(old, parent_object));
+        let role = if key.as_slice() == b"AP" && parent_changed {
+            if is_signature_field(document, parent_dict) {
+                Some(signature_field_level(document, parent_dict, roles.verified))
+            } else if is_field(parent_dict) {
+                Some(Modification::FormFilling)
+            } else if is_annotation(parent_dict) {
+                Some(Modification::Annotations)
             } else {
                 None
-            };
-            match role {
-                Some(r) => level = Some(level.map_or(r, |l: Modification| l.max(r))),
-                None => return (Disallowed, format!("object {n} replaced or revived")),
             }
-        }
-    } else if added {
-        return (Modification::None, format!("object {n} added, unused"));
+        } else if key.as_slice() == b"DR" && Some(*parent) == roles.form {
+            Some(Modification::FormFilling)
+        } else if parent_changed
+            && roles.touched.contains(parent)
+            && is_part(document, parent_dict, *parent, roles)
+        {
+            resource_role(document, signed, *parent, roles, depth + 1)
+        } else {
+            None
+        };
+        let role = role?;
+        level = Some(level.map_or(role, |l| l.max(role)));
     }
-    match level {
-        Some(l) => (l, format!("appearance object {n}")),
-        None => (Disallowed, format!("object {n} replaced")),
+    level
+}
+
+/// Whether an object may be a part of an appearance or of the form's resources: nothing with
+/// a role of its own (the catalog, the form, pages, fields, annotations, signatures).
+fn is_part(document: &Document, dict: &Dictionary, id: ObjectId, roles: &Roles<'_>) -> bool {
+    Some(id) != roles.root
+        && Some(id) != roles.form
+        && !matches!(
+            name(dict, b"Type"),
+            Some(b"Page" | b"Pages" | b"Catalog" | b"Sig" | b"DocTimeStamp")
+        )
+        && !is_field(dict)
+        && !is_annotation(dict)
+        && !is_signature_field(document, dict)
+}
+
+/// What a change of the page annotations from `before` to `after` amounts to.
+fn annotations_change(
+    document: &Document,
+    signed: &Document,
+    before: &BTreeSet<ObjectId>,
+    after: &BTreeSet<ObjectId>,
+    verified: &BTreeSet<ObjectId>,
+) -> Modification {
+    let mut level = Modification::None;
+    for annot in after.difference(before).chain(before.difference(after)) {
+        let kind = document
+            .get_dictionary(*annot)
+            .or_else(|_| signed.get_dictionary(*annot))
+            .ok()
+            .map_or(Modification::Annotations, |a| {
+                if is_signature_field(document, a) {
+                    signature_field_level(document, a, verified)
+                } else if name(a, b"Subtype") == Some(b"Widget") {
+                    Modification::FormFilling
+                } else {
+                    Modification::Annotations
+                }
+            });
+        level = level.max(kind);
     }
+    level
+}
+
+fn references_of(items: Option<&Vec<Object>>) -> BTreeSet<ObjectId> {
+    items
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.as_reference().ok())
+        .collect()
 }
 
 /// What adding or signing a signature field amounts to: a verified signature (or document
@@ -657,15 +806,34 @@ fn judge_form(
     }
     let before = field_ids(signed, old);
     let after = field_ids(document, Some(new));
-    if !before.is_subset(&after) {
-        return (Modification::Disallowed, "form fields removed".into());
+    let (fields_level, what) = fields_change(document, &before, &after, verified);
+    if fields_level == Modification::Disallowed {
+        return (fields_level, what);
     }
-    let mut level = if keys.iter().any(|k| k.as_slice() != b"Fields") {
+    let level = if keys.iter().any(|k| k.as_slice() != b"Fields") {
         Modification::FormFilling
     } else {
         Modification::None
     };
-    for field in after.difference(&before) {
+    (
+        level.max(fields_level),
+        format!("form: {}", keys_text(&keys)),
+    )
+}
+
+/// What a change of the form's fields from `before` to `after` amounts to: only signature
+/// fields may be added, and none removed.
+fn fields_change(
+    document: &Document,
+    before: &BTreeSet<ObjectId>,
+    after: &BTreeSet<ObjectId>,
+    verified: &BTreeSet<ObjectId>,
+) -> (Modification, String) {
+    if !before.is_subset(after) {
+        return (Modification::Disallowed, "form fields removed".into());
+    }
+    let mut level = Modification::None;
+    for field in after.difference(before) {
         let kind = document
             .get_dictionary(*field)
             .ok()
@@ -675,7 +843,7 @@ fn judge_form(
             });
         level = level.max(kind);
     }
-    (level, format!("form: {}", keys_text(&keys)))
+    (level, "form fields added".into())
 }
 
 fn field_ids(document: &Document, form: Option<&Dictionary>) -> BTreeSet<ObjectId> {
@@ -689,10 +857,6 @@ fn field_ids(document: &Document, form: Option<&Dictionary>) -> BTreeSet<ObjectI
         .flatten()
         .filter_map(|f| f.as_reference().ok())
         .collect()
-}
-
-fn is_appearance(dict: &Dictionary) -> bool {
-    name(dict, b"Subtype") == Some(b"Form") || name(dict, b"Type") == Some(b"XObject")
 }
 
 fn annotation_ids(document: &Document, page: Option<&Dictionary>) -> BTreeSet<ObjectId> {

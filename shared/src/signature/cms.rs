@@ -50,6 +50,7 @@ pub(crate) mod oid {
     pub const EXTENDED_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37");
     pub const SUBJECT_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.14");
     pub const TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
+    pub const CRL_REASON: Oid = Oid::new_unwrap("2.5.29.21");
 }
 
 /// A digest algorithm a signature may use.
@@ -435,6 +436,8 @@ pub(crate) struct CmsCheck {
     pub gen_time: Option<Timestamp>,
     /// What was found wrong or notable.
     pub issues: Vec<SignatureIssue>,
+    /// The CRLs and OCSP responses the CMS carries.
+    pub revocation: super::revocation::RevocationData,
 }
 
 /// A signature timestamp token (RFC 3161) over a signature value.
@@ -692,6 +695,7 @@ pub(crate) fn check(cms: &Cms, content: &SignedContent<'_>) -> CmsCheck {
             .collect(),
         ..CmsCheck::default()
     };
+    out.revocation.add_cms(signed);
     let signers: Vec<&SignerInfo> = signed.signer_infos.0.iter().collect();
     let Some(signer) = signers.first().copied() else {
         out.issues

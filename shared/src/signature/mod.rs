@@ -11,6 +11,7 @@ mod ber;
 mod changes;
 mod cms;
 mod pades;
+mod revocation;
 #[cfg(test)]
 mod tests;
 pub mod trust;
@@ -75,6 +76,11 @@ pub enum IssueCode {
     DisallowedChange,
     /// The detached signature has no signed content to check against.
     NoSignedContent,
+    /// A certificate of the chain was revoked before the time checked.
+    Revoked,
+    /// No CRL or OCSP response carried with the signature shows a certificate's status at
+    /// the time checked (a warning, unless the service requires revocation data).
+    RevocationUnknown,
 }
 
 /// One finding about a signature: a code and a sentence.
@@ -472,7 +478,14 @@ fn apply_cms(
     checked: cms::CmsCheck,
     anchors: &TrustAnchors,
     claimed_pdf_time: Option<Timestamp>,
+    document_revocation: &revocation::RevocationData,
 ) {
+    // Revocation data for this signature: what the document's security store holds, what its
+    // CMS carries, and what its timestamp token carries.
+    let mut revocation = vec![document_revocation, &checked.revocation];
+    if let Some(ts) = &checked.timestamp {
+        revocation.push(&ts.cms.revocation);
+    }
     verdict.intact = checked.intact;
     verdict.valid = checked.valid;
     verdict.digest_algorithm = checked.digest.map(|d| d.name().to_string());
@@ -505,8 +518,14 @@ fn apply_cms(
                     .chain(checked.certificates.iter())
                     .cloned()
                     .collect();
-                let chain =
-                    trust::check_chain(tsa, &pool, anchors, at, trust::Purpose::Timestamping);
+                let chain = trust::check_chain(
+                    tsa,
+                    &pool,
+                    anchors,
+                    at,
+                    trust::Purpose::Timestamping,
+                    &revocation,
+                );
                 ts_verdict.trusted = chain.trusted;
                 if chain.trusted {
                     proven = Some(at);
@@ -543,7 +562,14 @@ fn apply_cms(
     } else {
         trust::Purpose::DocumentSigning
     };
-    let chain = trust::check_chain(signer, &checked.certificates, anchors, at, purpose);
+    let chain = trust::check_chain(
+        signer,
+        &checked.certificates,
+        anchors,
+        at,
+        purpose,
+        &revocation,
+    );
     verdict.chain = chain.path;
     verdict.issues.extend(chain.issues);
     let weak = verdict
@@ -586,7 +612,13 @@ pub fn check_detached(document: &[u8], p7s: &[u8], anchors: &TrustAnchors) -> Si
         &signed,
         &cms::SignedContent::Ranges(document, &ranges, None),
     );
-    apply_cms(&mut verdict, checked, anchors, None);
+    apply_cms(
+        &mut verdict,
+        checked,
+        anchors,
+        None,
+        &revocation::RevocationData::default(),
+    );
     verdict
 }
 

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
 use super::cms::{self, SignedContent};
+use super::revocation::{self, RevocationData};
 use super::{
     Coverage, IssueCode, SignatureFormat, SignatureReport, SignatureVerdict, TrustAnchors,
     apply_cms, changes,
@@ -53,6 +54,7 @@ pub fn check_pdf_signatures_resuming(
     }
     let revisions = scan::revisions(bytes);
     let certification = certification_level(&document);
+    let document_revocation = dss_revocation(&document, bytes);
     let mut verdicts = Vec::new();
     let mut verified = std::collections::BTreeSet::new();
     let mut seen_dicts = HashSet::new();
@@ -77,7 +79,14 @@ pub fn check_pdf_signatures_resuming(
             verdicts.push(verdict);
             break;
         }
-        let mut verdict = check_one(bytes, signature, &revisions, anchors, checkpoints);
+        let mut verdict = check_one(
+            bytes,
+            signature,
+            &revisions,
+            anchors,
+            checkpoints,
+            &document_revocation,
+        );
         if let (Some((cert_id, level)), Some(id)) = (certification, signature.id) {
             if cert_id == id {
                 verdict.docmdp = Some(level);
@@ -136,6 +145,7 @@ fn check_one(
     revisions: &[scan::Revision],
     anchors: &TrustAnchors,
     checkpoints: Option<&HashCheckpoints>,
+    document_revocation: &RevocationData,
 ) -> SignatureVerdict {
     let dict = found.dict;
     let sub_filter = dict
@@ -277,8 +287,92 @@ fn check_one(
         .ok()
         .and_then(|m| m.as_str().ok())
         .and_then(pdf_date);
-    apply_cms(&mut verdict, checked, anchors, claimed);
+    apply_cms(&mut verdict, checked, anchors, claimed, document_revocation);
     verdict
+}
+
+/// The CRLs and OCSP responses of the document security store (ISO 32000-2 §12.8.4.3):
+/// /DSS /CRLs and /OCSPs, and each VRI entry's /CRL and /OCSP.
+fn dss_revocation(document: &Document, bytes: &[u8]) -> RevocationData {
+    let mut data = RevocationData::default();
+    let Some(dss) = document
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"DSS").ok())
+        .and_then(|d| resolve(document, d))
+    else {
+        return data;
+    };
+    let mut lists: Vec<(&Object, bool)> = Vec::new();
+    for (key, is_crl) in [(b"CRLs".as_slice(), true), (b"OCSPs", false)] {
+        if let Ok(list) = dss.get(key) {
+            lists.push((list, is_crl));
+        }
+    }
+    if let Some(vri) = dss.get(b"VRI").ok().and_then(|v| resolve(document, v)) {
+        for (_, entry) in vri.iter().take(MAX_SIGNATURES * 4) {
+            if let Some(entry) = resolve(document, entry) {
+                for (key, is_crl) in [(b"CRL".as_slice(), true), (b"OCSP", false)] {
+                    if let Ok(list) = entry.get(key) {
+                        lists.push((list, is_crl));
+                    }
+                }
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    for (list, is_crl) in lists {
+        for item in array(document, list).into_iter().flatten() {
+            let Ok(id) = item.as_reference() else {
+                continue;
+            };
+            if !seen.insert(id) {
+                continue;
+            }
+            if let Some(content) = stream_data(document, bytes, id) {
+                if is_crl {
+                    data.add_crl(&content);
+                } else {
+                    data.add_ocsp(&content);
+                }
+            }
+        }
+    }
+    data
+}
+
+/// A stream's data, decoded when it is Flate-compressed (as DSS streams are), at most
+/// [`revocation::MAX_ITEM_BYTES`]. A stream the engine did not keep (it drops large ones
+/// after measuring them) is read again from the file.
+fn stream_data(document: &Document, bytes: &[u8], id: ObjectId) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let stream = document.get_object(id).ok()?.as_stream().ok()?;
+    let raw: &[u8] = if stream.content.is_empty() {
+        let start = stream.start_position?;
+        let length = usize::try_from(stream.dict.get(b"Length").ok()?.as_i64().ok()?).ok()?;
+        bytes.get(start..start.checked_add(length)?)?
+    } else {
+        &stream.content
+    };
+    let limit = revocation::MAX_ITEM_BYTES;
+    match stream.dict.get(b"Filter").ok() {
+        None => (raw.len() <= limit).then(|| raw.to_vec()),
+        Some(filter) => {
+            let name = match filter {
+                Object::Array(items) if items.len() == 1 => items[0].as_name().ok()?,
+                other => other.as_name().ok()?,
+            };
+            if name != b"FlateDecode" && name != b"Fl" {
+                return None;
+            }
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(raw)
+                .take(u64::try_from(limit).ok()? + 1)
+                .read_to_end(&mut out)
+                .ok()?;
+            (out.len() <= limit).then_some(out)
+        }
+    }
 }
 
 /// The ranges of a /ByteRange (normally two, around the signature), checked to be

@@ -7,6 +7,7 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier};
 
 use super::cms::{oid, verify_signature};
+use super::revocation::{self, RevocationData, Status};
 use super::{IssueCode, SignatureIssue};
 
 /// Longest chain followed from a signer to an anchor.
@@ -152,9 +153,7 @@ fn allows(cert: &Certificate, purpose: Purpose) -> bool {
             };
             key_usage && extended
         }
-        Purpose::Timestamping => extension(cert, oid::EXTENDED_KEY_USAGE)
-            .and_then(|b| ExtendedKeyUsage::from_der(b).ok())
-            .is_some_and(|eku| eku.0.contains(&oid::TIME_STAMPING)),
+        Purpose::Timestamping => has_extended_usage(cert, oid::TIME_STAMPING),
     }
 }
 
@@ -188,7 +187,7 @@ pub(crate) fn common_name(cert: &Certificate) -> String {
 
 /// How `issuer`'s key verifies `cert`'s signature: `None` when it does not, else whether the
 /// link uses SHA-1.
-fn signed_by(cert: &Certificate, issuer: &Certificate) -> Option<bool> {
+pub(crate) fn signed_by(cert: &Certificate, issuer: &Certificate) -> Option<bool> {
     let tbs = cert.tbs_certificate.to_der().ok()?;
     verify_signature(
         &issuer.tbs_certificate.subject_public_key_info,
@@ -199,6 +198,21 @@ fn signed_by(cert: &Certificate, issuer: &Certificate) -> Option<bool> {
     )
     .ok()
     .map(|(scheme, _)| scheme.contains("SHA-1"))
+}
+
+/// Whether the certificate's extended key usage names `usage`.
+pub(crate) fn has_extended_usage(cert: &Certificate, usage: const_oid::ObjectIdentifier) -> bool {
+    extension(cert, oid::EXTENDED_KEY_USAGE)
+        .and_then(|b| ExtendedKeyUsage::from_der(b).ok())
+        .is_some_and(|eku| eku.0.contains(&usage))
+}
+
+/// Whether a certificate may sign CRLs: key usage, when present, has cRLSign.
+pub(crate) fn may_sign_crls(cert: &Certificate) -> bool {
+    match extension(cert, oid::KEY_USAGE) {
+        None => true,
+        Some(bytes) => KeyUsage::from_der(bytes).is_ok_and(|ku| ku.crl_sign()),
+    }
 }
 
 /// Whether a certificate may issue others: a CA, and key usage (when present) with
@@ -231,6 +245,7 @@ pub(crate) fn check_chain(
     anchors: &TrustAnchors,
     at: Timestamp,
     purpose: Purpose,
+    revocation: &[&RevocationData],
 ) -> ChainCheck {
     let mut out = ChainCheck {
         path: vec![subject(end)],
@@ -303,6 +318,29 @@ pub(crate) fn check_chain(
             return out;
         };
         out.path.push(subject(&issuer));
+        match revocation::status(revocation, &current, &issuer, at) {
+            Status::Good => {}
+            Status::Revoked { at: when, reason } => {
+                fine = false;
+                out.issues.push(issue(
+                    IssueCode::Revoked,
+                    format!(
+                        "the certificate {} was revoked on {when}{}, before the time checked \
+                         (a timestamp's proven time, else now)",
+                        subject(&current),
+                        reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                    ),
+                ));
+            }
+            Status::Unknown => out.issues.push(issue(
+                IssueCode::RevocationUnknown,
+                format!(
+                    "no CRL or OCSP response in the document shows whether {} was revoked at \
+                     the time checked",
+                    subject(&current)
+                ),
+            )),
+        }
         if sha1_link {
             fine = false;
             out.issues.push(issue(
