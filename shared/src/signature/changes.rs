@@ -52,11 +52,13 @@ fn permitted(p: Option<u8>) -> Modification {
     }
 }
 
-/// Compares the file `bytes` (loaded as `document`) with its revision ending at `signed_end`.
+/// Compares the file `bytes` (loaded as `document`) with its revision ending at `signed_end`;
+/// `usage` keeps [`Usage`] between the revisions of one file.
 pub(crate) fn classify(
     bytes: &[u8],
     revisions: &[crate::pdf::scan::Revision],
     document: &Document,
+    usage: &mut Option<Usage>,
     signed_end: usize,
     docmdp: Option<u8>,
     verified: &BTreeSet<ObjectId>,
@@ -111,7 +113,20 @@ pub(crate) fn classify(
             );
         }
     }
-    for key in [b"Root".as_slice(), b"Encrypt"] {
+    // A new catalog object is judged against the signed one (below); a changed /Encrypt is
+    // a different document.
+    let signed_root = signed
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .ok();
+    if signed_root.is_none() {
+        out.note(
+            Modification::Disallowed,
+            "the signed revision has no catalog".into(),
+        );
+    }
+    for key in [b"Encrypt".as_slice()] {
         if signed.trailer.get(key).ok() != document.trailer.get(key).ok() {
             out.note(
                 Modification::Disallowed,
@@ -130,7 +145,10 @@ pub(crate) fn classify(
         return diff(out);
     }
 
-    let referrers = referrers(document, &touched);
+    // How the final file uses its objects is the same for every signed revision: worked out
+    // once, and only when a revision follows one.
+    let usage = usage.get_or_insert_with(|| Usage::of(document));
+    let (reachable, referrers) = (&usage.reachable, &usage.referrers);
     // The document information dictionary, as either revision names it.
     let info: BTreeSet<ObjectId> = [&signed.trailer, &document.trailer]
         .iter()
@@ -159,12 +177,24 @@ pub(crate) fn classify(
         .and_then(|c| c.get(b"AcroForm").ok())
         .and_then(|f| resolve(&signed, f));
 
+    let memo = std::cell::RefCell::new(HashMap::new());
     for id in &touched {
         let Ok(new) = document.get_object(*id) else {
             out.note(Modification::Disallowed, format!("object {} removed", id.0));
             continue;
         };
-        let old = signed.objects.get(id);
+        if !reachable.contains(id) {
+            out.note(
+                Modification::None,
+                format!("object {}: not used by the document", id.0),
+            );
+            continue;
+        }
+        let old = if Some(*id) == root && root != signed_root {
+            signed_root.and_then(|r| signed.objects.get(&r))
+        } else {
+            signed.objects.get(id)
+        };
         // A rewrite that changes nothing (`612.0` for `612`, the same stream again) is no
         // change; streams count as equal only when both contents were kept (large ones are
         // not).
@@ -182,10 +212,10 @@ pub(crate) fn classify(
                 form: form_id,
                 signed_form,
                 dss: &dss,
-                referrers: &referrers,
+                referrers,
                 verified,
                 info: &info,
-                touched: &touched,
+                memo: &memo,
             },
         );
         out.note(level, what);
@@ -233,47 +263,82 @@ fn touched_objects(
     touched
 }
 
-/// For each touched object: which objects refer to it, and under which top-level key.
-fn referrers(
-    document: &Document,
-    touched: &BTreeSet<ObjectId>,
-) -> HashMap<ObjectId, Vec<(ObjectId, Vec<u8>)>> {
-    let mut out: HashMap<ObjectId, Vec<(ObjectId, Vec<u8>)>> = HashMap::new();
-    // The trailer refers too (under a pseudo-object 0 0 that is never a dictionary): an
-    // object it names besides /Root and /Info is used in ways no role here accounts for.
-    for (key, value) in document.trailer.iter() {
-        if matches!(key.as_slice(), b"Root" | b"Info" | b"Prev" | b"XRefStm") {
-            continue;
-        }
-        for target in references_in(std::iter::once(value)) {
-            if touched.contains(&target) {
-                out.entry(target).or_default().push(((0, 0), key.clone()));
-            }
-        }
-    }
-    for (from, object) in &document.objects {
-        let dict = match object {
-            Object::Dictionary(d) => d,
-            Object::Stream(s) => &s.dict,
-            Object::Array(items) => {
-                for target in references_in(items.iter()) {
-                    if touched.contains(&target) {
-                        out.entry(target).or_default().push((*from, Vec::new()));
-                    }
-                }
+/// How the final document uses its objects: which the trailer leads to, and who refers to
+/// each. It depends on the final file only, so it is computed once for all its signatures.
+pub(crate) struct Usage {
+    /// Every object a path from the trailer reaches. What no path reaches is shown by no
+    /// viewer: objects an earlier update left behind (a superseded DSS and its VRI entries)
+    /// refer to each other, and must not make their targets look used.
+    reachable: BTreeSet<ObjectId>,
+    /// For each object: the reachable objects that refer to it, with the top-level key they
+    /// refer to it under (empty for an array), and the trailer as pseudo-object 0 0.
+    referrers: HashMap<ObjectId, Vec<(ObjectId, Vec<u8>)>>,
+}
+
+impl Usage {
+    /// The usage of `document`'s objects.
+    pub(crate) fn of(document: &Document) -> Usage {
+        let mut reachable = BTreeSet::new();
+        let mut queue: Vec<ObjectId> = references_in(document.trailer.iter().map(|(_, v)| v));
+        while let Some(id) = queue.pop() {
+            if !reachable.insert(id) {
                 continue;
             }
-            _ => continue,
-        };
-        for (key, value) in dict.iter() {
+            let Ok(object) = document.get_object(id) else {
+                continue;
+            };
+            let found = match object {
+                Object::Stream(stream) => references_in(stream.dict.iter().map(|(_, v)| v)),
+                other => references_in(std::iter::once(other)),
+            };
+            queue.extend(found.into_iter().filter(|id| !reachable.contains(id)));
+        }
+        let mut referrers: HashMap<ObjectId, Vec<(ObjectId, Vec<u8>)>> = HashMap::new();
+        // An object the trailer names besides /Root and /Info is used in ways no role here
+        // accounts for (pseudo-object 0 0 is never a dictionary).
+        for (key, value) in document.trailer.iter() {
+            if matches!(key.as_slice(), b"Root" | b"Info" | b"Prev" | b"XRefStm") {
+                continue;
+            }
             for target in references_in(std::iter::once(value)) {
-                if touched.contains(&target) {
-                    out.entry(target).or_default().push((*from, key.clone()));
+                referrers
+                    .entry(target)
+                    .or_default()
+                    .push(((0, 0), key.clone()));
+            }
+        }
+        for from in &reachable {
+            let Ok(object) = document.get_object(*from) else {
+                continue;
+            };
+            let dict = match object {
+                Object::Dictionary(d) => d,
+                Object::Stream(s) => &s.dict,
+                Object::Array(items) => {
+                    for target in references_in(items.iter()) {
+                        referrers
+                            .entry(target)
+                            .or_default()
+                            .push((*from, Vec::new()));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            for (key, value) in dict.iter() {
+                for target in references_in(std::iter::once(value)) {
+                    referrers
+                        .entry(target)
+                        .or_default()
+                        .push((*from, key.clone()));
                 }
             }
         }
+        Usage {
+            reachable,
+            referrers,
+        }
     }
-    out
 }
 
 fn references_in<'a>(start: impl Iterator<Item = &'a Object>) -> Vec<ObjectId> {
@@ -304,8 +369,9 @@ struct Roles<'a> {
     verified: &'a BTreeSet<ObjectId>,
     /// The document information dictionary.
     info: &'a BTreeSet<ObjectId>,
-    /// Every object the later revisions define.
-    touched: &'a BTreeSet<ObjectId>,
+    /// The roles of appearance parts already worked out (a shared font is asked about once
+    /// per referrer).
+    memo: &'a std::cell::RefCell<HashMap<ObjectId, Option<Modification>>>,
 }
 
 /// The document security store: its dictionaries (DSS, VRI) and the streams it lists
@@ -403,9 +469,9 @@ fn same_at(a: &Object, b: &Object, depth: usize) -> bool {
         (Object::Stream(x), Object::Stream(y)) => {
             same_dict(&x.dict, &y.dict, depth) && x.content == y.content && !x.content.is_empty()
         }
-        (Object::Integer(_) | Object::Real(_), Object::Integer(_) | Object::Real(_)) => {
-            number(a).zip(number(b)).is_some_and(|(x, y)| (x - y).abs() < 1e-6)
-        }
+        (Object::Integer(_) | Object::Real(_), Object::Integer(_) | Object::Real(_)) => number(a)
+            .zip(number(b))
+            .is_some_and(|(x, y)| (x - y).abs() < 1e-6),
         (Object::String(x, _), Object::String(y, _)) => x == y,
         _ => a == b,
     }
@@ -477,7 +543,17 @@ fn judge(
     use Modification::{Annotations, Disallowed, FormFilling, Signatures, ValidationData};
     let n = id.0;
     let added = old.is_none();
-    if roles.dss.dictionaries.contains(&id) || (added && roles.dss.members.contains(&id)) {
+    // A part of the security store is validation data only while nothing else uses it: an
+    // object that a page also shows is page content, whatever the store says.
+    let only_in_store = roles.referrers.get(&id).is_none_or(|from| {
+        from.iter().all(|(parent, key)| {
+            roles.dss.dictionaries.contains(parent)
+                || (Some(*parent) == roles.root && key.as_slice() == b"DSS")
+        })
+    });
+    if only_in_store
+        && (roles.dss.dictionaries.contains(&id) || (added && roles.dss.members.contains(&id)))
+    {
         return (ValidationData, format!("validation data (object {n})"));
     }
     if roles.info.contains(&id) {
@@ -487,7 +563,11 @@ fn judge(
     if let Object::Array(items) = new {
         let before = references_of(old.and_then(|o| o.as_array().ok()));
         let after = references_of(Some(items));
-        let from = roles.referrers.get(&id).map(Vec::as_slice).unwrap_or_default();
+        let from = roles
+            .referrers
+            .get(&id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         // The form's /Fields, or a page's /Annots, held in an array object of its own.
         let fields_of_form = !from.is_empty()
             && from
@@ -506,6 +586,23 @@ fn judge(
         if annots_of_pages {
             let level = annotations_change(document, signed, &before, &after, roles.verified);
             return (level, format!("annotations of a page (array {n}) changed"));
+        }
+        // The widgets of a signature field, held in an array object of its own.
+        let kids_of_signature = !from.is_empty()
+            && from.iter().all(|(parent, key)| {
+                key.as_slice() == b"Kids"
+                    && document
+                        .get_dictionary(*parent)
+                        .is_ok_and(|p| is_signature_field(document, p))
+            });
+        if kids_of_signature && before.is_subset(&after) {
+            let level = from
+                .iter()
+                .filter_map(|(parent, _)| document.get_dictionary(*parent).ok())
+                .map(|p| signature_field_level(document, p, roles.verified))
+                .max()
+                .unwrap_or(FormFilling);
+            return (level, format!("widgets of a signature field (array {n})"));
         }
     }
     let Some(dict) = dict_of(new) else {
@@ -526,17 +623,17 @@ fn judge(
             format!("object {n}: cross-reference data"),
         );
     }
-    if matches!(name(dict, b"Type"), Some(b"Sig" | b"DocTimeStamp")) && added {
+    if is_signature_dict(dict) && added {
         // A signature dictionary counts as a signature only when it was verified itself.
         return if !roles.verified.contains(&id) {
             (FormFilling, format!("unverified signature data {n} added"))
-        } else if name(dict, b"Type") == Some(b"DocTimeStamp") {
+        } else if is_document_timestamp(dict) {
             (ValidationData, format!("document timestamp {n} added"))
         } else {
             (Signatures, format!("signature {n} added"))
         };
     }
-    if matches!(name(dict, b"Type"), Some(b"Sig" | b"DocTimeStamp")) {
+    if is_signature_dict(dict) {
         return (Disallowed, format!("signature {n} replaced"));
     }
     if name(dict, b"Type") == Some(b"Metadata") {
@@ -601,11 +698,14 @@ fn judge(
         return (Disallowed, format!("page tree object {n} added or changed"));
     }
     if is_field(dict) && (added || old_dict.is_some_and(is_field)) {
-        let signature = is_signature_field(document, dict);
+        // A widget listed in a signature field's /Kids without a /Parent of its own is that
+        // field's widget all the same.
+        let field_of_kid = signature_field_of_kid(document, id, &roles);
+        let signature = is_signature_field(document, dict) || field_of_kid.is_some();
         if added {
             return if signature {
                 (
-                    signature_field_level(document, dict, roles.verified),
+                    signature_field_level(document, field_of_kid.unwrap_or(dict), roles.verified),
                     format!("signature field {n} added"),
                 )
             } else {
@@ -621,7 +721,11 @@ fn judge(
         let keys = changed_keys(old_dict, dict);
         let forbidden: Vec<&Vec<u8>> = keys
             .iter()
-            .filter(|k| !matches!(k.as_slice(), b"V" | b"AP" | b"AS" | b"M" | b"Kids"))
+            .filter(|k| {
+                // Signing may also set a signature widget's flags (to print it).
+                let signing = signature && k.as_slice() == b"F";
+                !(matches!(k.as_slice(), b"V" | b"AP" | b"AS" | b"M" | b"Kids") || signing)
+            })
             .collect();
         if !forbidden.is_empty() {
             return (
@@ -674,6 +778,23 @@ fn resource_role(
     if depth > MAX_RESOURCE_DEPTH {
         return None;
     }
+    if let Some(known) = roles.memo.borrow().get(&id) {
+        return *known;
+    }
+    // A cycle back to this object explains nothing.
+    roles.memo.borrow_mut().insert(id, None);
+    let role = resource_role_uncached(document, signed, id, roles, depth);
+    roles.memo.borrow_mut().insert(id, role);
+    role
+}
+
+fn resource_role_uncached(
+    document: &Document,
+    signed: &Document,
+    id: ObjectId,
+    roles: &Roles<'_>,
+    depth: usize,
+) -> Option<Modification> {
     let from = roles.referrers.get(&id)?;
     let mut level: Option<Modification> = None;
     for (parent, key) in from {
@@ -693,12 +814,18 @@ fn resource_role(
             } else {
                 None
             }
-        } else if key.as_slice() == b"DR" && Some(*parent) == roles.form {
-            Some(Modification::FormFilling)
-        } else if parent_changed
-            && roles.touched.contains(parent)
-            && is_part(document, parent_dict, *parent, roles)
+        } else if (key.as_slice() == b"DR" && Some(*parent) == roles.form)
+            || (key.as_slice() == b"AcroForm"
+                && Some(*parent) == roles.root
+                && form_resource(parent_dict, id))
         {
+            Some(Modification::FormFilling)
+        } else if key.as_slice() == b"Extensions" && Some(*parent) == roles.root {
+            // The catalog's developer extensions (ISO 32000-2 §7.12) declare, show nothing.
+            Some(Modification::ValidationData)
+        } else if is_part(document, parent_dict, *parent, roles) {
+            // A part of a part (a font of a resource dictionary of an appearance stream of an
+            // /AP dictionary): what its parent is, changed or not.
             resource_role(document, signed, *parent, roles, depth + 1)
         } else {
             None
@@ -709,15 +836,63 @@ fn resource_role(
     level
 }
 
+/// A signature dictionary: typed /Sig or /DocTimeStamp, or untyped with what one holds (the
+/// type is optional in ISO 32000-1).
+fn is_signature_dict(dict: &Dictionary) -> bool {
+    matches!(name(dict, b"Type"), Some(b"Sig" | b"DocTimeStamp"))
+        || (dict.has(b"ByteRange") && dict.has(b"Contents") && dict.has(b"Filter"))
+}
+
+fn is_document_timestamp(dict: &Dictionary) -> bool {
+    name(dict, b"Type") == Some(b"DocTimeStamp")
+        || name(dict, b"SubFilter") == Some(b"ETSI.RFC3161")
+}
+
+/// The signature field whose /Kids list the widget `id` (directly or through an array
+/// object).
+fn signature_field_of_kid<'a>(
+    document: &'a Document,
+    id: ObjectId,
+    roles: &Roles<'_>,
+) -> Option<&'a Dictionary> {
+    let field_of = |parent: ObjectId| {
+        document
+            .get_dictionary(parent)
+            .ok()
+            .filter(|p| is_signature_field(document, p))
+    };
+    roles.referrers.get(&id)?.iter().find_map(|(parent, key)| {
+        if key.as_slice() == b"Kids" {
+            return field_of(*parent);
+        }
+        if !key.is_empty() {
+            return None;
+        }
+        roles
+            .referrers
+            .get(parent)?
+            .iter()
+            .filter(|(_, k)| k.as_slice() == b"Kids")
+            .find_map(|(grand, _)| field_of(*grand))
+    })
+}
+
+/// Whether `id` is one of the resources (/DR) of the form held directly in `catalog`.
+fn form_resource(catalog: &Dictionary, id: ObjectId) -> bool {
+    let resources = match catalog.get(b"AcroForm") {
+        Ok(Object::Dictionary(form)) => form.get(b"DR").ok(),
+        _ => None,
+    };
+    resources.is_some_and(|dr| references_in(std::iter::once(dr)).contains(&id))
+}
+
 /// Whether an object may be a part of an appearance or of the form's resources: nothing with
 /// a role of its own (the catalog, the form, pages, fields, annotations, signatures).
 fn is_part(document: &Document, dict: &Dictionary, id: ObjectId, roles: &Roles<'_>) -> bool {
     Some(id) != roles.root
         && Some(id) != roles.form
-        && !matches!(
-            name(dict, b"Type"),
-            Some(b"Page" | b"Pages" | b"Catalog" | b"Sig" | b"DocTimeStamp")
-        )
+        && !matches!(name(dict, b"Type"), Some(b"Page" | b"Pages" | b"Catalog"))
+        && !is_signature_dict(dict)
         && !is_field(dict)
         && !is_annotation(dict)
         && !is_signature_field(document, dict)
@@ -773,7 +948,7 @@ fn signature_field_level(
         .and_then(|v| v.as_reference().ok())
         .filter(|id| verified.contains(id));
     match verified_value.and_then(|id| document.get_dictionary(id).ok()) {
-        Some(sig) if name(sig, b"Type") == Some(b"DocTimeStamp") => Modification::ValidationData,
+        Some(sig) if is_document_timestamp(sig) => Modification::ValidationData,
         Some(_) => Modification::Signatures,
         None => Modification::FormFilling,
     }

@@ -67,12 +67,15 @@ pub enum DigestAlgorithm {
 }
 
 impl DigestAlgorithm {
+    /// The digest an OID names. Signers often put the signature algorithm where the digest
+    /// algorithm belongs (`sha256WithRSAEncryption` as a SignerInfo's digestAlgorithm); that
+    /// names its digest as unambiguously, and other verifiers (poppler's NSS) accept it.
     pub(crate) fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
         match *oid {
-            oid::SHA1 => Some(Self::Sha1),
-            oid::SHA256 => Some(Self::Sha256),
-            oid::SHA384 => Some(Self::Sha384),
-            oid::SHA512 => Some(Self::Sha512),
+            oid::SHA1 | oid::RSA_SHA1 | oid::ECDSA_SHA1 => Some(Self::Sha1),
+            oid::SHA256 | oid::RSA_SHA256 | oid::ECDSA_SHA256 => Some(Self::Sha256),
+            oid::SHA384 | oid::RSA_SHA384 | oid::ECDSA_SHA384 => Some(Self::Sha384),
+            oid::SHA512 | oid::RSA_SHA512 | oid::ECDSA_SHA512 => Some(Self::Sha512),
             _ => None,
         }
     }

@@ -260,7 +260,13 @@ impl SignatureVerdict {
     /// Whether something other than an unsupported algorithm shows the signature does not
     /// hold.
     fn fails(&self) -> bool {
-        !self.intact
+        // Not intact because the digest could not be computed (an unsupported digest
+        // algorithm) is unsupported too; a digest computed and different always fails.
+        let digest_differs = self
+            .issues
+            .iter()
+            .any(|i| i.code == IssueCode::DigestMismatch);
+        (!self.intact && (digest_differs || !self.unsupported()))
             || (!self.valid && !self.unsupported())
             || self.coverage == Some(Coverage::Partial)
             || self.changes_allowed == Some(false)

@@ -99,6 +99,7 @@ pub fn check_pdf_signatures_resuming(
     }
     let mut diffs: std::collections::HashMap<usize, changes::Diff> =
         std::collections::HashMap::new();
+    let mut usage = None;
     // Changes after each signed revision, judged against the strictest certification.
     let permission = certification.map(|(_, p)| p);
     for verdict in &mut verdicts {
@@ -119,7 +120,9 @@ pub fn check_pdf_signatures_resuming(
         };
         // Signatures closing the same revision share one comparison.
         let diff = diffs.entry(end).or_insert_with(|| {
-            changes::classify(bytes, &revisions, &document, end, permission, &verified)
+            changes::classify(
+                bytes, &revisions, &document, &mut usage, end, permission, &verified,
+            )
         });
         verdict.modification = Some(diff.level);
         verdict.changes_allowed = Some(diff.allowed);
@@ -388,7 +391,8 @@ fn byte_range(dict: &Dictionary, len: usize) -> Result<Vec<(usize, usize)>, Stri
         .filter_map(|o| o.as_i64().ok())
         .filter_map(|n| usize::try_from(n).ok())
         .collect();
-    if numbers.len() != items.len() || numbers.len() < 4 || numbers.len() % 2 != 0 {
+    // One pair is a range too (it leaves out the signature and all after it: partial).
+    if numbers.len() != items.len() || numbers.len() < 2 || numbers.len() % 2 != 0 {
         return Err("the /ByteRange is not pairs of non-negative integers".into());
     }
     let mut ranges = Vec::new();

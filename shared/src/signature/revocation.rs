@@ -186,8 +186,7 @@ impl RevocationData {
                 }
                 match &single.cert_status {
                     CertStatus::Revoked(info) => {
-                        let Some(when) = seconds(info.revocation_time.0.to_unix_duration())
-                        else {
+                        let Some(when) = seconds(info.revocation_time.0.to_unix_duration()) else {
                             continue;
                         };
                         if when <= at {
@@ -244,9 +243,7 @@ impl RevocationData {
                 }
             }
             let this = seconds(list.this_update.to_unix_duration());
-            let next = list
-                .next_update
-                .and_then(|n| seconds(n.to_unix_duration()));
+            let next = list.next_update.and_then(|n| seconds(n.to_unix_duration()));
             if this.is_some_and(|t| fresh_for(t, next, at)) {
                 good = true;
             }
