@@ -30,7 +30,8 @@ locals {
         INTAKE_S3_FORCE_PATH_STYLE = tostring(local.local_aws)
         INTAKE_TRUST_ANCHORS = (var.trust_anchors_pem == "" ? "" :
         "s3://${aws_s3_bucket.documents["incoming"].id}/${aws_s3_object.trust_anchors[0].key}")
-        INTAKE_SIGNATURE_REQUIRED_SERVICES = join(",", var.signature_required_services)
+        INTAKE_SIGNATURE_REQUIRED_SERVICES  = join(",", var.signature_required_services)
+        INTAKE_REVOCATION_REQUIRED_SERVICES = join(",", var.revocation_required_services)
         # Deliveries that wait for a declared .p7s; the last one before the dead-letter queue
         # judges the document without it.
         INTAKE_SIGNATURE_WAIT_ATTEMPTS = tostring(max(1, var.validate_max_receive_count - 1))

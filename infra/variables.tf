@@ -75,6 +75,12 @@ variable "signature_required_services" {
   default     = []
 }
 
+variable "revocation_required_services" {
+  description = "Service ids (shared/src/services.rs) whose signed submissions must carry revocation data (CRLs or OCSP responses, as PAdES-LT signatures do) for every certificate of each signature's chain; elsewhere missing revocation data is a warning (revocation_unknown). Revocation is never fetched from the network."
+  type        = list(string)
+  default     = []
+}
+
 variable "validate_memory_mb" {
   description = "Memory of the validate function. It holds one document at a time; the engine's peak is the document's size plus a few MiB (scripts/bench-pdf: 56 MiB for a 49 MiB scan, 109 MiB for a 103 MiB one), so 256 MB carries the default 50 MiB limit with room for the runtime and the SDK."
   type        = number

@@ -181,6 +181,7 @@ fn validate(options: &Options) -> ExitCode {
             },
         },
         required_for: Default::default(),
+        revocation_required_for: Default::default(),
     };
     let mut files = Vec::new();
     let mut unreadable = Vec::new();

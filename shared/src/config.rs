@@ -127,11 +127,36 @@ pub struct ValidateConfig {
     pub pdf_policies: crate::pdf::policy::ChannelPolicies,
     /// Services whose submissions must carry a valid, trusted signature.
     pub signature_required_services: std::collections::BTreeSet<String>,
+    /// Services whose submissions' signatures must carry revocation data.
+    pub revocation_required_services: std::collections::BTreeSet<String>,
     /// Where the PEM bundle of trust anchors is (`s3://bucket/key`), read at cold start.
     pub trust_anchors: Option<(String, String)>,
     /// How many deliveries of a document wait for its declared detached signature before the
     /// document is judged without it.
     pub signature_wait_attempts: u32,
+}
+
+/// A comma-separated list of service ids from the catalogue (unset: none).
+fn services<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    name: &'static str,
+) -> Result<std::collections::BTreeSet<String>, ConfigError> {
+    let mut out = std::collections::BTreeSet::new();
+    for id in (env.0)(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+    {
+        if crate::services::find(id).is_none() {
+            return Err(ConfigError::Invalid {
+                name,
+                reason: format!("'{id}' is not a service in the catalogue"),
+            });
+        }
+        out.insert(id.to_string());
+    }
+    Ok(out)
 }
 
 impl ValidateConfig {
@@ -148,21 +173,8 @@ impl ValidateConfig {
                 }
             })?,
         };
-        let mut signature_required_services = std::collections::BTreeSet::new();
-        for id in (env.0)("INTAKE_SIGNATURE_REQUIRED_SERVICES")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-        {
-            if crate::services::find(id).is_none() {
-                return Err(ConfigError::Invalid {
-                    name: "INTAKE_SIGNATURE_REQUIRED_SERVICES",
-                    reason: format!("'{id}' is not a service in the catalogue"),
-                });
-            }
-            signature_required_services.insert(id.to_string());
-        }
+        let signature_required_services = services(env, "INTAKE_SIGNATURE_REQUIRED_SERVICES")?;
+        let revocation_required_services = services(env, "INTAKE_REVOCATION_REQUIRED_SERVICES")?;
         let trust_anchors = match (env.0)("INTAKE_TRUST_ANCHORS").filter(|v| !v.trim().is_empty()) {
             None => None,
             Some(uri) => Some(
@@ -181,6 +193,7 @@ impl ValidateConfig {
         Ok(ValidateConfig {
             pdf_policies,
             signature_required_services,
+            revocation_required_services,
             trust_anchors,
             signature_wait_attempts,
             table: env.required("INTAKE_TABLE")?,

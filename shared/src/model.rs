@@ -124,6 +124,9 @@ pub enum ReasonCode {
     SignatureInvalid,
     /// The service requires a valid, trusted signature and the document has none.
     SignatureRequired,
+    /// The service requires revocation data for every signature, and some certificate's
+    /// status at signing time is not shown by the data the document carries.
+    RevocationRequired,
     /// The sender declared a detached signature that never arrived.
     DetachedSignatureMissing,
     /// A signature uses an algorithm that cannot be checked (neither valid nor invalid).
@@ -185,6 +188,7 @@ impl ReasonCode {
             ReasonCode::UnknownUpload => "unknown_upload",
             ReasonCode::SignatureInvalid => "signature_invalid",
             ReasonCode::SignatureRequired => "signature_required",
+            ReasonCode::RevocationRequired => "revocation_required",
             ReasonCode::DetachedSignatureMissing => "detached_signature_missing",
             ReasonCode::SignatureUnsupported => "signature_unsupported",
             ReasonCode::PasswordRequired => "encrypted",
@@ -232,6 +236,10 @@ impl ReasonCode {
             ReasonCode::SignatureRequired => {
                 "Ta usługa wymaga ważnego, zaufanego podpisu, a dokument go nie ma."
             }
+            ReasonCode::RevocationRequired => {
+                "Ta usługa wymaga podpisu z danymi o unieważnieniu certyfikatów (podpis \
+                 długoterminowy, np. PAdES-LT), a dokument ich nie zawiera."
+            }
             ReasonCode::DetachedSignatureMissing => {
                 "Zapowiedziany plik podpisu (.p7s) nie nadszedł."
             }
@@ -271,7 +279,7 @@ impl ReasonCode {
     }
 
     /// Every code.
-    pub const ALL: [ReasonCode; 32] = [
+    pub const ALL: [ReasonCode; 33] = [
         ReasonCode::Empty,
         ReasonCode::NotPdf,
         ReasonCode::Truncated,
@@ -283,6 +291,7 @@ impl ReasonCode {
         ReasonCode::UnknownUpload,
         ReasonCode::SignatureInvalid,
         ReasonCode::SignatureRequired,
+        ReasonCode::RevocationRequired,
         ReasonCode::DetachedSignatureMissing,
         ReasonCode::SignatureUnsupported,
         ReasonCode::PasswordRequired,

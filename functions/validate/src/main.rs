@@ -31,6 +31,7 @@ async fn main() -> Result<(), Error> {
     tracing::info!(
         trust_anchors = anchors.len(),
         signature_required = ?config.signature_required_services,
+        revocation_required = ?config.revocation_required_services,
         "signature policy loaded"
     );
     let validator = Validator {
@@ -39,6 +40,7 @@ async fn main() -> Result<(), Error> {
         signatures: SignaturePolicy {
             anchors,
             required_for: config.signature_required_services.clone(),
+            revocation_required_for: config.revocation_required_services.clone(),
         },
         config,
     };

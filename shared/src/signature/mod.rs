@@ -381,6 +381,9 @@ pub struct SignaturePolicy {
     pub anchors: TrustAnchors,
     /// Services (catalogue ids) whose submissions must carry a trusted signature.
     pub required_for: std::collections::BTreeSet<String>,
+    /// Services whose submissions' signatures must carry revocation data for every
+    /// certificate of their chains (PAdES-LT and beyond); elsewhere missing data is a warning.
+    pub revocation_required_for: std::collections::BTreeSet<String>,
 }
 
 /// A document's detached signature, as far as the pipeline knows it.
@@ -459,6 +462,27 @@ pub fn judge(
         verdict.findings.push(Finding::warning(
             ReasonCode::SignatureInvalid,
             format!("a signature does not hold ({})", problems.join("; ")),
+        ));
+    }
+    let revocation_required = service.is_some_and(|s| policy.revocation_required_for.contains(s));
+    let unknown: Vec<String> = report
+        .signatures
+        .iter()
+        .filter(|s| {
+            s.issues
+                .iter()
+                .any(|i| i.code == IssueCode::RevocationUnknown)
+        })
+        .map(|s| s.field.clone().unwrap_or_else(|| "signature".into()))
+        .collect();
+    if revocation_required && !unknown.is_empty() {
+        verdict.findings.push(Finding::reject(
+            ReasonCode::RevocationRequired,
+            format!(
+                "the service requires revocation data with every signature; {} carries none \
+                 for some certificate of its chain",
+                unknown.join(", ")
+            ),
         ));
     }
     let required = service.is_some_and(|s| policy.required_for.contains(s));
