@@ -297,7 +297,7 @@ fn check_file(path: &Path, policy: &PdfPolicy, signatures: &SignaturePolicy) -> 
             .unwrap_or_else(|_| hash_with_checkpoints(&bytes));
         (verdict, hashed)
     });
-    if verdict.is_accepted() {
+    if verdict.signatures_checkable() {
         // A detached signature beside the file (`name.p7s` for `name.pdf`) is checked too.
         let p7s = std::fs::read(path.with_extension("p7s")).ok();
         let detached = match &p7s {

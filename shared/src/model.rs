@@ -213,6 +213,24 @@ impl ReasonCode {
         }
     }
 
+    /// Whether the code names active content (scripts, actions, embedded files, XFA): found
+    /// in a document that was read in full.
+    pub fn is_active_content(self) -> bool {
+        matches!(
+            self,
+            ReasonCode::JavaScript
+                | ReasonCode::OpenAction
+                | ReasonCode::AdditionalActions
+                | ReasonCode::LaunchAction
+                | ReasonCode::SubmitForm
+                | ReasonCode::ImportData
+                | ReasonCode::RemoteGoto
+                | ReasonCode::EmbeddedFile
+                | ReasonCode::RichMedia
+                | ReasonCode::XfaForm
+        )
+    }
+
     /// What the code means, in Polish, for the sender (the English message carries the
     /// details, such as sizes and limits).
     pub fn message_pl(self) -> &'static str {
@@ -396,6 +414,15 @@ impl Verdict {
         } else {
             Outcome::AcceptedWithWarnings
         }
+    }
+
+    /// Whether the signatures are checked: the engine accepted the document, or rejected it
+    /// only for active content it read in full (staff still see who signed what was refused).
+    pub fn signatures_checkable(&self) -> bool {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Reject)
+            .all(|f| f.code.is_active_content())
     }
 
     /// True when no finding rejects the document.

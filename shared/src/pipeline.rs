@@ -31,7 +31,11 @@ pub fn assess(
         Some(bytes) => crate::pdf::inspect(bytes, policy),
         None => crate::pdf::too_large(read.size, limit),
     };
-    if let Some(bytes) = read.bytes.as_deref().filter(|_| verdict.is_accepted()) {
+    if let Some(bytes) = read
+        .bytes
+        .as_deref()
+        .filter(|_| verdict.signatures_checkable())
+    {
         let service = pending.and_then(|p| p.service.as_deref());
         crate::signature::judge(
             &mut verdict,

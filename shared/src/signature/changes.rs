@@ -695,6 +695,15 @@ fn judge(
         return (level, format!("page object {n}: annotations changed"));
     }
     if matches!(name(dict, b"Type"), Some(b"Page" | b"Pages")) {
+        // iText marks the root of the page tree with its version (/ITXT) when it signs: a
+        // producer's note, shown nowhere.
+        let keys = changed_keys(old_dict, dict);
+        if !added && !keys.is_empty() && keys.iter().all(|k| k.as_slice() == b"ITXT") {
+            return (
+                ValidationData,
+                format!("page tree object {n}: producer's /ITXT"),
+            );
+        }
         return (Disallowed, format!("page tree object {n} added or changed"));
     }
     if is_field(dict) && (added || old_dict.is_some_and(is_field)) {

@@ -55,19 +55,24 @@ pub fn check_pdf_signatures_resuming(
     let revisions = scan::revisions(bytes);
     let certification = certification_level(&document);
     let document_revocation = dss_revocation(&document, bytes);
-    let mut verdicts = Vec::new();
+    let mut verdicts: Vec<SignatureVerdict> = Vec::new();
     let mut verified = std::collections::BTreeSet::new();
-    let mut seen_dicts = HashSet::new();
+    let mut seen_dicts: std::collections::HashMap<String, usize> = Default::default();
     let mut checked = 0;
     for signature in &found {
-        // Several fields may share one signature dictionary: it is checked once.
+        // Several fields may share one signature dictionary: it is checked once, and reported
+        // for each field (as pyHanko and poppler list it).
         let key = match signature.id {
             Some(id) => format!("{id:?}"),
             None => format!("{:?}", signature.dict.get(b"ByteRange").ok()),
         };
-        if !seen_dicts.insert(key) {
+        if let Some(&first) = seen_dicts.get(&key) {
+            let mut again = verdicts[first].clone();
+            again.field = Some(signature.name.clone());
+            verdicts.push(again);
             continue;
         }
+        seen_dicts.insert(key, verdicts.len());
         checked += 1;
         if checked > MAX_SIGNATURES {
             let mut verdict = SignatureVerdict::new(SignatureFormat::Pades);

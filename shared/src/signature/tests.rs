@@ -791,3 +791,49 @@ fn services_may_require_revocation_data() {
         covered.findings
     );
 }
+
+/// iText marks the root of the page tree with its version when it signs; that note alone is
+/// no change of the pages, anything more is.
+#[test]
+fn an_itext_marker_on_the_page_tree_is_not_a_page_change() {
+    let signed = fixture("valid-rsa.pdf");
+    let doc = lopdf::Document::load_mem(&signed).unwrap();
+    let pages = doc
+        .catalog()
+        .unwrap()
+        .get(b"Pages")
+        .and_then(lopdf::Object::as_reference)
+        .unwrap();
+    let kids: Vec<String> = doc
+        .get_dictionary(pages)
+        .unwrap()
+        .get(b"Kids")
+        .and_then(lopdf::Object::as_array)
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let (n, g) = k.as_reference().unwrap();
+            format!("{n} {g} R")
+        })
+        .collect();
+    let node = |extra: &str, count: usize| {
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {count}{extra} >>",
+            kids.join(" ")
+        )
+    };
+    let marked = append_update(
+        &signed,
+        &[(pages.0, node(" /ITXT (5.0.0)", kids.len()))],
+        None,
+    );
+    let (status, changes) = status_of(&marked);
+    assert_eq!(status, SignatureStatus::Trusted, "{changes:?}");
+    let recounted = append_update(
+        &signed,
+        &[(pages.0, node(" /ITXT (5.0.0)", kids.len() + 1))],
+        None,
+    );
+    let (status, changes) = status_of(&recounted);
+    assert_eq!(status, SignatureStatus::Invalid, "{changes:?}");
+}
