@@ -823,12 +823,18 @@ fn resource_role_uncached(
             } else {
                 None
             }
-        } else if (key.as_slice() == b"DR" && Some(*parent) == roles.form)
-            || (key.as_slice() == b"AcroForm"
-                && Some(*parent) == roles.root
-                && form_resource(parent_dict, id))
+        } else if key.as_slice() == b"DR" && Some(*parent) == roles.form {
+            Some(resources_level(Some(parent_dict)))
+        } else if key.as_slice() == b"AcroForm"
+            && Some(*parent) == roles.root
+            && form_resource(parent_dict, id)
         {
-            Some(Modification::FormFilling)
+            Some(resources_level(
+                parent_dict
+                    .get(b"AcroForm")
+                    .ok()
+                    .and_then(|f| f.as_dict().ok()),
+            ))
         } else if key.as_slice() == b"Extensions" && Some(*parent) == roles.root {
             // The catalog's developer extensions (ISO 32000-2 §7.12) declare, show nothing.
             Some(Modification::ValidationData)
@@ -963,6 +969,21 @@ fn signature_field_level(
     }
 }
 
+/// Whether the form asks viewers to redraw its fields' appearances (from /DA and /DR).
+fn needs_appearances(form: &Dictionary) -> bool {
+    matches!(form.get(b"NeedAppearances"), Ok(Object::Boolean(true)))
+}
+
+/// What a part of the form's default resources (/DR) amounts to: fonts for a new
+/// signature's appearance, unless the form asks viewers to redraw fields from them.
+fn resources_level(form: Option<&Dictionary>) -> Modification {
+    if form.is_some_and(needs_appearances) {
+        Modification::FormFilling
+    } else {
+        Modification::Signatures
+    }
+}
+
 /// Judges a change of the form dictionary (`old` from the signed revision).
 fn judge_form(
     document: &Document,
@@ -994,8 +1015,15 @@ fn judge_form(
     if fields_level == Modification::Disallowed {
         return (fields_level, what);
     }
-    let level = if keys.iter().any(|k| k.as_slice() != b"Fields") {
+    // The default appearance and resources (/DA, /DR, which signers extend with the fonts of
+    // their own appearance) and /SigFlags change nothing shown while viewers draw the fields'
+    // own appearance streams; with /NeedAppearances they redraw text fields from them.
+    let level = if keys.iter().any(|k| {
+        k.as_slice() == b"NeedAppearances" || (needs_appearances(new) && k.as_slice() != b"Fields")
+    }) {
         Modification::FormFilling
+    } else if keys.iter().any(|k| k.as_slice() != b"Fields") {
+        Modification::Signatures
     } else {
         Modification::None
     };

@@ -622,7 +622,8 @@ fn real_world_encodings_are_read() {
 
 /// What real LT and LTA files add after signing (validation data in indirect arrays and a
 /// VRI, document information, an unchanged rewrite, the form's font resources for a second
-/// signature) is allowed; none of it makes the document invalid.
+/// signature) is allowed; none of it makes the document invalid, and none of it is taken for
+/// form filling.
 #[test]
 fn validation_data_and_rewrites_after_signing_are_allowed() {
     use Modification::*;
@@ -639,8 +640,8 @@ fn validation_data_and_rewrites_after_signing_are_allowed() {
         ),
         (
             "dr-fonts-then-second-signature.pdf",
-            FormFilling,
-            SignatureStatus::ChangedAfterSigning,
+            Signatures,
+            SignatureStatus::Trusted,
         ),
         (
             "revoked-after-signing.pdf",
@@ -836,4 +837,63 @@ fn an_itext_marker_on_the_page_tree_is_not_a_page_change() {
     );
     let (status, changes) = status_of(&recounted);
     assert_eq!(status, SignatureStatus::Invalid, "{changes:?}");
+}
+
+/// The form's default resources are fonts for new appearances while viewers draw the fields'
+/// own appearance streams; once the form asks viewers to redraw the fields from them
+/// (/NeedAppearances), changing them changes what filled-in fields show.
+#[test]
+fn form_resources_count_as_form_filling_only_when_viewers_redraw_fields() {
+    let signed = fixture("valid-rsa.pdf");
+    let doc = lopdf::Document::load_mem(&signed).unwrap();
+    let form = doc
+        .catalog()
+        .unwrap()
+        .get(b"AcroForm")
+        .and_then(lopdf::Object::as_reference)
+        .unwrap();
+    let fields: Vec<String> = doc
+        .get_dictionary(form)
+        .unwrap()
+        .get(b"Fields")
+        .and_then(lopdf::Object::as_array)
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let (n, g) = k.as_reference().unwrap();
+            format!("{n} {g} R")
+        })
+        .collect();
+    let font = "<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>".to_string();
+    let with = |extra: &str| {
+        append_update(
+            &signed,
+            &[
+                (
+                    form.0,
+                    format!(
+                        "<< /Fields [{}] /SigFlags 3 /DR << /Font << /Cour 900 0 R >> >>{extra} >>",
+                        fields.join(" ")
+                    ),
+                ),
+                (900, font.clone()),
+            ],
+            None,
+        )
+    };
+    let r = check_pdf_signatures(&with(""), &anchors());
+    assert_eq!(
+        r.status,
+        SignatureStatus::Trusted,
+        "{:?}",
+        r.signatures[0].changes
+    );
+    assert_eq!(r.signatures[0].modification, Some(Modification::Signatures));
+    let r = check_pdf_signatures(&with(" /NeedAppearances true"), &anchors());
+    assert_eq!(
+        r.status,
+        SignatureStatus::ChangedAfterSigning,
+        "{:?}",
+        r.signatures[0].changes
+    );
 }
