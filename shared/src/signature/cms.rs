@@ -992,3 +992,41 @@ pub(crate) fn timestamp_over(signed: &Cms, stamped: &SignedContent<'_>) -> Times
         imprint_matches,
     }
 }
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn generalized(text: &str) -> Option<String> {
+        let any = der::Any::new(der::Tag::GeneralizedTime, text.as_bytes()).ok()?;
+        generalized_time(&any).map(|t| t.to_string())
+    }
+
+    #[test]
+    fn generalized_times_with_and_without_fractions() {
+        assert_eq!(
+            generalized("20261201080147Z").as_deref(),
+            Some("2026-12-01T08:01:47Z")
+        );
+        assert_eq!(
+            generalized("20261201080147.588003Z").as_deref(),
+            Some("2026-12-01T08:01:47.588003Z")
+        );
+        assert_eq!(
+            generalized("20261201080147,5Z").as_deref(),
+            Some("2026-12-01T08:01:47.5Z")
+        );
+        for bad in [
+            "20261201080147",
+            "20261201080147.Z",
+            "20261301080147Z",
+            "2026120108014Z",
+            "20261201080147.1234567890Z",
+            "20261201080147.5xZ",
+        ] {
+            assert_eq!(generalized(bad), None, "{bad}");
+        }
+        let utc = der::Any::new(der::Tag::UtcTime, b"261201080147Z".as_slice()).unwrap();
+        assert_eq!(generalized_time(&utc), None);
+    }
+}

@@ -337,3 +337,43 @@ fn crl_signed(crl: &CertificateList, issuer: &Certificate) -> bool {
     )
     .is_ok()
 }
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn data_speaks_for_a_time_it_covers_or_follows() {
+        let signing = at("2025-06-02T10:00:00Z");
+        // Issued after signing: it says what held then.
+        assert!(fresh_for(at("2025-06-03T00:00:00Z"), None, signing));
+        // Fetched just before signing (within a day), without a next update.
+        assert!(fresh_for(at("2025-06-01T12:00:00Z"), None, signing));
+        // Issued long before, but valid until after signing.
+        assert!(fresh_for(
+            at("2025-05-01T00:00:00Z"),
+            Some(at("2025-06-30T00:00:00Z")),
+            signing
+        ));
+        // Issued long before and expired before signing: it does not speak for it.
+        assert!(!fresh_for(
+            at("2025-05-01T00:00:00Z"),
+            Some(at("2025-05-31T00:00:00Z")),
+            signing
+        ));
+        assert!(!fresh_for(at("2025-05-01T00:00:00Z"), None, signing));
+    }
+
+    #[test]
+    fn unreadable_revocation_data_is_refused_not_kept() {
+        let mut data = RevocationData::default();
+        assert!(!data.add_crl(b"not a CRL"));
+        assert!(!data.add_ocsp(b"\x30\x03\x02\x01\x00"));
+        assert!(!data.add_ocsp(&[]));
+        assert!(data.crls.is_empty() && data.responses.is_empty());
+    }
+}
