@@ -584,7 +584,7 @@ fn judge(
                         .is_ok_and(|p| name(p, b"Type") == Some(b"Page"))
             });
         if annots_of_pages {
-            let level = annotations_change(document, signed, &before, &after, roles.verified);
+            let level = annotations_change(document, signed, &before, &after, &roles);
             return (level, format!("annotations of a page (array {n}) changed"));
         }
         // The widgets of a signature field, held in an array object of its own.
@@ -691,7 +691,7 @@ fn judge(
         }
         let before = annotation_ids(signed, old_dict);
         let after = annotation_ids(document, Some(dict));
-        let level = annotations_change(document, signed, &before, &after, roles.verified);
+        let level = annotations_change(document, signed, &before, &after, &roles);
         return (level, format!("page object {n}: annotations changed"));
     }
     if matches!(name(dict, b"Type"), Some(b"Page" | b"Pages")) {
@@ -816,6 +816,8 @@ fn resource_role_uncached(
         let role = if key.as_slice() == b"AP" && parent_changed {
             if is_signature_field(document, parent_dict) {
                 Some(signature_field_level(document, parent_dict, roles.verified))
+            } else if let Some(field) = signature_field_of_kid(document, *parent, roles) {
+                Some(signature_field_level(document, field, roles.verified))
             } else if is_field(parent_dict) {
                 Some(Modification::FormFilling)
             } else if is_annotation(parent_dict) {
@@ -919,8 +921,9 @@ fn annotations_change(
     signed: &Document,
     before: &BTreeSet<ObjectId>,
     after: &BTreeSet<ObjectId>,
-    verified: &BTreeSet<ObjectId>,
+    roles: &Roles<'_>,
 ) -> Modification {
+    let verified = roles.verified;
     let mut level = Modification::None;
     for annot in after.difference(before).chain(before.difference(after)) {
         let kind = document
@@ -930,6 +933,8 @@ fn annotations_change(
             .map_or(Modification::Annotations, |a| {
                 if is_signature_field(document, a) {
                     signature_field_level(document, a, verified)
+                } else if let Some(field) = signature_field_of_kid(document, *annot, roles) {
+                    signature_field_level(document, field, verified)
                 } else if name(a, b"Subtype") == Some(b"Widget") {
                     Modification::FormFilling
                 } else {

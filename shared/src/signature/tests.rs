@@ -648,6 +648,12 @@ fn validation_data_and_rewrites_after_signing_are_allowed() {
             ValidationData,
             SignatureStatus::Trusted,
         ),
+        // A second signature field whose widget sits in its /Kids without a /Parent.
+        (
+            "widget-kid-without-parent.pdf",
+            Signatures,
+            SignatureStatus::Trusted,
+        ),
     ];
     for (name, level, status) in cases {
         let r = report(name);
