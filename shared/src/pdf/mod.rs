@@ -449,19 +449,19 @@ fn find_active_content(
     let mut too_deep = false;
     let mut note = |kind: ActiveContent| *found.entry(kind).or_default() += 1;
     if let Ok(catalog) = document.catalog() {
-        if catalog.has(b"OpenAction") {
+        if present(document, catalog, b"OpenAction") {
             note(ActiveContent::OpenAction);
         }
         if let Some(names) = resolve_dict(document, catalog.get(b"Names").ok()) {
-            if names.has(b"JavaScript") {
+            if present(document, names, b"JavaScript") {
                 note(ActiveContent::JavaScript);
             }
-            if names.has(b"EmbeddedFiles") {
+            if present(document, names, b"EmbeddedFiles") {
                 note(ActiveContent::EmbeddedFile);
             }
         }
         if let Some(form) = resolve_dict(document, catalog.get(b"AcroForm").ok()) {
-            if form.has(b"XFA") {
+            if present(document, form, b"XFA") {
                 note(ActiveContent::XfaForm);
             }
         }
@@ -508,10 +508,25 @@ fn name_of<'a>(document: &'a Document, dict: &'a Dictionary, key: &[u8]) -> Opti
     }
 }
 
+/// Whether `key` holds something: ISO 32000-1 §7.3.10 makes a reference to a free or missing
+/// object the null object, and a null entry is no entry (readers run no script a dangling
+/// `/JavaScript 3 0 R` names).
+fn present(document: &Document, dict: &Dictionary, key: &[u8]) -> bool {
+    match dict.get(key) {
+        Err(_) | Ok(Object::Null) => false,
+        Ok(Object::Reference(id)) => {
+            matches!(document.get_object(*id), Ok(object) if !matches!(object, Object::Null))
+        }
+        Ok(_) => true,
+    }
+}
+
 fn classify(document: &Document, dict: &Dictionary, note: &mut impl FnMut(ActiveContent)) {
     let name_of = |key: &[u8]| name_of(document, dict, key);
     match name_of(b"S") {
-        Some(b"JavaScript") => note(ActiveContent::JavaScript),
+        // A JavaScript action whose script is missing runs nothing.
+        Some(b"JavaScript") if present(document, dict, b"JS") => note(ActiveContent::JavaScript),
+        Some(b"JavaScript") => {}
         Some(b"Launch") => note(ActiveContent::Launch),
         Some(b"SubmitForm") => note(ActiveContent::SubmitForm),
         Some(b"ImportData") => note(ActiveContent::ImportData),
@@ -519,13 +534,13 @@ fn classify(document: &Document, dict: &Dictionary, note: &mut impl FnMut(Active
         _ => {}
     }
     // /JS outside a JavaScript action (renditions, malformed actions) still runs in readers.
-    if dict.has(b"JS") && name_of(b"S") != Some(b"JavaScript") {
+    if present(document, dict, b"JS") && name_of(b"S") != Some(b"JavaScript") {
         note(ActiveContent::JavaScript);
     }
-    if dict.has(b"AA") {
+    if present(document, dict, b"AA") {
         note(ActiveContent::AdditionalActions);
     }
-    if name_of(b"Type") == Some(b"EmbeddedFile") || dict.has(b"EF") {
+    if name_of(b"Type") == Some(b"EmbeddedFile") || present(document, dict, b"EF") {
         note(ActiveContent::EmbeddedFile);
     }
     match name_of(b"Subtype") {

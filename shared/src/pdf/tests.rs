@@ -744,3 +744,49 @@ fn nesting_deeper_than_the_limit_is_rejected_not_skipped() {
     let v = inspect(&minimal_pdf(1, "flat"), &policy);
     assert!(v.findings.is_empty(), "{:?}", v.findings);
 }
+
+/// A name tree or action entry that names a free or missing object is the null object
+/// (ISO 32000-1 §7.3.10): there is no script, no attachment, no action to run.
+#[test]
+fn entries_naming_missing_objects_are_not_active_content() {
+    let cases = [
+        with_object(1, |_| {
+            "/Names << /JavaScript 900 0 R /EmbeddedFiles 901 0 R >>".into()
+        }),
+        with_object(1, |_| "/OpenAction 900 0 R /AA 901 0 R".into()),
+        with_object(1, |b| {
+            let action = b.object("<< /S /JavaScript /JS 900 0 R >>");
+            format!("/Extra [{action} 0 R] /AcroForm << /Fields [] /XFA 901 0 R >>")
+        }),
+        with_object(1, |b| {
+            let spec = b.object("<< /Type /Filespec /F (a.txt) /EF null /JS null >>");
+            format!("/Extra [{spec} 0 R]")
+        }),
+    ];
+    for pdf in cases {
+        let v = check_pdf(&pdf);
+        assert!(
+            facts(&v).active_content.is_empty(),
+            "{:?}",
+            facts(&v).active_content
+        );
+        assert!(v.is_accepted(), "{:?}", v.findings);
+    }
+    // The same entries naming real objects are found.
+    let live = with_object(1, |b| {
+        let script = b.stream("", b"app.alert(1)");
+        let action = b.object(format!("<< /S /JavaScript /JS {script} 0 R >>"));
+        format!("/OpenAction {action} 0 R")
+    });
+    let v = check_pdf(&live);
+    assert!(
+        facts(&v)
+            .active_content
+            .contains_key(&ActiveContent::JavaScript)
+    );
+    assert!(
+        facts(&v)
+            .active_content
+            .contains_key(&ActiveContent::OpenAction)
+    );
+}
