@@ -131,6 +131,9 @@ pub enum ReasonCode {
     DetachedSignatureMissing,
     /// A signature uses an algorithm that cannot be checked (neither valid nor invalid).
     SignatureUnsupported,
+    /// Bytes that are not part of the PDF follow its end (named when they are a known format,
+    /// such as a ZIP archive or a program).
+    TrailingData,
     /// The PDF needs a password to open.
     #[serde(rename = "encrypted")]
     PasswordRequired,
@@ -191,6 +194,7 @@ impl ReasonCode {
             ReasonCode::RevocationRequired => "revocation_required",
             ReasonCode::DetachedSignatureMissing => "detached_signature_missing",
             ReasonCode::SignatureUnsupported => "signature_unsupported",
+            ReasonCode::TrailingData => "trailing_data",
             ReasonCode::PasswordRequired => "encrypted",
             ReasonCode::EncryptionRestricted => "encryption_restricted",
             ReasonCode::Repaired => "repaired",
@@ -264,6 +268,7 @@ impl ReasonCode {
             ReasonCode::SignatureUnsupported => {
                 "Podpis używa algorytmu, którego system jeszcze nie sprawdza."
             }
+            ReasonCode::TrailingData => "Za końcem dokumentu PDF dołączono inne dane.",
             ReasonCode::PasswordRequired => {
                 "Dokument jest zabezpieczony hasłem i nie można go otworzyć."
             }
@@ -297,7 +302,7 @@ impl ReasonCode {
     }
 
     /// Every code.
-    pub const ALL: [ReasonCode; 33] = [
+    pub const ALL: [ReasonCode; 34] = [
         ReasonCode::Empty,
         ReasonCode::NotPdf,
         ReasonCode::Truncated,
@@ -312,6 +317,7 @@ impl ReasonCode {
         ReasonCode::RevocationRequired,
         ReasonCode::DetachedSignatureMissing,
         ReasonCode::SignatureUnsupported,
+        ReasonCode::TrailingData,
         ReasonCode::PasswordRequired,
         ReasonCode::EncryptionRestricted,
         ReasonCode::Repaired,

@@ -109,7 +109,10 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
         return verdict;
     }
     verdict.pdf_version = raw.version.clone();
-    if !raw.has_eof {
+    // Data after the last revision: a whole PDF with something appended is read (and the
+    // addition named below); PDF syntax after the last %%EOF is an update cut off.
+    let appended = raw.trailing.filter(|t| !t.looks_like_pdf);
+    if !raw.has_eof && appended.is_none() {
         // lopdf repairs what it can of a cut-off file; a document missing its end must still be
         // refused, not accepted with the pages that happened to arrive.
         reject(
@@ -179,6 +182,19 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
         decompressed_bytes: 0,
     };
     let findings = &mut verdict.findings;
+    if let Some(appended) = appended {
+        findings.push(Finding::warning(
+            ReasonCode::TrailingData,
+            format!(
+                "{} byte(s) follow the end of the PDF{}; readers ignore them",
+                appended.bytes,
+                appended
+                    .format
+                    .map(|f| format!(" ({f})"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
     if document.is_encrypted() {
         facts.encryption = Encryption::PasswordRequired;
         findings.push(Finding::reject(
@@ -293,30 +309,42 @@ fn on_time(deadline: Instant) -> Result<(), OverBudget> {
     }
 }
 
+/// Why lopdf could not load the file, in our words: no text of the parser's reaches a person
+/// (its messages name its own features and its issue tracker).
 fn load_failure(bytes: &[u8], error: &lopdf::Error) -> (ReasonCode, String) {
-    let text = error.to_string();
+    use lopdf::Error as E;
     let encrypted = matches!(
         error,
-        lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword
+        E::Decryption(_) | E::InvalidPassword | E::UnsupportedSecurityHandler(_)
     ) || (scan::find(bytes, b"/Encrypt").is_some()
-        && text.to_lowercase().contains("crypt"));
+        && matches!(error, E::AlreadyEncrypted));
     if encrypted {
         return (
             ReasonCode::PasswordRequired,
             "the PDF is protected by a password and cannot be opened".into(),
         );
     }
-    let mut text = text;
-    if text.len() > 200 {
-        let mut cut = 200;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
+    let why = match error {
+        E::Xref(_) | E::MissingXrefEntry | E::Parse(lopdf::ParseError::InvalidXref) => {
+            "its cross-reference data is damaged beyond repair"
         }
-        text.truncate(cut);
-    }
+        E::Parse(lopdf::ParseError::InvalidTrailer) => "it has no readable trailer",
+        E::Parse(lopdf::ParseError::InvalidFileHeader) => "its header is damaged",
+        E::Parse(_) | E::IndirectObject { .. } | E::ObjectIdMismatch | E::InvalidOffset(_) => {
+            "an object in it is malformed"
+        }
+        E::Decompress(_) | E::InvalidStream(_) | E::InvalidObjectStream(_) => {
+            "a compressed stream that holds its structure cannot be decoded"
+        }
+        E::Unimplemented(_) => "it uses a feature this system does not read",
+        E::ReferenceCycle(_) | E::ReferenceLimit | E::RecursionLimit => {
+            "its objects refer to each other in a loop"
+        }
+        _ => "its structure is malformed",
+    };
     (
         ReasonCode::Unparseable,
-        format!("the PDF could not be read: {text}"),
+        format!("the PDF could not be read: {why}"),
     )
 }
 

@@ -34,6 +34,65 @@ pub struct RawScan {
     /// How many `obj` keywords the file holds outside object streams (an upper bound on what a
     /// parser will allocate for top-level objects).
     pub object_keywords: usize,
+    /// What follows the last revision, when it is more than white space.
+    pub trailing: Option<Trailing>,
+}
+
+/// Bytes after the end of the last revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trailing {
+    /// How many.
+    pub bytes: u64,
+    /// They hold PDF syntax (objects, a cross-reference section): an update that was cut off
+    /// before its `%%EOF`, not data appended to a whole file.
+    pub looks_like_pdf: bool,
+    /// The format they are, when their first bytes say so.
+    pub format: Option<&'static str>,
+}
+
+/// What follows the last revision (`None` for white space and NUL padding only).
+fn trailing(bytes: &[u8], revisions: &[Revision]) -> Option<Trailing> {
+    let end = usize::try_from(revisions.last()?.end).ok()?;
+    let rest = bytes.get(end..)?;
+    let first = rest
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != 0)?;
+    let data = &rest[first..];
+    let looks_like_pdf = [
+        b" obj".as_slice(),
+        b"endobj",
+        b"xref",
+        b"trailer",
+        b"startxref",
+    ]
+    .iter()
+    .any(|keyword| find(data, keyword).is_some());
+    Some(Trailing {
+        bytes: rest.len() as u64,
+        looks_like_pdf,
+        format: format_of(data),
+    })
+}
+
+/// The format `data` starts as, by its magic bytes.
+fn format_of(data: &[u8]) -> Option<&'static str> {
+    let head = &data[..data.len().min(64)];
+    let lower = head.to_ascii_lowercase();
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        Some("a ZIP archive")
+    } else if head.starts_with(b"MZ") {
+        Some("a Windows program (PE)")
+    } else if head.starts_with(b"\x7fELF") {
+        Some("a Linux program (ELF)")
+    } else if lower.starts_with(b"<!doctype html") || lower.starts_with(b"<html") {
+        Some("an HTML page")
+    } else if head.starts_with(b"%PDF-") {
+        Some("another PDF")
+    } else if head.starts_with(b"Rar!") || head.starts_with(b"7z\xbc\xaf") {
+        Some("an archive")
+    } else {
+        None
+    }
 }
 
 /// Scans `bytes` once (well, a few memchr-speed passes).
@@ -48,6 +107,7 @@ pub fn scan(bytes: &[u8]) -> RawScan {
         let window = &bytes[at..bytes.len().min(at + JUNK_WINDOW)];
         find(window, b"/Linearized").is_some()
     });
+    let trailing = trailing(bytes, &revisions);
     RawScan {
         header_at,
         version,
@@ -55,6 +115,7 @@ pub fn scan(bytes: &[u8]) -> RawScan {
         revisions,
         linearized,
         object_keywords: count_object_keywords(bytes),
+        trailing,
     }
 }
 
@@ -150,6 +211,25 @@ mod tests {
         let mut pdf = b"%PDF-1.4\n1 0 obj (%%EOF) endobj\n".to_vec();
         pdf.extend_from_slice(b"startxref\n9\n%%EOF\n");
         assert_eq!(scan(&pdf).revisions.len(), 1);
+    }
+
+    #[test]
+    fn what_follows_the_last_revision_is_named() {
+        let pdf = minimal_pdf(1, "x");
+        assert_eq!(scan(&pdf).trailing, None);
+        let mut padded = pdf.clone();
+        padded.extend_from_slice(b"\n\r\n\0\0  ");
+        assert_eq!(scan(&padded).trailing, None);
+        let mut zip = pdf.clone();
+        zip.extend_from_slice(b"PK\x03\x04 an archive");
+        let t = scan(&zip).trailing.unwrap();
+        assert_eq!(t.format, Some("a ZIP archive"));
+        assert!(!t.looks_like_pdf);
+        let mut cut = pdf.clone();
+        cut.extend_from_slice(b"9 0 obj << /Type /Page >> endobj\nxref\n0 1");
+        let t = scan(&cut).trailing.unwrap();
+        assert!(t.looks_like_pdf);
+        assert_eq!(t.format, None);
     }
 
     #[test]

@@ -790,3 +790,90 @@ fn entries_naming_missing_objects_are_not_active_content() {
             .contains_key(&ActiveContent::OpenAction)
     );
 }
+
+/// No text of the parser's reaches a person: every load failure is said in our words.
+#[test]
+fn load_failures_are_said_in_our_words() {
+    use lopdf::Error as E;
+    let errors = [
+        E::Unimplemented("object streams compressed with /Fl"),
+        E::Parse(lopdf::ParseError::InvalidTrailer),
+        E::Parse(lopdf::ParseError::EndOfInput),
+        E::MissingXrefEntry,
+        E::InvalidObjectStream("bad".into()),
+        E::ReferenceCycle((3, 0)),
+        E::ObjectNotFound((7, 0)),
+        E::DictKey("Root".into()),
+    ];
+    for error in errors {
+        let (code, message) = load_failure(b"%PDF-1.7", &error);
+        assert_eq!(code, ReasonCode::Unparseable, "{error:?}");
+        assert!(
+            message.starts_with("the PDF could not be read: "),
+            "{message}"
+        );
+        for word in ["lopdf", "github", "issue", "Reference", "ObjStm", "Some("] {
+            assert!(!message.contains(word), "{error:?}: {message}");
+        }
+    }
+    let (code, _) = load_failure(b"%PDF-1.7", &E::InvalidPassword);
+    assert_eq!(code, ReasonCode::PasswordRequired);
+    // Through the engine too: a file that cannot be read at all.
+    let v = check_pdf(b"%PDF-1.7\n1 0 obj << /Type /Catalog\nstartxref\n0\n%%EOF\n");
+    assert_eq!(
+        rejections(&v),
+        vec![ReasonCode::Unparseable],
+        "{:?}",
+        v.findings
+    );
+    assert!(!v.findings[0].message.contains("lopdf"));
+}
+
+/// Bytes appended after a whole PDF are named and the PDF is read; PDF syntax after the last
+/// `%%EOF` is an update cut off, and stays `truncated`.
+#[test]
+fn data_after_the_end_is_a_warning_and_a_cut_off_update_is_truncated() {
+    let pdf = minimal_pdf(1, "x");
+    let mut zip = pdf.clone();
+    zip.extend_from_slice(b"PK\x03\x04");
+    zip.extend(std::iter::repeat_n(b'z', 64 * 1024));
+    let v = check_pdf(&zip);
+    assert!(v.is_accepted(), "{:?}", v.findings);
+    assert_eq!(v.pages, Some(1));
+    let finding = v
+        .findings
+        .iter()
+        .find(|f| f.code == ReasonCode::TrailingData)
+        .expect("trailing_data");
+    assert!(
+        finding.message.contains("a ZIP archive"),
+        "{}",
+        finding.message
+    );
+    assert!(
+        finding.message.contains("65540 byte(s)"),
+        "{}",
+        finding.message
+    );
+
+    let mut html = pdf.clone();
+    html.extend_from_slice(b"\n<!DOCTYPE html><html><body>hello</body></html>\n");
+    let v = check_pdf(&html);
+    assert_eq!(
+        codes(&v),
+        vec![ReasonCode::TrailingData],
+        "{:?}",
+        v.findings
+    );
+    assert!(v.findings[0].message.contains("an HTML page"));
+
+    let mut padded = pdf.clone();
+    padded.extend_from_slice(b"\r\n\0\0\0\n");
+    assert!(check_pdf(&padded).findings.is_empty());
+
+    let mut cut = pdf.clone();
+    cut.extend_from_slice(b"9 0 obj\n<< /Type /Page >>\nendobj\n");
+    cut.extend(std::iter::repeat_n(b' ', 4096));
+    cut.extend_from_slice(b"xref\n0 1\n");
+    assert_eq!(rejections(&check_pdf(&cut)), vec![ReasonCode::Truncated]);
+}

@@ -560,10 +560,10 @@ pub(crate) fn parse_signed_data(bytes: &[u8]) -> Result<Cms, SignatureIssue> {
 fn decode_signed_data(bytes: &[u8]) -> Result<SignedData, SignatureIssue> {
     let info = der::SliceReader::new(bytes)
         .and_then(|mut reader| ContentInfo::decode(&mut reader))
-        .map_err(|e| {
+        .map_err(|_| {
             issue(
                 IssueCode::CmsUnreadable,
-                format!("the CMS is unreadable ({})", e.kind()),
+                "the CMS is unreadable: it is not a well-formed ContentInfo",
             )
         })?;
     if info.content_type != oid::SIGNED_DATA {
@@ -572,10 +572,10 @@ fn decode_signed_data(bytes: &[u8]) -> Result<SignedData, SignatureIssue> {
             format!("the CMS is {}, not SignedData", info.content_type),
         ));
     }
-    info.content.decode_as::<SignedData>().map_err(|e| {
+    info.content.decode_as::<SignedData>().map_err(|_| {
         issue(
             IssueCode::CmsUnreadable,
-            format!("the SignedData is unreadable ({})", e.kind()),
+            "the CMS is unreadable: its SignedData is not well-formed",
         )
     })
 }
@@ -941,7 +941,7 @@ fn check_timestamp(token: &der::Any, signature_value: &[u8]) -> TimestampCheck {
     };
     let der = match token.to_der() {
         Ok(der) => der,
-        Err(e) => return failed(format!("the timestamp token is unreadable: {e}")),
+        Err(_) => return failed("the timestamp token is unreadable".to_string()),
     };
     let signed = match parse_signed_data(&der) {
         Ok(s) => s,
