@@ -806,6 +806,7 @@ thread_local! {
 fn drop_large_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
     match object {
         Object::Stream(stream) => {
+            expand_filter_names(&mut stream.dict);
             // Object and cross-reference streams hold objects lopdf still has to unpack.
             let structural = matches!(
                 stream.dict.get(b"Type").and_then(Object::as_name),
@@ -825,6 +826,56 @@ fn drop_large_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Ob
     }
 }
 
+/// For the unfiltered load: only the filter names are expanded.
+fn expand_filters_only(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
+    match object {
+        Object::Stream(stream) => {
+            expand_filter_names(&mut stream.dict);
+            Some((id, Object::Null))
+        }
+        other => Some((id, other.clone())),
+    }
+}
+
+/// Writes a stream's abbreviated filter names out in full. ISO 32000-1 §8.9.7 defines
+/// `/Fl`, `/AHx`, `/A85`, `/LZW`, `/RL`, `/CCF` and `/DCT` for inline images; writers use
+/// them on streams too, readers (qpdf, pdf.js, Acrobat) decode them, and lopdf knows only the
+/// full names.
+fn expand_filter_names(dict: &mut Dictionary) {
+    fn full(name: &[u8]) -> Option<&'static [u8]> {
+        Some(match name {
+            b"Fl" => b"FlateDecode",
+            b"AHx" => b"ASCIIHexDecode",
+            b"A85" => b"ASCII85Decode",
+            b"LZW" => b"LZWDecode",
+            b"RL" => b"RunLengthDecode",
+            b"CCF" => b"CCITTFaxDecode",
+            b"DCT" => b"DCTDecode",
+            _ => return None,
+        })
+    }
+    let Ok(filter) = dict.get_mut(b"Filter") else {
+        return;
+    };
+    match filter {
+        Object::Name(name) => {
+            if let Some(f) = full(name) {
+                *name = f.to_vec();
+            }
+        }
+        Object::Array(names) => {
+            for item in names.iter_mut() {
+                if let Object::Name(name) = item {
+                    if let Some(f) = full(name) {
+                        *name = f.to_vec();
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Loads with lopdf, measuring and dropping large streams on the way. lopdf repairs a damaged
 /// file only on an unfiltered load, so a file the filtered load cannot read (or whose page tree
 /// it cannot find) is loaded again unfiltered, keeping everything.
@@ -833,7 +884,7 @@ fn load(
     limits: &policy::PdfLimits,
     deadline: Instant,
 ) -> Result<(Document, Inflation), Failure> {
-    let attempt = |filtered: bool| {
+    let attempt = |filtered: bool, force_reconstruct: bool| {
         LOADING.with(|loading| *loading.borrow_mut() = Some(Inflation::new(limits, deadline)));
         let options = lopdf::LoadOptions {
             // lopdf unpacks object and cross-reference streams into memory: keep that far below
@@ -844,7 +895,12 @@ fn load(
                     .min(EAGER_DECOMPRESSION_LIMIT),
             )
             .ok(),
-            filter: filtered.then_some(drop_large_streams as lopdf::FilterFunc),
+            filter: Some(if filtered {
+                drop_large_streams as lopdf::FilterFunc
+            } else {
+                expand_filters_only as lopdf::FilterFunc
+            }),
+            force_reconstruct,
             ..lopdf::LoadOptions::default()
         };
         // lopdf bounds nesting and decompression itself; a panic left in it must still become
@@ -859,14 +915,20 @@ fn load(
             Err(_) => Err(Failure::Panicked),
         }
     };
-    match attempt(true) {
+    match attempt(true, false) {
         Ok((document, inflation))
             if document.is_encrypted()
                 || (page_tree_found(&document) && unreadable_objects(&document) == 0) =>
         {
             Ok((document, inflation))
         }
-        _ => attempt(false),
+        // A cross-reference stream lopdf cannot decode (an abbreviated filter name, which the
+        // object filter cannot reach: lopdf reads those streams before any object) is rebuilt
+        // by scanning the objects, as readers do.
+        _ => match attempt(false, false) {
+            Err(Failure::Load(lopdf::Error::Unimplemented(_))) => attempt(false, true),
+            other => other,
+        },
     }
 }
 

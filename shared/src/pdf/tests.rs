@@ -877,3 +877,43 @@ fn data_after_the_end_is_a_warning_and_a_cut_off_update_is_truncated() {
     cut.extend_from_slice(b"xref\n0 1\n");
     assert_eq!(rejections(&check_pdf(&cut)), vec![ReasonCode::Truncated]);
 }
+
+/// Abbreviated filter names (ISO 32000-1 §8.9.7) are read like the full ones: an object
+/// stream compressed with `/Fl` is unpacked and its members checked, and an `/AHx` or `/Fl`
+/// content stream is measured.
+#[test]
+fn abbreviated_filter_names_are_read() {
+    let member = "<< /S /JavaScript /JS (app.alert\\(1\\)) >>";
+    let header = "50 0 ";
+    let packed = deflate(format!("{header}{member}").as_bytes());
+    let pdf = with_object(1, |b| {
+        b.stream(
+            &format!("/Type /ObjStm /N 1 /First {} /Filter /Fl", header.len()),
+            &packed,
+        );
+        "/OpenAction 50 0 R".to_string()
+    });
+    let v = check_pdf(&pdf);
+    assert!(
+        facts(&v)
+            .active_content
+            .contains_key(&ActiveContent::JavaScript),
+        "{:?}",
+        v.findings
+    );
+    assert!(!codes(&v).contains(&ReasonCode::Unparseable));
+    // The same names in an array, on a content stream, still count towards the bomb limits.
+    let bomb = deflate(&vec![0u8; 64 * 1024 * 1024]);
+    let pdf = with_object(1, |b| {
+        let s = b.stream("/Filter [/Fl]", &bomb);
+        format!("/Extra {s} 0 R")
+    });
+    let policy: PdfPolicy =
+        serde_json::from_str(r#"{"limits": {"max_stream_decompressed_bytes": 1048576}}"#).unwrap();
+    let v = inspect(&pdf, &policy);
+    assert!(
+        rejections(&v).contains(&ReasonCode::DecompressionBomb),
+        "{:?}",
+        v.findings
+    );
+}
