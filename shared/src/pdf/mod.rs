@@ -837,6 +837,65 @@ fn expand_filters_only(id: ObjectId, object: &mut Object) -> Option<(ObjectId, O
     }
 }
 
+/// A copy of `bytes` in which the dictionaries of cross-reference streams (`/Type /XRef`)
+/// name their abbreviated filters in full, or `None` when none does. Only the dictionaries
+/// are edited (from their `<<` to their `stream` keyword), never stream data.
+fn xref_filters_expanded(bytes: &[u8]) -> Option<Vec<u8>> {
+    const ABBREVIATIONS: [(&[u8], &[u8]); 5] = [
+        (b"/Fl", b"/FlateDecode"),
+        (b"/AHx", b"/ASCIIHexDecode"),
+        (b"/A85", b"/ASCII85Decode"),
+        (b"/LZW", b"/LZWDecode"),
+        (b"/RL", b"/RunLengthDecode"),
+    ];
+    const WINDOW: usize = 4096;
+    let is_delimiter =
+        |b: Option<&u8>| b.is_none_or(|b| b.is_ascii_whitespace() || b"/[]<>()%".contains(b));
+    let mut out = Vec::new();
+    let mut copied = 0;
+    let mut changed = false;
+    for at in memchr::memmem::find_iter(bytes, b"/XRef") {
+        if at < copied || !is_delimiter(bytes.get(at + 5)) {
+            continue;
+        }
+        let Some(start) = memchr::memmem::rfind(&bytes[at.saturating_sub(WINDOW)..at], b"<<")
+            .map(|s| at.saturating_sub(WINDOW) + s)
+            .filter(|&s| s >= copied)
+        else {
+            continue;
+        };
+        let Some(end) = memchr::memmem::find(&bytes[at..bytes.len().min(at + WINDOW)], b"stream")
+            .map(|e| at + e)
+        else {
+            continue;
+        };
+        out.extend_from_slice(&bytes[copied..start]);
+        let mut i = start;
+        while i < end {
+            let hit = ABBREVIATIONS.iter().find(|(short, _)| {
+                bytes[i..end].starts_with(short) && is_delimiter(bytes.get(i + short.len()))
+            });
+            match hit {
+                Some((short, long)) => {
+                    out.extend_from_slice(long);
+                    i += short.len();
+                    changed = true;
+                }
+                None => {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+        }
+        copied = end;
+    }
+    if !changed {
+        return None;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    Some(out)
+}
+
 /// Writes a stream's abbreviated filter names out in full. ISO 32000-1 §8.9.7 defines
 /// `/Fl`, `/AHx`, `/A85`, `/LZW`, `/RL`, `/CCF` and `/DCT` for inline images; writers use
 /// them on streams too, readers (qpdf, pdf.js, Acrobat) decode them, and lopdf knows only the
@@ -884,7 +943,7 @@ fn load(
     limits: &policy::PdfLimits,
     deadline: Instant,
 ) -> Result<(Document, Inflation), Failure> {
-    let attempt = |filtered: bool, force_reconstruct: bool| {
+    let attempt_on = |bytes: &[u8], filtered: bool, force_reconstruct: bool| {
         LOADING.with(|loading| *loading.borrow_mut() = Some(Inflation::new(limits, deadline)));
         let options = lopdf::LoadOptions {
             // lopdf unpacks object and cross-reference streams into memory: keep that far below
@@ -915,6 +974,8 @@ fn load(
             Err(_) => Err(Failure::Panicked),
         }
     };
+    let attempt =
+        |filtered: bool, force_reconstruct: bool| attempt_on(bytes, filtered, force_reconstruct);
     match attempt(true, false) {
         Ok((document, inflation))
             if document.is_encrypted()
@@ -926,7 +987,17 @@ fn load(
         // object filter cannot reach: lopdf reads those streams before any object) is rebuilt
         // by scanning the objects, as readers do.
         _ => match attempt(false, false) {
-            Err(Failure::Load(lopdf::Error::Unimplemented(_))) => attempt(false, true),
+            Err(Failure::Load(error)) => match xref_filters_expanded(bytes) {
+                // Read from a copy whose cross-reference stream dictionaries name their
+                // filters in full; the offsets moved, so the objects are found by scanning.
+                // That rebuild is ours, not a repair of damage.
+                Some(copy) => attempt_on(&copy, false, true).map(|(mut document, inflation)| {
+                    document.xref_recovery = None;
+                    (document, inflation)
+                }),
+                None if matches!(error, lopdf::Error::Unimplemented(_)) => attempt(false, true),
+                None => Err(Failure::Load(error)),
+            },
             other => other,
         },
     }

@@ -378,6 +378,15 @@ fn fixtures_made_by_qpdf() {
     );
     assert_eq!(object_streams.pages, Some(3));
 
+    // qpdf's filter-abbreviation case: object and cross-reference streams with /Fl.
+    let abbreviated = check_pdf(include_bytes!("fixtures/abbreviated-filters.pdf"));
+    assert!(
+        abbreviated.findings.is_empty(),
+        "{:?}",
+        abbreviated.findings
+    );
+    assert_eq!(abbreviated.pages, Some(3));
+
     let linearized = check_pdf(include_bytes!("fixtures/linearized.pdf"));
     assert!(linearized.findings.is_empty(), "{:?}", linearized.findings);
     assert!(facts(&linearized).linearized);
