@@ -375,6 +375,10 @@ fn decode_text(bytes: &[u8]) -> String {
     text.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
+/// Most page listings followed: far above any real document (a leaf listed many times over is
+/// a malformed tree, not a long document).
+const MAX_PAGE_LISTINGS: u32 = 1_000_000;
+
 fn check_page_tree(
     document: &Document,
     facts: &mut PdfFacts,
@@ -400,23 +404,25 @@ fn check_page_tree(
         .and_then(|c| c.as_i64().ok())
         .and_then(|c| u32::try_from(c).ok());
 
-    // Depth-first over the tree, remembering every node seen: a node met twice is a cycle (or
-    // a shared subtree, which readers also refuse).
+    // Depth-first over the tree, remembering every inner node seen: one met twice is a cycle
+    // (or a shared subtree, which readers also refuse). A leaf page listed twice is shown
+    // twice by readers (qpdf's xref-compressed-in-compressed.pdf has one): it is counted, not
+    // refused.
     let mut seen: HashSet<ObjectId> = HashSet::new();
     let mut stack: Vec<ObjectId> = vec![root];
     let mut pages: u32 = 0;
     let mut cycle = false;
     while let Some(id) = stack.pop() {
         on_time(deadline)?;
-        if !seen.insert(id) {
-            cycle = true;
-            break;
-        }
         let Ok(node) = document.get_dictionary(id) else {
             continue;
         };
         match node.get_type() {
             Ok(b"Pages") => {
+                if !seen.insert(id) {
+                    cycle = true;
+                    break;
+                }
                 if let Ok(kids) = node.get(b"Kids").and_then(Object::as_array) {
                     stack.extend(kids.iter().rev().filter_map(|k| k.as_reference().ok()));
                 }
@@ -424,6 +430,11 @@ fn check_page_tree(
             // A leaf without /Type is still a page to readers.
             Ok(b"Page") | Err(_) => pages = pages.saturating_add(1),
             Ok(_) => {}
+        }
+        // A leaf is visited once per listing; the listings are bounded by the objects read.
+        if pages > MAX_PAGE_LISTINGS {
+            cycle = true;
+            break;
         }
     }
     if cycle {

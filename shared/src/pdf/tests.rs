@@ -926,3 +926,19 @@ fn abbreviated_filter_names_are_read() {
         v.findings
     );
 }
+
+/// A leaf page listed twice in /Kids is shown twice by readers: counted, not called a cycle;
+/// an inner node met twice still is one.
+#[test]
+fn a_page_listed_twice_is_counted_not_refused() {
+    let mut pdf = minimal_pdf(2, "twice");
+    let kids = b"/Kids [3 0 R 5 0 R]";
+    let at = pdf
+        .windows(kids.len())
+        .position(|w| w == kids)
+        .expect("kids");
+    pdf[at..at + kids.len()].copy_from_slice(b"/Kids [3 0 R 3 0 R]");
+    let v = check_pdf(&pdf);
+    assert!(v.is_accepted(), "{:?}", v.findings);
+    assert_eq!(v.pages, Some(2));
+}
