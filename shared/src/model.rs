@@ -131,6 +131,9 @@ pub enum ReasonCode {
     DetachedSignatureMissing,
     /// A signature uses an algorithm that cannot be checked (neither valid nor invalid).
     SignatureUnsupported,
+    /// The PDF keeps its objects (object or cross-reference streams) compressed with a filter
+    /// readers do not decode.
+    UnsupportedFilter,
     /// Bytes that are not part of the PDF follow its end (named when they are a known format,
     /// such as a ZIP archive or a program).
     TrailingData,
@@ -194,6 +197,7 @@ impl ReasonCode {
             ReasonCode::RevocationRequired => "revocation_required",
             ReasonCode::DetachedSignatureMissing => "detached_signature_missing",
             ReasonCode::SignatureUnsupported => "signature_unsupported",
+            ReasonCode::UnsupportedFilter => "unsupported_filter",
             ReasonCode::TrailingData => "trailing_data",
             ReasonCode::PasswordRequired => "encrypted",
             ReasonCode::EncryptionRestricted => "encryption_restricted",
@@ -268,6 +272,9 @@ impl ReasonCode {
             ReasonCode::SignatureUnsupported => {
                 "Podpis używa algorytmu, którego system jeszcze nie sprawdza."
             }
+            ReasonCode::UnsupportedFilter => {
+                "Dokument zapisano metodą kompresji, której programy do PDF nie odczytują."
+            }
             ReasonCode::TrailingData => "Za końcem dokumentu PDF dołączono inne dane.",
             ReasonCode::PasswordRequired => {
                 "Dokument jest zabezpieczony hasłem i nie można go otworzyć."
@@ -302,7 +309,7 @@ impl ReasonCode {
     }
 
     /// Every code.
-    pub const ALL: [ReasonCode; 34] = [
+    pub const ALL: [ReasonCode; 35] = [
         ReasonCode::Empty,
         ReasonCode::NotPdf,
         ReasonCode::Truncated,
@@ -317,6 +324,7 @@ impl ReasonCode {
         ReasonCode::RevocationRequired,
         ReasonCode::DetachedSignatureMissing,
         ReasonCode::SignatureUnsupported,
+        ReasonCode::UnsupportedFilter,
         ReasonCode::TrailingData,
         ReasonCode::PasswordRequired,
         ReasonCode::EncryptionRestricted,

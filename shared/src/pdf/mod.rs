@@ -135,6 +135,19 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
         return verdict;
     }
 
+    if let Some(filter) = unsupported_structural_filter(bytes) {
+        let filter: String = filter.chars().take(64).collect();
+        reject(
+            &mut verdict,
+            ReasonCode::UnsupportedFilter,
+            format!(
+                "the PDF keeps its objects in streams compressed with /{filter}, which PDF \
+                 readers do not decode: they would show nothing"
+            ),
+        );
+        return verdict;
+    }
+
     let deadline = started + Duration::from_millis(limits.time_budget_ms);
     let (document, mut inflated) = match load(bytes, limits, deadline) {
         Ok(loaded) => loaded,
@@ -846,6 +859,79 @@ fn expand_filters_only(id: ObjectId, object: &mut Object) -> Option<(ObjectId, O
         }
         other => Some((id, other.clone())),
     }
+}
+
+/// The filters readers decode on the streams that hold a file's structure (ISO 32000-1
+/// §7.4, with the abbreviations of §8.9.7); encryption's /Crypt too.
+const STRUCTURAL_FILTERS: [&[u8]; 11] = [
+    b"FlateDecode",
+    b"Fl",
+    b"LZWDecode",
+    b"LZW",
+    b"ASCII85Decode",
+    b"A85",
+    b"ASCIIHexDecode",
+    b"AHx",
+    b"RunLengthDecode",
+    b"RL",
+    b"Crypt",
+];
+
+/// The first filter outside [`STRUCTURAL_FILTERS`] that an object or cross-reference stream
+/// of `bytes` names (such as /BrotliDecode, which lopdf decodes and readers do not): a file
+/// whose objects only such a filter unpacks shows readers nothing.
+fn unsupported_structural_filter(bytes: &[u8]) -> Option<String> {
+    const WINDOW: usize = 4096;
+    for kind in [b"/XRef".as_slice(), b"/ObjStm"] {
+        for at in memchr::memmem::find_iter(bytes, kind) {
+            let after = bytes.get(at + kind.len());
+            if after.is_some_and(|b| b.is_ascii_alphanumeric()) {
+                continue;
+            }
+            let Some(start) = memchr::memmem::rfind(&bytes[at.saturating_sub(WINDOW)..at], b"<<")
+                .map(|s| at.saturating_sub(WINDOW) + s)
+            else {
+                continue;
+            };
+            let Some(end) =
+                memchr::memmem::find(&bytes[at..bytes.len().min(at + WINDOW)], b"stream")
+                    .map(|e| at + e)
+            else {
+                continue;
+            };
+            let dict = &bytes[start..end];
+            let Some(filter) = memchr::memmem::find(dict, b"/Filter") else {
+                continue;
+            };
+            // The names after /Filter, up to the next key or the end of an array.
+            let mut rest = &dict[filter + b"/Filter".len()..];
+            let array = rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+            loop {
+                let Some(slash) = rest.iter().position(|&b| b == b'/') else {
+                    break;
+                };
+                if !array && rest[..slash].iter().any(|b| !b.is_ascii_whitespace()) {
+                    break;
+                }
+                if array && rest[..slash].contains(&b']') {
+                    break;
+                }
+                let name_end = rest[slash + 1..]
+                    .iter()
+                    .position(|b| b.is_ascii_whitespace() || b"/[]<>()%".contains(b))
+                    .map_or(rest.len(), |n| slash + 1 + n);
+                let name = &rest[slash + 1..name_end];
+                if !STRUCTURAL_FILTERS.contains(&name) {
+                    return Some(String::from_utf8_lossy(name).into_owned());
+                }
+                rest = &rest[name_end..];
+                if !array {
+                    break;
+                }
+            }
+        }
+    }
+    None
 }
 
 /// A copy of `bytes` in which the dictionaries of cross-reference streams (`/Type /XRef`)

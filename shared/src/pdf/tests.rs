@@ -942,3 +942,52 @@ fn a_page_listed_twice_is_counted_not_refused() {
     assert!(v.is_accepted(), "{:?}", v.findings);
     assert_eq!(v.pages, Some(2));
 }
+
+/// An object or cross-reference stream compressed with a filter readers do not decode
+/// (/BrotliDecode, which lopdf reads) is refused, not accepted with the pages lopdf found;
+/// the standard filters and their abbreviations are not.
+#[test]
+fn structure_compressed_with_an_unsupported_filter_is_refused() {
+    for filter in [
+        "/BrotliDecode",
+        "[/FlateDecode /BrotliDecode]",
+        "/JBIG2Decode",
+    ] {
+        let pdf = with_object(1, |b| {
+            b.stream(
+                &format!("/Type /ObjStm /N 1 /First 5 /Filter {filter}"),
+                b"\x1b\x03\x00 not brotli",
+            );
+            String::new()
+        });
+        let v = check_pdf(&pdf);
+        assert_eq!(
+            rejections(&v),
+            vec![ReasonCode::UnsupportedFilter],
+            "{filter}"
+        );
+        assert!(
+            v.findings[0].message.contains("Decode"),
+            "{}",
+            v.findings[0].message
+        );
+    }
+    for filter in ["/FlateDecode", "/Fl", "[/A85 /Fl]", "[ /ASCIIHexDecode ]"] {
+        assert_eq!(
+            unsupported_structural_filter(
+                format!("1 0 obj << /Type /XRef /Filter {filter} /Size 3 >>\nstream\n").as_bytes()
+            ),
+            None,
+            "{filter}"
+        );
+    }
+    assert_eq!(
+        unsupported_structural_filter(b"<< /Type/ObjStm/Filter/BrotliDecode/N 1>>stream"),
+        Some("BrotliDecode".into())
+    );
+    // Another key after the filter is not taken for a filter.
+    assert_eq!(
+        unsupported_structural_filter(b"<< /Filter /Fl /Type /XRef /Size 3 >>\nstream"),
+        None
+    );
+}
