@@ -288,9 +288,9 @@ fn check_file(path: &Path, policy: &PdfPolicy, signatures: &SignaturePolicy) -> 
             size: read.size,
         };
     }
-    let (mut verdict, (hash, checkpoints)) = std::thread::scope(|scope| {
+    let ((mut verdict, parsed), (hash, checkpoints)) = std::thread::scope(|scope| {
         let hashing = scope.spawn(|| hash_with_checkpoints(&bytes));
-        let verdict = intake::pdf::inspect(&bytes, policy);
+        let verdict = intake::pdf::inspect_document(&bytes, policy);
         // The hashing thread cannot fail; should it ever, hash here rather than give up.
         let hashed = hashing
             .join()
@@ -307,6 +307,7 @@ fn check_file(path: &Path, policy: &PdfPolicy, signatures: &SignaturePolicy) -> 
         intake::signature::judge(
             &mut verdict,
             &bytes,
+            parsed.as_ref(),
             signatures,
             None,
             detached,

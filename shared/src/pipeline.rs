@@ -27,9 +27,9 @@ pub fn assess(
     signatures: &SignaturePolicy,
     detached: Detached<'_>,
 ) -> Verdict {
-    let mut verdict = match &read.bytes {
-        Some(bytes) => crate::pdf::inspect(bytes, policy),
-        None => crate::pdf::too_large(read.size, limit),
+    let (mut verdict, parsed) = match &read.bytes {
+        Some(bytes) => crate::pdf::inspect_document(bytes, policy),
+        None => (crate::pdf::too_large(read.size, limit), None),
     };
     if let Some(bytes) = read
         .bytes
@@ -40,6 +40,7 @@ pub fn assess(
         crate::signature::judge(
             &mut verdict,
             bytes,
+            parsed.as_ref(),
             signatures,
             service,
             detached,

@@ -86,6 +86,16 @@ pub fn check_pdf(bytes: &[u8]) -> Verdict {
 
 /// Inspects a PDF against `policy`.
 pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
+    inspect_document(bytes, policy).0
+}
+
+/// A document as the engine read it, for the signature checks to use instead of reading the
+/// file a second time.
+pub struct Parsed(pub(crate) Document);
+
+/// [`inspect`], also giving the document as read when the engine read it in full (a file
+/// refused before or while reading gives none).
+pub fn inspect_document(bytes: &[u8], policy: &PdfPolicy) -> (Verdict, Option<Parsed>) {
     let started = Instant::now();
     let limits = &policy.limits;
     let mut verdict = Verdict::default();
@@ -94,10 +104,10 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
     };
     if bytes.is_empty() {
         reject(&mut verdict, ReasonCode::Empty, "the file is empty".into());
-        return verdict;
+        return (verdict, None);
     }
     if bytes.len() as u64 > limits.max_bytes {
-        return too_large(bytes.len() as u64, limits.max_bytes);
+        return (too_large(bytes.len() as u64, limits.max_bytes), None);
     }
     let raw = scan::scan(bytes);
     if raw.header_at.is_none() {
@@ -106,7 +116,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
             ReasonCode::NotPdf,
             "the file is not a PDF (no %PDF- header in its first 1024 bytes)".into(),
         );
-        return verdict;
+        return (verdict, None);
     }
     verdict.pdf_version = raw.version.clone();
     // Data after the last revision: a whole PDF with something appended is read (and the
@@ -121,7 +131,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
             "the PDF is incomplete: it has no %%EOF marker at its end (the upload was cut off?)"
                 .into(),
         );
-        return verdict;
+        return (verdict, None);
     }
     if raw.object_keywords > limits.max_objects {
         reject(
@@ -132,7 +142,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
                 raw.object_keywords, limits.max_objects
             ),
         );
-        return verdict;
+        return (verdict, None);
     }
 
     if let Some(filter) = unsupported_structural_filter(bytes) {
@@ -145,7 +155,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
                  readers do not decode: they would show nothing"
             ),
         );
-        return verdict;
+        return (verdict, None);
     }
 
     let deadline = started + Duration::from_millis(limits.time_budget_ms);
@@ -154,7 +164,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
         Err(Failure::Load(e)) => {
             let (code, message) = load_failure(bytes, &e);
             reject(&mut verdict, code, message);
-            return verdict;
+            return (verdict, None);
         }
         Err(Failure::Panicked) => {
             reject(
@@ -162,7 +172,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
                 ReasonCode::Unparseable,
                 "the PDF could not be read: its structure is malformed".into(),
             );
-            return verdict;
+            return (verdict, None);
         }
     };
 
@@ -215,7 +225,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
             "the PDF is protected by a password and cannot be opened",
         ));
         verdict.facts = Some(facts);
-        return verdict;
+        return (verdict, None);
     }
     if document.was_encrypted() {
         facts.encryption = Encryption::OwnerPasswordOnly;
@@ -246,7 +256,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
             ),
         ));
         verdict.facts = Some(facts);
-        return verdict;
+        return (verdict, None);
     }
 
     let outcome = (|| -> Result<(), OverBudget> {
@@ -307,7 +317,7 @@ pub fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
     }
     verdict.pages = facts.pages;
     verdict.facts = Some(facts);
-    verdict
+    (verdict, Some(Parsed(document)))
 }
 
 /// The time budget ran out.

@@ -397,13 +397,15 @@ pub enum Detached<'a> {
     Present(Option<&'a [u8]>),
 }
 
-/// Checks a PDF's signatures after the engine accepted it, and adds the report and its
+/// Checks a PDF's signatures after the engine accepted it (on the document it read, when
+/// given, else reading the file again), and adds the report and its
 /// findings to the verdict: a signature that does not hold is a warning, unless the service
 /// requires a trusted signature, when anything short of one rejects the document (it is kept
 /// in quarantine like every rejected document).
 pub fn judge(
     verdict: &mut crate::model::Verdict,
     bytes: &[u8],
+    parsed: Option<&crate::pdf::Parsed>,
     policy: &SignaturePolicy,
     service: Option<&str>,
     detached: Detached<'_>,
@@ -413,7 +415,7 @@ pub fn judge(
     // The checks are safe code over bounded input; should one still panic, the document is
     // reported as having a signature that could not be checked rather than crash the batch.
     let mut report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        check_pdf_signatures_resuming(bytes, &policy.anchors, checkpoints)
+        pades::check_pdf_signatures_of(bytes, parsed, &policy.anchors, checkpoints)
     }))
     .unwrap_or_else(|_| {
         let mut v = SignatureVerdict::new(SignatureFormat::Pades);

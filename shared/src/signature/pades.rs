@@ -45,8 +45,27 @@ pub fn check_pdf_signatures_resuming(
     anchors: &TrustAnchors,
     checkpoints: Option<&HashCheckpoints>,
 ) -> SignatureReport {
-    let Some(document) = crate::pdf::load_for_signatures(bytes) else {
-        return SignatureReport::from_signatures(Vec::new());
+    check_pdf_signatures_of(bytes, None, anchors, checkpoints)
+}
+
+/// [`check_pdf_signatures_resuming`] on the document as the engine read it (`parsed`), when
+/// it did, so that the file is not parsed a second time.
+pub fn check_pdf_signatures_of(
+    bytes: &[u8],
+    parsed: Option<&crate::pdf::Parsed>,
+    anchors: &TrustAnchors,
+    checkpoints: Option<&HashCheckpoints>,
+) -> SignatureReport {
+    let loaded;
+    let document = match parsed {
+        Some(parsed) => &parsed.0,
+        None => match crate::pdf::load_for_signatures(bytes) {
+            Some(document) => {
+                loaded = document;
+                &loaded
+            }
+            None => return SignatureReport::from_signatures(Vec::new()),
+        },
     };
     let found = find_signatures(&document);
     if found.is_empty() {

@@ -769,6 +769,7 @@ fn services_may_require_revocation_data() {
         judge(
             &mut verdict,
             &bytes,
+            None,
             &policy,
             Some(service),
             Detached::NotDeclared,
@@ -902,4 +903,37 @@ fn form_resources_count_as_form_filling_only_when_viewers_redraw_fields() {
         "{:?}",
         r.signatures[0].changes
     );
+}
+
+/// The signature checks on the document the engine read give the verdicts they give when they
+/// read the file themselves, on every fixture.
+#[test]
+fn the_engines_document_gives_the_same_verdicts() {
+    let anchors = anchors();
+    let policy = crate::pdf::policy::PdfPolicy::default();
+    let mut compared = 0;
+    for entry in std::fs::read_dir(fixture_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "pdf") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let (_, parsed) = crate::pdf::inspect_document(&bytes, &policy);
+        let Some(parsed) = parsed else {
+            continue;
+        };
+        let mut again = check_pdf_signatures(&bytes, &anchors);
+        let mut reused = pades::check_pdf_signatures_of(&bytes, Some(&parsed), &anchors, None);
+        // The time "now" is taken per run; nothing else may differ.
+        for r in [&mut again, &mut reused] {
+            for s in &mut r.signatures {
+                if s.time_source.is_none() {
+                    s.signing_time = None;
+                }
+            }
+        }
+        assert_eq!(again, reused, "{}", path.display());
+        compared += 1;
+    }
+    assert!(compared >= 40, "only {compared} fixtures compared");
 }
