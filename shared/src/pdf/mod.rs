@@ -916,10 +916,7 @@ fn unsupported_structural_filter(bytes: &[u8]) -> Option<String> {
             // The names after /Filter, up to the next key or the end of an array.
             let mut rest = &dict[filter + b"/Filter".len()..];
             let array = rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-            loop {
-                let Some(slash) = rest.iter().position(|&b| b == b'/') else {
-                    break;
-                };
+            while let Some(slash) = rest.iter().position(|&b| b == b'/') {
                 if !array && rest[..slash].iter().any(|b| !b.is_ascii_whitespace()) {
                     break;
                 }

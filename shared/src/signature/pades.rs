@@ -67,13 +67,13 @@ pub fn check_pdf_signatures_of(
             None => return SignatureReport::from_signatures(Vec::new()),
         },
     };
-    let found = find_signatures(&document);
+    let found = find_signatures(document);
     if found.is_empty() {
         return SignatureReport::from_signatures(Vec::new());
     }
     let revisions = scan::revisions(bytes);
-    let certification = certification_level(&document);
-    let document_revocation = dss_revocation(&document, bytes);
+    let certification = certification_level(document);
+    let document_revocation = dss_revocation(document, bytes);
     let mut verdicts: Vec<SignatureVerdict> = Vec::new();
     let mut verified = std::collections::BTreeSet::new();
     let mut seen_dicts: std::collections::HashMap<String, usize> = Default::default();
@@ -145,7 +145,7 @@ pub fn check_pdf_signatures_of(
         // Signatures closing the same revision share one comparison.
         let diff = diffs.entry(end).or_insert_with(|| {
             changes::classify(
-                bytes, &revisions, &document, &mut usage, end, permission, &verified,
+                bytes, &revisions, document, &mut usage, end, permission, &verified,
             )
         });
         verdict.modification = Some(diff.level);
