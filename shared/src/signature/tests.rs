@@ -800,22 +800,23 @@ fn services_may_require_revocation_data() {
     );
 }
 
-/// iText marks the root of the page tree with its version when it signs; that note alone is
-/// no change of the pages, anything more is.
-#[test]
-fn an_itext_marker_on_the_page_tree_is_not_a_page_change() {
-    let signed = fixture("valid-rsa.pdf");
-    let doc = lopdf::Document::load_mem(&signed).unwrap();
-    let pages = doc
+/// The object a catalog entry names, and the references (as PDF text) of its array `list`.
+fn catalog_entry_and_its_references(
+    bytes: &[u8],
+    entry: &[u8],
+    list: &[u8],
+) -> (lopdf::ObjectId, Vec<String>) {
+    let doc = lopdf::Document::load_mem(bytes).unwrap();
+    let id = doc
         .catalog()
         .unwrap()
-        .get(b"Pages")
+        .get(entry)
         .and_then(lopdf::Object::as_reference)
         .unwrap();
-    let kids: Vec<String> = doc
-        .get_dictionary(pages)
+    let references = doc
+        .get_dictionary(id)
         .unwrap()
-        .get(b"Kids")
+        .get(list)
         .and_then(lopdf::Object::as_array)
         .unwrap()
         .iter()
@@ -824,6 +825,15 @@ fn an_itext_marker_on_the_page_tree_is_not_a_page_change() {
             format!("{n} {g} R")
         })
         .collect();
+    (id, references)
+}
+
+/// iText marks the root of the page tree with its version when it signs; that note alone is
+/// no change of the pages, anything more is.
+#[test]
+fn an_itext_marker_on_the_page_tree_is_not_a_page_change() {
+    let signed = fixture("valid-rsa.pdf");
+    let (pages, kids) = catalog_entry_and_its_references(&signed, b"Pages", b"Kids");
     let node = |extra: &str, count: usize| {
         format!(
             "<< /Type /Pages /Kids [{}] /Count {count}{extra} >>",
@@ -852,25 +862,7 @@ fn an_itext_marker_on_the_page_tree_is_not_a_page_change() {
 #[test]
 fn form_resources_count_as_form_filling_only_when_viewers_redraw_fields() {
     let signed = fixture("valid-rsa.pdf");
-    let doc = lopdf::Document::load_mem(&signed).unwrap();
-    let form = doc
-        .catalog()
-        .unwrap()
-        .get(b"AcroForm")
-        .and_then(lopdf::Object::as_reference)
-        .unwrap();
-    let fields: Vec<String> = doc
-        .get_dictionary(form)
-        .unwrap()
-        .get(b"Fields")
-        .and_then(lopdf::Object::as_array)
-        .unwrap()
-        .iter()
-        .map(|k| {
-            let (n, g) = k.as_reference().unwrap();
-            format!("{n} {g} R")
-        })
-        .collect();
+    let (form, fields) = catalog_entry_and_its_references(&signed, b"AcroForm", b"Fields");
     let font = "<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>".to_string();
     let with = |extra: &str| {
         append_update(
