@@ -513,24 +513,33 @@ fn active_content_inside_a_large_object_stream_is_found() {
         "<< /S /JavaScript /JS (app.alert\\(1\\)) /Pad ({}) >>",
         "a".repeat(300 * 1024)
     );
+    let v = check_pdf(&object_stream_opening(&member, "", |data| data.to_vec()));
+    assert_javascript_found(&v);
+    assert!(rejections(&v).contains(&ReasonCode::JavaScript));
+}
+
+/// A one-page PDF that opens with object 50: `member`, held in an object stream whose
+/// dictionary has `extra` and whose data `pack` makes.
+fn object_stream_opening(member: &str, extra: &str, pack: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
     let header = "50 0 ";
-    let data = format!("{header}{member}");
-    let pdf = with_object(1, |b| {
+    let data = pack(format!("{header}{member}").as_bytes());
+    with_object(1, |b| {
         b.stream(
-            &format!("/Type /ObjStm /N 1 /First {}", header.len()),
-            data.as_bytes(),
+            &format!("/Type /ObjStm /N 1 /First {}{extra}", header.len()),
+            &data,
         );
         "/OpenAction 50 0 R".to_string()
-    });
-    let v = check_pdf(&pdf);
+    })
+}
+
+fn assert_javascript_found(v: &Verdict) {
     assert!(
-        facts(&v)
+        facts(v)
             .active_content
             .contains_key(&ActiveContent::JavaScript),
         "{:?}",
         v.findings
     );
-    assert!(rejections(&v).contains(&ReasonCode::JavaScript));
 }
 
 #[test]
@@ -893,23 +902,8 @@ fn data_after_the_end_is_a_warning_and_a_cut_off_update_is_truncated() {
 #[test]
 fn abbreviated_filter_names_are_read() {
     let member = "<< /S /JavaScript /JS (app.alert\\(1\\)) >>";
-    let header = "50 0 ";
-    let packed = deflate(format!("{header}{member}").as_bytes());
-    let pdf = with_object(1, |b| {
-        b.stream(
-            &format!("/Type /ObjStm /N 1 /First {} /Filter /Fl", header.len()),
-            &packed,
-        );
-        "/OpenAction 50 0 R".to_string()
-    });
-    let v = check_pdf(&pdf);
-    assert!(
-        facts(&v)
-            .active_content
-            .contains_key(&ActiveContent::JavaScript),
-        "{:?}",
-        v.findings
-    );
+    let v = check_pdf(&object_stream_opening(member, " /Filter /Fl", deflate));
+    assert_javascript_found(&v);
     assert!(!codes(&v).contains(&ReasonCode::Unparseable));
     // The same names in an array, on a content stream, still count towards the bomb limits.
     let bomb = deflate(&vec![0u8; 64 * 1024 * 1024]);
