@@ -82,9 +82,9 @@ variable "revocation_required_services" {
 }
 
 variable "validate_memory_mb" {
-  description = "Memory of the validate function. It holds one document at a time; the engine's peak is the document's size plus a few MiB (scripts/bench-pdf: 56 MiB for a 49 MiB scan, 109 MiB for a 103 MiB one), so 256 MB carries the default 50 MiB limit with room for the runtime and the SDK."
+  description = "Memory of the validate function. It holds one document at a time. A scan costs its size plus a few MiB (scripts/bench-pdf: 56 MiB for a 49 MiB scan), but a many-object document costs its object graph: the largest real file measured, Debian's 29 MB LilyPond notation manual, peaks at 197 MiB (scripts/bench-pdf --debian), which with the runtime and the SDK leaves 256 MB no room. 512 MB carries such manuals up to the default 50 MiB limit; Lambda's CPU grows with memory, so a document costs about the same."
   type        = number
-  default     = 256
+  default     = 512
 }
 
 variable "validate_timeout_seconds" {
