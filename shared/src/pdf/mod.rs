@@ -871,44 +871,79 @@ fn expand_filters_only(id: ObjectId, object: &mut Object) -> Option<(ObjectId, O
     }
 }
 
+/// The abbreviated filter names of ISO 32000-1 §8.9.7 and what they stand for.
+const FILTER_ABBREVIATIONS: [(&[u8], &[u8]); 7] = [
+    (b"Fl", b"FlateDecode"),
+    (b"AHx", b"ASCIIHexDecode"),
+    (b"A85", b"ASCII85Decode"),
+    (b"LZW", b"LZWDecode"),
+    (b"RL", b"RunLengthDecode"),
+    (b"CCF", b"CCITTFaxDecode"),
+    (b"DCT", b"DCTDecode"),
+];
+
+/// A filter name written out in full.
+fn full_filter_name(name: &[u8]) -> &[u8] {
+    FILTER_ABBREVIATIONS
+        .iter()
+        .find(|(short, _)| *short == name)
+        .map_or(name, |(_, long)| long)
+}
+
 /// The filters readers decode on the streams that hold a file's structure (ISO 32000-1
-/// §7.4, with the abbreviations of §8.9.7); encryption's /Crypt too.
-const STRUCTURAL_FILTERS: [&[u8]; 11] = [
+/// §7.4); encryption's /Crypt too.
+const STRUCTURAL_FILTERS: [&[u8]; 6] = [
     b"FlateDecode",
-    b"Fl",
     b"LZWDecode",
-    b"LZW",
     b"ASCII85Decode",
-    b"A85",
     b"ASCIIHexDecode",
-    b"AHx",
     b"RunLengthDecode",
-    b"RL",
     b"Crypt",
 ];
+
+/// Most stream dictionaries of one type looked at in the raw bytes: far above the object and
+/// cross-reference streams of real files, and a bound on the work a file of nothing but
+/// `/ObjStm` can cause.
+const MAX_STRUCTURAL_STREAMS: usize = 10_000;
+
+/// How far from a `/Type` value a stream dictionary's `<<` and its `stream` keyword may be.
+const DICTIONARY_WINDOW: usize = 4096;
+
+fn is_delimiter(b: Option<&u8>) -> bool {
+    b.is_none_or(|b| b.is_ascii_whitespace() || b"/[]<>()%".contains(b))
+}
+
+/// The dictionaries, as byte ranges from their `<<` to their `stream` keyword, of the
+/// streams that name `kind` (`/XRef`, `/ObjStm`) in the raw bytes, in file order and not
+/// overlapping; at most [`MAX_STRUCTURAL_STREAMS`].
+fn stream_dictionaries(bytes: &[u8], kind: &[u8]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let mut after = 0;
+    for at in memchr::memmem::find_iter(bytes, kind).take(MAX_STRUCTURAL_STREAMS) {
+        if at < after || !is_delimiter(bytes.get(at + kind.len())) {
+            continue;
+        }
+        // Back no further than the previous match: each byte is searched once.
+        let floor = at.saturating_sub(DICTIONARY_WINDOW).max(after);
+        let Some(start) = memchr::memmem::rfind(&bytes[floor..at], b"<<").map(|s| floor + s) else {
+            continue;
+        };
+        let ceiling = bytes.len().min(at + DICTIONARY_WINDOW);
+        let Some(end) = memchr::memmem::find(&bytes[at..ceiling], b"stream").map(|e| at + e) else {
+            continue;
+        };
+        found.push((start, end));
+        after = end;
+    }
+    found
+}
 
 /// The first filter outside [`STRUCTURAL_FILTERS`] that an object or cross-reference stream
 /// of `bytes` names (such as /BrotliDecode, which lopdf decodes and readers do not): a file
 /// whose objects only such a filter unpacks shows readers nothing.
 fn unsupported_structural_filter(bytes: &[u8]) -> Option<String> {
-    const WINDOW: usize = 4096;
     for kind in [b"/XRef".as_slice(), b"/ObjStm"] {
-        for at in memchr::memmem::find_iter(bytes, kind) {
-            let after = bytes.get(at + kind.len());
-            if after.is_some_and(|b| b.is_ascii_alphanumeric()) {
-                continue;
-            }
-            let Some(start) = memchr::memmem::rfind(&bytes[at.saturating_sub(WINDOW)..at], b"<<")
-                .map(|s| at.saturating_sub(WINDOW) + s)
-            else {
-                continue;
-            };
-            let Some(end) =
-                memchr::memmem::find(&bytes[at..bytes.len().min(at + WINDOW)], b"stream")
-                    .map(|e| at + e)
-            else {
-                continue;
-            };
+        for (start, end) in stream_dictionaries(bytes, kind) {
             let dict = &bytes[start..end];
             let Some(filter) = memchr::memmem::find(dict, b"/Filter") else {
                 continue;
@@ -925,10 +960,10 @@ fn unsupported_structural_filter(bytes: &[u8]) -> Option<String> {
                 }
                 let name_end = rest[slash + 1..]
                     .iter()
-                    .position(|b| b.is_ascii_whitespace() || b"/[]<>()%".contains(b))
+                    .position(|b| is_delimiter(Some(b)))
                     .map_or(rest.len(), |n| slash + 1 + n);
                 let name = &rest[slash + 1..name_end];
-                if !STRUCTURAL_FILTERS.contains(&name) {
+                if !STRUCTURAL_FILTERS.contains(&full_filter_name(name)) {
                     return Some(String::from_utf8_lossy(name).into_owned());
                 }
                 rest = &rest[name_end..];
@@ -945,44 +980,23 @@ fn unsupported_structural_filter(bytes: &[u8]) -> Option<String> {
 /// name their abbreviated filters in full, or `None` when none does. Only the dictionaries
 /// are edited (from their `<<` to their `stream` keyword), never stream data.
 fn xref_filters_expanded(bytes: &[u8]) -> Option<Vec<u8>> {
-    const ABBREVIATIONS: [(&[u8], &[u8]); 5] = [
-        (b"/Fl", b"/FlateDecode"),
-        (b"/AHx", b"/ASCIIHexDecode"),
-        (b"/A85", b"/ASCII85Decode"),
-        (b"/LZW", b"/LZWDecode"),
-        (b"/RL", b"/RunLengthDecode"),
-    ];
-    const WINDOW: usize = 4096;
-    let is_delimiter =
-        |b: Option<&u8>| b.is_none_or(|b| b.is_ascii_whitespace() || b"/[]<>()%".contains(b));
     let mut out = Vec::new();
     let mut copied = 0;
     let mut changed = false;
-    for at in memchr::memmem::find_iter(bytes, b"/XRef") {
-        if at < copied || !is_delimiter(bytes.get(at + 5)) {
-            continue;
-        }
-        let Some(start) = memchr::memmem::rfind(&bytes[at.saturating_sub(WINDOW)..at], b"<<")
-            .map(|s| at.saturating_sub(WINDOW) + s)
-            .filter(|&s| s >= copied)
-        else {
-            continue;
-        };
-        let Some(end) = memchr::memmem::find(&bytes[at..bytes.len().min(at + WINDOW)], b"stream")
-            .map(|e| at + e)
-        else {
-            continue;
-        };
+    for (start, end) in stream_dictionaries(bytes, b"/XRef") {
         out.extend_from_slice(&bytes[copied..start]);
         let mut i = start;
         while i < end {
-            let hit = ABBREVIATIONS.iter().find(|(short, _)| {
-                bytes[i..end].starts_with(short) && is_delimiter(bytes.get(i + short.len()))
+            let hit = FILTER_ABBREVIATIONS.iter().find(|(short, _)| {
+                bytes[i] == b'/'
+                    && bytes[i + 1..end].starts_with(short)
+                    && is_delimiter(bytes.get(i + 1 + short.len()))
             });
             match hit {
                 Some((short, long)) => {
+                    out.push(b'/');
                     out.extend_from_slice(long);
-                    i += short.len();
+                    i += 1 + short.len();
                     changed = true;
                 }
                 None => {
@@ -1005,18 +1019,12 @@ fn xref_filters_expanded(bytes: &[u8]) -> Option<Vec<u8>> {
 /// them on streams too, readers (qpdf, pdf.js, Acrobat) decode them, and lopdf knows only the
 /// full names.
 fn expand_filter_names(dict: &mut Dictionary) {
-    fn full(name: &[u8]) -> Option<&'static [u8]> {
-        Some(match name {
-            b"Fl" => b"FlateDecode",
-            b"AHx" => b"ASCIIHexDecode",
-            b"A85" => b"ASCII85Decode",
-            b"LZW" => b"LZWDecode",
-            b"RL" => b"RunLengthDecode",
-            b"CCF" => b"CCITTFaxDecode",
-            b"DCT" => b"DCTDecode",
-            _ => return None,
-        })
-    }
+    let full = |name: &[u8]| {
+        FILTER_ABBREVIATIONS
+            .iter()
+            .find(|(short, _)| *short == name)
+            .map(|(_, long)| *long)
+    };
     let Ok(filter) = dict.get_mut(b"Filter") else {
         return;
     };

@@ -1064,30 +1064,21 @@ fn fields_change(
 }
 
 fn field_ids(document: &Document, form: Option<&Dictionary>) -> BTreeSet<ObjectId> {
-    let fields = match form.map(|f| f.get(b"Fields")) {
-        Some(Ok(Object::Array(a))) => Some(a),
-        Some(Ok(Object::Reference(id))) => document.get_object(*id).and_then(Object::as_array).ok(),
-        _ => None,
-    };
-    fields
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f.as_reference().ok())
-        .collect()
+    referenced_ids(document, form, b"Fields")
 }
 
 fn annotation_ids(document: &Document, page: Option<&Dictionary>) -> BTreeSet<ObjectId> {
-    let Some(page) = page else {
-        return BTreeSet::new();
-    };
-    let annots = match page.get(b"Annots") {
-        Ok(Object::Array(a)) => Some(a),
-        Ok(Object::Reference(id)) => document.get_object(*id).and_then(Object::as_array).ok(),
-        _ => None,
-    };
-    annots
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a.as_reference().ok())
-        .collect()
+    referenced_ids(document, page, b"Annots")
+}
+
+/// The objects the array under `key` of `dict` (direct or indirect) refers to.
+fn referenced_ids(
+    document: &Document,
+    dict: Option<&Dictionary>,
+    key: &[u8],
+) -> BTreeSet<ObjectId> {
+    references_of(
+        dict.and_then(|d| d.get(key).ok())
+            .and_then(|list| super::pades::array(document, list)),
+    )
 }

@@ -535,26 +535,26 @@ pub(crate) fn parse_signed_data(bytes: &[u8]) -> Result<Cms, SignatureIssue> {
         ));
     }
     // As received; else as DER (real signers use BER indefinite lengths); else tolerantly.
-    let mut first_error = None;
-    let candidates = [
-        Some(der_bytes.to_vec()),
-        super::ber::to_der(der_bytes),
-        super::ber::to_der(der_bytes).and_then(|der| super::ber::tolerant_signed_data(&der)),
-    ];
-    for candidate in candidates.into_iter().flatten() {
-        match decode_signed_data(&candidate) {
-            Ok(data) => {
-                return Ok(Cms {
-                    data,
-                    signed_attrs: raw_signed_attrs(&candidate),
-                });
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
+    // Each reading is made only when the one before failed.
+    let decoded = |candidate: &[u8]| {
+        decode_signed_data(candidate).map(|data| Cms {
+            signed_attrs: raw_signed_attrs(candidate),
+            data,
+        })
+    };
+    let first_error = match decoded(der_bytes) {
+        Ok(cms) => return Ok(cms),
+        Err(e) => e,
+    };
+    let Some(der) = super::ber::to_der(der_bytes) else {
+        return Err(first_error);
+    };
+    if let Ok(cms) = decoded(&der) {
+        return Ok(cms);
     }
-    Err(first_error.unwrap_or_else(|| issue(IssueCode::CmsUnreadable, "the CMS is unreadable")))
+    super::ber::tolerant_signed_data(&der)
+        .and_then(|tolerant| decoded(&tolerant).ok())
+        .ok_or(first_error)
 }
 
 fn decode_signed_data(bytes: &[u8]) -> Result<SignedData, SignatureIssue> {
@@ -786,38 +786,15 @@ pub(crate) fn check(cms: &Cms, content: &SignedContent<'_>) -> CmsCheck {
             out.gen_time = generalized_time(&info.gen_time);
         }
     }
-    // The signature covers the attributes as the signer encoded them; a signer that sent
-    // them out of DER order may still have signed the sorted form, which is tried second.
-    let mut messages: Vec<Vec<u8>> = cms.signed_attrs.iter().cloned().collect();
-    if let Ok(sorted) = signed_attrs.to_der() {
-        if !messages.contains(&sorted) {
-            messages.push(sorted);
-        }
-    }
-    let attrs_der = match messages.as_slice() {
-        [] => {
-            out.issues.push(issue(
-                IssueCode::CmsUnreadable,
-                "the signed attributes cannot be encoded",
-            ));
-            return out;
-        }
-        [only] => only,
-        [received, sorted, ..] => {
-            let received_verifies = out.signer.as_ref().is_some_and(|cert| {
-                verify_signature(
-                    &cert.tbs_certificate.subject_public_key_info,
-                    &signer.signature_algorithm,
-                    Some(digest),
-                    received,
-                    signer.signature.as_bytes(),
-                )
-                .is_ok()
-            });
-            if received_verifies { received } else { sorted }
-        }
-    };
-    let mut out = verify_value(out, signer, digest, SignedMessage::Attributes(attrs_der));
+    let mut out = verify_value(
+        out,
+        signer,
+        digest,
+        SignedMessage::Attributes {
+            received: cms.signed_attrs.as_deref(),
+            attributes: signed_attrs,
+        },
+    );
     if out.valid {
         check_signing_certificate(&mut out, signer);
     }
@@ -833,7 +810,11 @@ pub(crate) fn check(cms: &Cms, content: &SignedContent<'_>) -> CmsCheck {
 }
 
 enum SignedMessage<'a, 'b> {
-    Attributes(&'a [u8]),
+    /// The signed attributes: as received, and decoded (re-encoded in DER order if needed).
+    Attributes {
+        received: Option<&'a [u8]>,
+        attributes: &'a cms::signed_data::SignedAttributes,
+    },
     Content(&'a SignedContent<'b>),
 }
 
@@ -850,21 +831,44 @@ fn verify_value(
         ));
         return out;
     };
-    let owned;
-    let bytes: &[u8] = match message {
-        SignedMessage::Attributes(der) => der,
-        SignedMessage::Content(content) => {
-            owned = content.parts().concat();
-            &owned
-        }
+    let verify = |message: &[u8]| {
+        verify_signature(
+            &cert.tbs_certificate.subject_public_key_info,
+            &signer.signature_algorithm,
+            Some(digest),
+            message,
+            signer.signature.as_bytes(),
+        )
     };
-    match verify_signature(
-        &cert.tbs_certificate.subject_public_key_info,
-        &signer.signature_algorithm,
-        Some(digest),
-        bytes,
-        signer.signature.as_bytes(),
-    ) {
+    let result = match message {
+        // The signature covers the attributes as the signer encoded them; a signer that sent
+        // them out of DER order may still have signed the sorted form, which is tried second.
+        SignedMessage::Attributes {
+            received,
+            attributes,
+        } => {
+            let first = received.map(verify);
+            match first {
+                Some(Ok(verified)) => Ok(verified),
+                _ => match attributes.to_der() {
+                    Ok(sorted) if Some(sorted.as_slice()) != received => verify(&sorted),
+                    Ok(_) => first.unwrap_or(Err(VerifyError::Invalid)),
+                    Err(_) => match first {
+                        Some(failed) => failed,
+                        None => {
+                            out.issues.push(issue(
+                                IssueCode::CmsUnreadable,
+                                "the signed attributes cannot be encoded",
+                            ));
+                            return out;
+                        }
+                    },
+                },
+            }
+        }
+        SignedMessage::Content(content) => verify(&content.parts().concat()),
+    };
+    match result {
         Ok((scheme, verified)) => {
             if scheme.contains("SHA-1") && digest != DigestAlgorithm::Sha1 {
                 out.issues.push(issue(
