@@ -860,17 +860,6 @@ fn drop_large_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Ob
     }
 }
 
-/// For the unfiltered load: only the filter names are expanded.
-fn expand_filters_only(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
-    match object {
-        Object::Stream(stream) => {
-            expand_filter_names(&mut stream.dict);
-            Some((id, Object::Null))
-        }
-        other => Some((id, other.clone())),
-    }
-}
-
 /// The abbreviated filter names of ISO 32000-1 §8.9.7 and what they stand for.
 const FILTER_ABBREVIATIONS: [(&[u8], &[u8]); 7] = [
     (b"Fl", b"FlateDecode"),
@@ -976,14 +965,20 @@ fn unsupported_structural_filter(bytes: &[u8]) -> Option<String> {
     None
 }
 
-/// A copy of `bytes` in which the dictionaries of cross-reference streams (`/Type /XRef`)
-/// name their abbreviated filters in full, or `None` when none does. Only the dictionaries
-/// are edited (from their `<<` to their `stream` keyword), never stream data.
-fn xref_filters_expanded(bytes: &[u8]) -> Option<Vec<u8>> {
+/// A copy of `bytes` in which the dictionaries of cross-reference and object streams name
+/// their abbreviated filters in full, or `None` when none does. Only the dictionaries are
+/// edited (from their `<<` to their `stream` keyword), never stream data.
+fn structural_filters_expanded(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut dictionaries = stream_dictionaries(bytes, b"/XRef");
+    dictionaries.extend(stream_dictionaries(bytes, b"/ObjStm"));
+    dictionaries.sort_unstable();
     let mut out = Vec::new();
     let mut copied = 0;
     let mut changed = false;
-    for (start, end) in stream_dictionaries(bytes, b"/XRef") {
+    for (start, end) in dictionaries {
+        if start < copied {
+            continue;
+        }
         out.extend_from_slice(&bytes[copied..start]);
         let mut i = start;
         while i < end {
@@ -1066,11 +1061,8 @@ fn load(
                     .min(EAGER_DECOMPRESSION_LIMIT),
             )
             .ok(),
-            filter: Some(if filtered {
-                drop_large_streams as lopdf::FilterFunc
-            } else {
-                expand_filters_only as lopdf::FilterFunc
-            }),
+            // lopdf repairs only an unfiltered load: the repairing attempt has no filter.
+            filter: filtered.then_some(drop_large_streams as lopdf::FilterFunc),
             force_reconstruct,
             ..lopdf::LoadOptions::default()
         };
@@ -1099,9 +1091,9 @@ fn load(
         // object filter cannot reach: lopdf reads those streams before any object) is rebuilt
         // by scanning the objects, as readers do.
         _ => match attempt(false, false) {
-            Err(Failure::Load(error)) => match xref_filters_expanded(bytes) {
-                // Read from a copy whose cross-reference stream dictionaries name their
-                // filters in full; the offsets moved, so the objects are found by scanning.
+            Err(Failure::Load(error)) => match structural_filters_expanded(bytes) {
+                // Read from a copy whose structural stream dictionaries name their filters in
+                // full; the offsets moved, so the objects are found by scanning.
                 // That rebuild is ours, not a repair of damage.
                 Some(copy) => attempt_on(&copy, false, true).map(|(mut document, inflation)| {
                     document.xref_recovery = None;

@@ -985,3 +985,21 @@ fn structure_compressed_with_an_unsupported_filter_is_refused() {
         None
     );
 }
+
+/// Cross-reference sections that loop (`/Prev` naming the section itself, as qpdf's
+/// append-xref-loop.pdf has) are repaired by lopdf's unfiltered load, which must stay
+/// unfiltered: the file is read, with a warning.
+#[test]
+fn an_xref_loop_is_repaired() {
+    let mut pdf = minimal_pdf(1, "loop");
+    let at = pdf.len();
+    pdf.extend_from_slice(
+        format!(
+            "xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 6 /Root 1 0 R /Prev {at} >>\nstartxref\n{at}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    let v = check_pdf(&pdf);
+    assert_eq!(codes(&v), vec![ReasonCode::Repaired], "{:?}", v.findings);
+    assert_eq!(v.pages, Some(1));
+}
