@@ -1,5 +1,6 @@
-//! moto server, the local AWS: installed with pip when missing, started on a free loopback port,
-//! stopped when dropped.
+//! moto server, the local AWS: installed with pip when missing, started on a free loopback port
+//! through `tests/local-aws/moto_server.py` (moto with DynamoDB requests one at a time, so a
+//! cancelled transaction undoes only itself, as on DynamoDB), stopped when dropped.
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,16 +21,12 @@ impl Moto {
         ensure_installed().await?;
         let port = crate::process::free_port()?;
         let mut command = Command::new(python());
-        command.args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ]);
+        let server = crate::workspace_root().join("tests/local-aws/moto_server.py");
+        command
+            .arg(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         let child = crate::process::spawn_logged(&mut command, log)
-            .context("starting moto server (python3 -m moto.server)")?;
+            .with_context(|| format!("starting moto server ({})", server.display()))?;
         let endpoint = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         for _ in 0..200 {

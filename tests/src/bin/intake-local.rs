@@ -227,8 +227,9 @@ async fn push_station_batch(
 }
 
 /// Counts `documents` documents in `day` as notify does (one counter update per document, into
-/// its shard), one writer per shard: moto's UpdateItem is not atomic under concurrent requests to
-/// one item (DynamoDB's is), and lost an ADD in 100,000 when writers shared shards.
+/// its shard), one writer per shard, as the system spreads its writes. (moto alone lost an ADD in
+/// 100,000 when writers shared shards: its UpdateItem is a read and a write. The local AWS now runs
+/// DynamoDB requests one at a time; `tests/tests/local_aws.rs`.)
 async fn count_day(
     table: &CountsTable,
     day: jiff::civil::Date,
