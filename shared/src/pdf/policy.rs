@@ -102,6 +102,12 @@ pub struct PdfLimits {
     pub max_bytes: u64,
     /// Most objects.
     pub max_objects: usize,
+    /// Most memory the document's objects may take once read, in bytes (estimated from each
+    /// object as it is read; streams' bytes over 256 KiB are measured, not kept). A file whose
+    /// objects would take more is refused `too_many_objects` before it can exhaust the
+    /// function. A damaged or encrypted file, which is read without that object-by-object
+    /// accounting, may be at most a 32nd of this in size.
+    pub max_structure_bytes: u64,
     /// Deepest nesting of arrays and dictionaries in one object; a deeper file is rejected.
     /// lopdf's parser refuses more than 100 levels whatever this says.
     pub max_depth: usize,
@@ -126,6 +132,10 @@ impl Default for PdfLimits {
         PdfLimits {
             max_bytes: crate::upload::DEFAULT_MAX_UPLOAD_BYTES,
             max_objects: 500_000,
+            // validate has 512 MB: room for this twice (a signed file's signed revision is read
+            // beside it), a 50 MiB upload, the runtime and the SDK. R's 6.5 MB reference
+            // manual, the most object-heavy real file measured, takes 139 MB.
+            max_structure_bytes: 192 * 1024 * 1024,
             max_depth: 64,
             max_stream_decompressed_bytes: 256 * 1024 * 1024,
             max_total_decompressed_bytes: 1024 * 1024 * 1024,

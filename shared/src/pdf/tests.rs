@@ -105,8 +105,8 @@ fn incremental_updates_are_listed_as_revisions() {
     assert_eq!(revisions[2].end, twice.len() as u64);
 }
 
-#[test]
-fn a_wrong_startxref_is_repaired_with_a_warning() {
+/// A one-page PDF whose startxref points a byte off.
+fn wrong_startxref_pdf() -> Vec<u8> {
     let mut pdf = minimal_pdf(1, "repair");
     let at = pdf
         .windows(9)
@@ -114,6 +114,12 @@ fn a_wrong_startxref_is_repaired_with_a_warning() {
         .expect("startxref");
     let offset_at = at + 10;
     pdf[offset_at] = if pdf[offset_at] == b'1' { b'2' } else { b'1' };
+    pdf
+}
+
+#[test]
+fn a_wrong_startxref_is_repaired_with_a_warning() {
+    let pdf = wrong_startxref_pdf();
     let v = check_pdf(&pdf);
     assert!(v.is_accepted(), "{:?}", v.findings);
     assert_eq!(codes(&v), vec![ReasonCode::Repaired]);
@@ -1002,4 +1008,96 @@ fn an_xref_loop_is_repaired() {
     let v = check_pdf(&pdf);
     assert_eq!(codes(&v), vec![ReasonCode::Repaired], "{:?}", v.findings);
     assert_eq!(v.pages, Some(1));
+}
+
+/// A PDF whose objects are large arrays of numbers: small on disk, large once read.
+fn array_heavy_pdf(arrays: usize, numbers: usize) -> Vec<u8> {
+    let mut builder = PdfBuilder::new(1, "arrays");
+    let array: String = (0..numbers).map(|n| format!("{} ", n % 10)).collect();
+    for _ in 0..arrays {
+        builder.object(format!("[{array}]"));
+    }
+    builder.build()
+}
+
+#[test]
+fn objects_past_the_memory_limit_are_refused_not_read_in_full() {
+    // 200 arrays of 1,000 numbers: about 400 KB on disk, some 25 MB once read.
+    let pdf = array_heavy_pdf(200, 1000);
+    let mut policy = PdfPolicy::default();
+    assert!(inspect(&pdf, &policy).is_accepted());
+    policy.limits.max_structure_bytes = 4 * 1024 * 1024;
+    let (verdict, parsed) = inspect_document(&pdf, &policy);
+    assert_eq!(rejections(&verdict), vec![ReasonCode::TooManyObjects]);
+    assert!(parsed.is_none());
+    let finding = &verdict.findings[0];
+    assert!(finding.message.contains("4 MiB of memory"), "{finding:?}");
+    // The estimate follows what is held: the whole file fits a limit some 30% above it.
+    let mut estimate = 0;
+    for arrays in [50, 100, 200] {
+        let pdf = array_heavy_pdf(arrays, 1000);
+        let (document, inflation) = load(
+            &pdf,
+            &PdfPolicy::default().limits,
+            Instant::now() + Duration::from_secs(20),
+        )
+        .ok()
+        .expect("loads");
+        assert!(
+            inflation.structure_bytes > estimate,
+            "grows with the objects"
+        );
+        estimate = inflation.structure_bytes;
+        let held = document.objects.len() as u64 * std::mem::size_of::<Object>() as u64
+            + arrays as u64 * 1000 * std::mem::size_of::<Object>() as u64;
+        assert!(
+            estimate >= held && estimate < held * 13 / 10,
+            "{estimate} against {held}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_or_encrypted_file_too_large_to_read_whole_is_refused() {
+    let mut policy = PdfPolicy::default();
+    // Room for the objects of each, but a 32nd of the limit (512 bytes) is below each size.
+    policy.limits.max_structure_bytes = 16 * 1024;
+    let restricted = include_bytes!("fixtures/owner-only.pdf");
+    assert!(declares_encryption(restricted));
+    let v = inspect(restricted, &policy);
+    assert_eq!(rejections(&v), vec![ReasonCode::TooManyObjects]);
+    assert!(
+        v.findings[0].message.contains("damaged or encrypted"),
+        "{v:?}"
+    );
+    // The catalog's cross-reference entry points at the header: found only by a rebuild.
+    let mut damaged = minimal_pdf(1, "rebuild");
+    let xref = damaged
+        .windows(6)
+        .position(|w| w == b"\nxref\n")
+        .expect("xref");
+    let entry = xref
+        + damaged[xref..]
+            .windows(3)
+            .position(|w| w == b" n ")
+            .expect("an entry")
+        - 16;
+    damaged[entry..entry + 10].copy_from_slice(b"0000000001");
+    assert!(!declares_encryption(&damaged));
+    let v = inspect(&damaged, &policy);
+    assert_eq!(rejections(&v), vec![ReasonCode::TooManyObjects]);
+    assert!(
+        v.findings[0].message.contains("damaged or encrypted"),
+        "{v:?}"
+    );
+    // With room, both are read as before.
+    let policy = PdfPolicy::default();
+    assert_eq!(
+        codes(&inspect(restricted, &policy)),
+        vec![ReasonCode::EncryptionRestricted]
+    );
+    assert_eq!(
+        codes(&inspect(&damaged, &policy)),
+        vec![ReasonCode::Repaired]
+    );
 }
