@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use intake::adapters::Aws;
 use intake::adapters::dynamodb::DocumentTable;
-use intake::notify::reclassify;
+use intake::notification::reclassify;
 use intake::routing::RoutingRules;
 
 pub const USAGE: &str = "\

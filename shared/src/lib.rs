@@ -9,12 +9,15 @@ pub mod adapters;
 pub mod api;
 pub mod config;
 pub mod hashing;
+#[cfg(any(test, feature = "in-memory"))]
+pub mod in_memory;
 pub mod keys;
 pub mod model;
-pub mod notify;
+pub mod notification;
 pub mod pdf;
 #[cfg(feature = "aws")]
 pub mod pipeline;
+pub mod ports;
 pub mod report;
 #[cfg(feature = "aws")]
 pub mod reporting;

@@ -10,6 +10,7 @@ use intake::reporting::Reporter;
 use jiff::civil::Date;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -19,8 +20,9 @@ async fn main() -> Result<(), Error> {
     let rules = intake::routing::RoutingRules::bundled()?;
     let reporter = Reporter::new(&aws, &config, &rules);
     let reporter = &reporter;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(reporter, &event.payload).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let span = intake::telemetry::invocation(&event.context.request_id);
+        async move { handle(reporter, &event.payload).await }.instrument(span)
     }))
     .await
 }

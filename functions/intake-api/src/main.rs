@@ -20,6 +20,7 @@ use intake::station_desk::{Answer, StationDesk, StationRequest};
 use intake::upload::{PostPolicySpec, parse_upload_request, web_signature_key, web_upload_key};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::json;
+use tracing::Instrument;
 
 struct App {
     config: ApiConfig,
@@ -50,8 +51,9 @@ async fn main() -> Result<(), Error> {
     };
     let app = &app;
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<LambdaFunctionUrlRequest>| async move {
-            Ok::<_, Error>(app.handle(event.payload).await)
+        move |event: LambdaEvent<LambdaFunctionUrlRequest>| {
+            let span = intake::telemetry::invocation(&event.context.request_id);
+            async move { Ok::<_, Error>(app.handle(event.payload).await) }.instrument(span)
         },
     ))
     .await

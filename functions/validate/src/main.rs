@@ -11,6 +11,7 @@ use intake::pipeline::Validator;
 use intake::s3_event::{IncomingMessage, parse_incoming_message};
 use intake::signature::{SignaturePolicy, TrustAnchors};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -45,8 +46,9 @@ async fn main() -> Result<(), Error> {
         config,
     };
     let validator = &validator;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(handle(validator, event.payload).await)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let span = intake::telemetry::invocation(&event.context.request_id);
+        async move { Ok::<_, Error>(handle(validator, event.payload).await) }.instrument(span)
     }))
     .await
 }

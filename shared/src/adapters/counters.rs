@@ -25,16 +25,7 @@ pub struct CountsTable {
     table: String,
 }
 
-/// Where a document was counted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CountMark {
-    /// The Warsaw day.
-    pub day: Date,
-    /// The department it is counted for (moved with a reclassification).
-    pub department: String,
-    /// The counter shard.
-    pub shard: u32,
-}
+pub use crate::ports::CountMark;
 
 fn mark_id(document_id: &str) -> String {
     format!("counted#{document_id}")

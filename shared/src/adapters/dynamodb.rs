@@ -323,22 +323,7 @@ fn ledger_id(document_id: &str, department: &str) -> String {
     format!("notified#{document_id}#{department}")
 }
 
-/// One record of the table's stream, as Lambda delivers it.
-#[derive(Debug, Clone)]
-pub struct StreamChange {
-    /// The record's sequence number (for partial batch failures).
-    pub sequence_number: String,
-    /// `INSERT`, `MODIFY` or `REMOVE`.
-    pub event_name: String,
-    /// The item after the change, as a record (`None` for a removal).
-    pub new: Option<DocumentRecord>,
-    /// The item before the change (`None` for an insertion).
-    pub old: Option<DocumentRecord>,
-    /// For a batch item, the batch after the change.
-    pub new_batch: Option<crate::station::BatchRecord>,
-    /// For a batch item, the batch before the change.
-    pub old_batch: Option<crate::station::BatchRecord>,
-}
+pub use crate::notification::StreamChange;
 
 /// Reads a DynamoDB stream event (Lambda's JSON: `Records[].dynamodb.NewImage` in DynamoDB's
 /// attribute-value JSON). A record that cannot be read is returned as an error with its

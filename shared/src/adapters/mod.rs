@@ -3,6 +3,7 @@
 pub mod batches;
 pub mod counters;
 pub mod dynamodb;
+pub mod ports;
 pub mod s3;
 pub mod sns;
 pub mod ssm;
@@ -40,15 +41,9 @@ impl Aws {
     }
 }
 
-/// An SDK call failed. The message carries the service's error code, never request contents.
-#[derive(Debug, thiserror::Error)]
-#[error("{operation} failed: {detail}")]
-pub struct AwsError {
-    /// The operation, for example `s3:GetObject`.
-    pub operation: &'static str,
-    /// The service's error code and message, or the transport error.
-    pub detail: String,
-}
+/// An SDK call failed: the ports' error (its message carries the service's error code, never
+/// request contents).
+pub use crate::ports::PortError as AwsError;
 
 impl AwsError {
     pub(crate) fn new<E>(operation: &'static str, err: &aws_sdk_s3::error::SdkError<E>) -> Self

@@ -4,7 +4,7 @@
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::{Aws, AwsError};
-use crate::notify::{Notification, deduplication_id};
+use crate::notification::{Notification, deduplication_id};
 
 /// The `department` message attribute both topics' subscriptions filter on.
 fn department_attribute(department: &str) -> Result<MessageAttributeValue, AwsError> {
@@ -100,7 +100,7 @@ impl EmailTopic {
                 "intake: new document for {}",
                 notification.department
             ))
-            .message(crate::notify::email_text(notification))
+            .message(crate::notification::email_text(notification))
             .message_attributes("department", department)
             .send()
             .await

@@ -1,6 +1,8 @@
-//! Notifying departments: which department a judged document goes to, and what its
-//! notification says. Plain functions over plain types; the notify function feeds them the
-//! documents table's stream and does the I/O.
+//! Notifying departments: which department a judged document goes to, what its notification
+//! says (plain functions over plain types, here), and the notifier that acts on the documents
+//! table's stream exactly once per (document, department) over the ports ([`notifier`]).
+
+pub mod notifier;
 
 use serde::Serialize;
 
@@ -546,4 +548,21 @@ mod tests {
         assert_ne!(deduplication_id("d", "usc"), deduplication_id("d", "skarb"));
         assert_eq!(deduplication_id("d", "usc").len(), 64);
     }
+}
+
+/// One record of the table's stream, as Lambda delivers it.
+#[derive(Debug, Clone)]
+pub struct StreamChange {
+    /// The record's sequence number (for partial batch failures).
+    pub sequence_number: String,
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    pub event_name: String,
+    /// The item after the change, as a record (`None` for a removal).
+    pub new: Option<DocumentRecord>,
+    /// The item before the change (`None` for an insertion).
+    pub old: Option<DocumentRecord>,
+    /// For a batch item, the batch after the change.
+    pub new_batch: Option<crate::station::BatchRecord>,
+    /// For a batch item, the batch before the change.
+    pub old_batch: Option<crate::station::BatchRecord>,
 }

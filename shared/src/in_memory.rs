@@ -1,0 +1,528 @@
+//! The ports in memory, for unit tests: one [`InMemory`] holds the documents table (records,
+//! ledger, batches) with its stream, the counters, the departments' copies, the topic as the
+//! departments' queues see it, the e-mails and a pinned clock. [`Faults`] makes any side
+//! effect fail, or take effect and then fail as a function killed right after it would.
+//!
+//! Built for the library's own tests, and for other crates' with the feature `in-memory`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use jiff::civil::Date;
+
+use crate::model::{DocumentRecord, StorageLocation};
+use crate::notification::{Notification, StreamChange};
+use crate::ports::{
+    Batches, Clock, CountMark, Counters, DepartmentCopies, DepartmentTopic, Documents, Mailer,
+    NotificationLedger, PortError,
+};
+use crate::station::{BatchNotification, BatchRecord, BatchState};
+use crate::time::Timestamp;
+
+/// When a side effect fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The side effect is not made; the call fails.
+    FailBefore,
+    /// The side effect is made, then the call fails (the function died right after it).
+    DieAfter,
+}
+
+/// Counts side effects and fails the one asked for, once.
+#[derive(Debug, Default)]
+pub struct Faults {
+    made: Cell<usize>,
+    planned: Cell<Option<(usize, Fault)>>,
+}
+
+impl Faults {
+    /// Fails the `n`-th side effect from now (1 is the next one) with `fault`.
+    pub fn at(&self, n: usize, fault: Fault) {
+        self.planned.set(Some((self.made.get() + n, fault)));
+    }
+
+    /// Side effects made so far.
+    pub fn made(&self) -> usize {
+        self.made.get()
+    }
+
+    /// Runs a side effect under the plan.
+    fn effect<T>(
+        &self,
+        operation: &'static str,
+        effect: impl FnOnce() -> T,
+    ) -> Result<T, PortError> {
+        let n = self.made.get() + 1;
+        let fault = match self.planned.get() {
+            Some((at, fault)) if at == n => {
+                self.planned.set(None);
+                Some(fault)
+            }
+            _ => None,
+        };
+        let injected = || PortError {
+            operation,
+            detail: format!("fault injected at side effect {n}"),
+        };
+        if fault == Some(Fault::FailBefore) {
+            return Err(injected());
+        }
+        self.made.set(n);
+        let value = effect();
+        match fault {
+            Some(Fault::DieAfter) => Err(injected()),
+            _ => Ok(value),
+        }
+    }
+}
+
+/// A message on the departments' topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The department (the message group).
+    pub department: String,
+    /// The subject: a document id, or a batch's event.
+    pub subject: String,
+    /// The message, as JSON.
+    pub body: serde_json::Value,
+}
+
+/// Everything in memory. The notifier takes `&InMemory` for each of its ports.
+#[derive(Debug)]
+pub struct InMemory {
+    /// The faults to inject.
+    pub faults: Faults,
+    now: Cell<Timestamp>,
+    documents: RefCell<BTreeMap<String, DocumentRecord>>,
+    batches: RefCell<BTreeMap<(String, String), BatchRecord>>,
+    stream: RefCell<VecDeque<StreamChange>>,
+    sequence: Cell<u64>,
+    ledger: RefCell<BTreeMap<(String, String), String>>,
+    marks: RefCell<BTreeMap<String, CountMark>>,
+    counters: RefCell<BTreeMap<(Date, u32), BTreeMap<String, i64>>>,
+    copies: RefCell<BTreeMap<(String, String), (String, String)>>,
+    published: RefCell<Vec<Published>>,
+    mails: RefCell<Vec<String>>,
+}
+
+impl InMemory {
+    /// An empty world at `now`.
+    pub fn at(now: Timestamp) -> Self {
+        InMemory {
+            faults: Faults::default(),
+            now: Cell::new(now),
+            documents: RefCell::default(),
+            batches: RefCell::default(),
+            stream: RefCell::default(),
+            sequence: Cell::new(0),
+            ledger: RefCell::default(),
+            marks: RefCell::default(),
+            counters: RefCell::default(),
+            copies: RefCell::default(),
+            published: RefCell::default(),
+            mails: RefCell::default(),
+        }
+    }
+
+    /// Moves the clock on.
+    pub fn advance(&self, seconds: i64) {
+        let later = self.now.get() + jiff::SignedDuration::from_secs(seconds);
+        self.now.set(later);
+    }
+
+    fn emit(&self, change: StreamChange) {
+        self.stream.borrow_mut().push_back(change);
+    }
+
+    fn next_sequence(&self) -> String {
+        let n = self.sequence.get() + 1;
+        self.sequence.set(n);
+        format!("{n:020}")
+    }
+
+    /// Writes a document's record as another component would (validate's verdict, an
+    /// operator's move); its stream record follows.
+    pub fn put_document(&self, record: DocumentRecord) {
+        let old = self
+            .documents
+            .borrow_mut()
+            .insert(record.id.clone(), record.clone());
+        self.emit(StreamChange {
+            sequence_number: self.next_sequence(),
+            event_name: if old.is_some() { "MODIFY" } else { "INSERT" }.into(),
+            new: Some(record),
+            old,
+            new_batch: None,
+            old_batch: None,
+        });
+    }
+
+    /// A document's record.
+    pub fn document(&self, id: &str) -> Option<DocumentRecord> {
+        self.documents.borrow().get(id).cloned()
+    }
+
+    /// Writes a batch as the station desk would; its stream record follows.
+    pub fn put_batch(&self, batch: BatchRecord) {
+        let key = (batch.station.clone(), batch.batch_id.clone());
+        let old = self.batches.borrow_mut().insert(key, batch.clone());
+        self.emit_batch(old, batch);
+    }
+
+    fn emit_batch(&self, old: Option<BatchRecord>, new: BatchRecord) {
+        self.emit(StreamChange {
+            sequence_number: self.next_sequence(),
+            event_name: if old.is_some() { "MODIFY" } else { "INSERT" }.into(),
+            new: None,
+            old: None,
+            new_batch: Some(new),
+            old_batch: old,
+        });
+    }
+
+    /// A batch.
+    pub fn batch(&self, station: &str, batch_id: &str) -> Option<BatchRecord> {
+        self.batches
+            .borrow()
+            .get(&(station.to_string(), batch_id.to_string()))
+            .cloned()
+    }
+
+    /// The stream records not yet taken, oldest first.
+    pub fn take_stream(&self) -> Vec<StreamChange> {
+        self.stream.borrow_mut().drain(..).collect()
+    }
+
+    /// Puts stream records back at the front (a failed batch is delivered again).
+    pub fn redeliver(&self, records: Vec<StreamChange>) {
+        let mut stream = self.stream.borrow_mut();
+        for record in records.into_iter().rev() {
+            stream.push_front(record);
+        }
+    }
+
+    /// Every message published, repeats included.
+    pub fn published(&self) -> Vec<Published> {
+        self.published.borrow().clone()
+    }
+
+    /// What a department's FIFO queue receives: the messages, with a repeat of a (subject,
+    /// department) pair dropped (the clock stays within the topic's five-minute window in
+    /// these tests).
+    pub fn delivered(&self, department: &str) -> Vec<Published> {
+        let mut seen = BTreeSet::new();
+        self.published
+            .borrow()
+            .iter()
+            .filter(|m| m.department == department)
+            .filter(|m| seen.insert(m.subject.clone()))
+            .cloned()
+            .collect()
+    }
+
+    /// The e-mails sent, by document id.
+    pub fn mails(&self) -> Vec<String> {
+        self.mails.borrow().clone()
+    }
+
+    /// The department copies present: destination (bucket, key) to source (bucket, key).
+    pub fn copies(&self) -> BTreeMap<(String, String), (String, String)> {
+        self.copies.borrow().clone()
+    }
+
+    /// A day's counter, summed over its shards.
+    pub fn counter(&self, day: Date, name: &str) -> i64 {
+        self.counters
+            .borrow()
+            .iter()
+            .filter(|((d, _), _)| *d == day)
+            .filter_map(|(_, counters)| counters.get(name))
+            .sum()
+    }
+}
+
+impl Documents for &InMemory {
+    async fn get(&self, id: &str) -> Result<Option<DocumentRecord>, PortError> {
+        Ok(self.document(id))
+    }
+
+    async fn set_department(&self, id: &str, department: &str) -> Result<bool, PortError> {
+        let current = self.document(id);
+        self.faults.effect("memory:set_department", || {
+            let Some(old) = current.filter(|r| r.department.is_none()) else {
+                return false;
+            };
+            let mut new = old.clone();
+            new.department = Some(department.to_string());
+            self.documents
+                .borrow_mut()
+                .insert(id.to_string(), new.clone());
+            self.emit(StreamChange {
+                sequence_number: self.next_sequence(),
+                event_name: "MODIFY".into(),
+                new: Some(new),
+                old: Some(old),
+                new_batch: None,
+                old_batch: None,
+            });
+            true
+        })
+    }
+}
+
+impl NotificationLedger for &InMemory {
+    async fn notified(&self, subject: &str, department: &str) -> Result<bool, PortError> {
+        Ok(self
+            .ledger
+            .borrow()
+            .contains_key(&(subject.to_string(), department.to_string())))
+    }
+
+    async fn mark_notified(
+        &self,
+        subject: &str,
+        department: &str,
+        at: &str,
+    ) -> Result<(), PortError> {
+        self.faults.effect("memory:mark_notified", || {
+            self.ledger.borrow_mut().insert(
+                (subject.to_string(), department.to_string()),
+                at.to_string(),
+            );
+        })
+    }
+}
+
+impl InMemory {
+    /// Changes a batch under a condition, emitting its stream record when it changed.
+    fn change_batch(
+        &self,
+        operation: &'static str,
+        station: &str,
+        batch_id: &str,
+        change: impl FnOnce(&mut BatchRecord) -> bool,
+    ) -> Result<bool, PortError> {
+        let key = (station.to_string(), batch_id.to_string());
+        self.faults.effect(operation, || {
+            let Some(old) = self.batches.borrow().get(&key).cloned() else {
+                return false;
+            };
+            let mut new = old.clone();
+            if !change(&mut new) {
+                return false;
+            }
+            if new != old {
+                self.batches.borrow_mut().insert(key, new.clone());
+                self.emit_batch(Some(old), new);
+            }
+            true
+        })
+    }
+}
+
+impl Batches for &InMemory {
+    async fn record_batch_verdict(
+        &self,
+        station: &str,
+        batch_id: &str,
+        name: &str,
+        verdict: &str,
+    ) -> Result<(), PortError> {
+        self.change_batch("memory:record_batch_verdict", station, batch_id, |b| {
+            b.verdicts.insert(name.to_string(), verdict.to_string());
+            true
+        })
+        .map(|_| ())
+    }
+
+    async fn complete_batch(
+        &self,
+        station: &str,
+        batch_id: &str,
+        now: &str,
+    ) -> Result<bool, PortError> {
+        self.change_batch("memory:complete_batch", station, batch_id, |b| {
+            if b.state != Some(BatchState::Closed) {
+                return false;
+            }
+            b.state = Some(BatchState::Complete);
+            b.completed_at = Some(now.to_string());
+            true
+        })
+    }
+
+    async fn flag_overdue_batch(
+        &self,
+        station: &str,
+        batch_id: &str,
+        now: &str,
+    ) -> Result<bool, PortError> {
+        self.change_batch("memory:flag_overdue_batch", station, batch_id, |b| {
+            if b.overdue_at.is_some() || b.state == Some(BatchState::Complete) {
+                return false;
+            }
+            b.overdue_at = Some(now.to_string());
+            true
+        })
+    }
+
+    async fn unfinished_batches(&self) -> Result<Vec<BatchRecord>, PortError> {
+        Ok(self
+            .batches
+            .borrow()
+            .values()
+            .filter(|b| b.state != Some(BatchState::Complete) && b.overdue_at.is_none())
+            .cloned()
+            .collect())
+    }
+}
+
+impl InMemory {
+    fn add(&self, day: Date, shard: u32, counters: &[(String, i64)]) {
+        let mut all = self.counters.borrow_mut();
+        let shard = all.entry((day, shard)).or_default();
+        for (name, delta) in counters {
+            *shard.entry(name.clone()).or_default() += delta;
+        }
+    }
+}
+
+impl Counters for &InMemory {
+    async fn counted(&self, document_id: &str) -> Result<Option<CountMark>, PortError> {
+        Ok(self.marks.borrow().get(document_id).cloned())
+    }
+
+    async fn count_document(
+        &self,
+        document_id: &str,
+        department: &str,
+        day: Date,
+        shard: u32,
+        counters: &[String],
+    ) -> Result<bool, PortError> {
+        self.faults.effect("memory:count_document", || {
+            if self.marks.borrow().contains_key(document_id) {
+                return false;
+            }
+            self.marks.borrow_mut().insert(
+                document_id.to_string(),
+                CountMark {
+                    day,
+                    department: department.to_string(),
+                    shard,
+                },
+            );
+            let ones: Vec<(String, i64)> = counters.iter().map(|c| (c.clone(), 1)).collect();
+            self.add(day, shard, &ones);
+            true
+        })
+    }
+
+    async fn move_count(
+        &self,
+        document_id: &str,
+        day: Date,
+        shard: u32,
+        from: &str,
+        to: &str,
+    ) -> Result<bool, PortError> {
+        self.faults.effect("memory:move_count", || {
+            let mut marks = self.marks.borrow_mut();
+            let Some(mark) = marks.get_mut(document_id).filter(|m| m.department == from) else {
+                return false;
+            };
+            mark.department = to.to_string();
+            drop(marks);
+            self.add(
+                day,
+                shard,
+                &[
+                    (format!("department:{from}"), -1),
+                    (format!("department:{to}"), 1),
+                ],
+            );
+            true
+        })
+    }
+}
+
+impl DepartmentCopies for &InMemory {
+    async fn copy_for_department(
+        &self,
+        source: &StorageLocation,
+        destination: &StorageLocation,
+        _document_id: &str,
+        _department: &str,
+    ) -> Result<(), PortError> {
+        self.faults.effect("memory:copy_for_department", || {
+            self.copies.borrow_mut().insert(
+                (destination.bucket.clone(), destination.key.clone()),
+                (source.bucket.clone(), source.key.clone()),
+            );
+        })
+    }
+
+    async fn remove(&self, location: &StorageLocation) -> Result<(), PortError> {
+        self.faults.effect("memory:remove", || {
+            self.copies
+                .borrow_mut()
+                .remove(&(location.bucket.clone(), location.key.clone()));
+        })
+    }
+}
+
+impl InMemory {
+    fn publish_json(
+        &self,
+        department: &str,
+        subject: &str,
+        body: serde_json::Result<serde_json::Value>,
+    ) -> Result<(), PortError> {
+        let body = body.map_err(|e| PortError {
+            operation: "memory:publish",
+            detail: format!("encoding the notification: {e}"),
+        })?;
+        self.faults.effect("memory:publish", || {
+            self.published.borrow_mut().push(Published {
+                department: department.to_string(),
+                subject: subject.to_string(),
+                body,
+            });
+        })
+    }
+}
+
+impl DepartmentTopic for &InMemory {
+    async fn publish(&self, notification: &Notification) -> Result<(), PortError> {
+        self.publish_json(
+            &notification.department,
+            &notification.document_id,
+            serde_json::to_value(notification),
+        )
+    }
+
+    async fn publish_batch(
+        &self,
+        department: &str,
+        subject: &str,
+        notification: &BatchNotification,
+    ) -> Result<(), PortError> {
+        self.publish_json(department, subject, serde_json::to_value(notification))
+    }
+}
+
+impl Mailer for &InMemory {
+    async fn send(&self, notification: &Notification) -> Result<(), PortError> {
+        self.faults.effect("memory:send", || {
+            self.mails
+                .borrow_mut()
+                .push(notification.document_id.clone());
+        })
+    }
+}
+
+impl Clock for &InMemory {
+    fn now(&self) -> Timestamp {
+        self.now.get()
+    }
+}

@@ -1,0 +1,181 @@
+//! The narrow ports the library's logic works over. Each AWS adapter (`adapters`, feature
+//! `aws`) implements the ports of its service; `in_memory` implements them all in memory, with
+//! fault injection, for unit tests. The logic never names an SDK.
+//!
+//! The traits use `async fn`: their futures are polled on the task of the function that calls
+//! them (the Lambda runtime's, or a test's), never spawned, so they need not be `Send`.
+#![allow(async_fn_in_trait)]
+
+use jiff::civil::Date;
+
+use crate::model::{DocumentRecord, StorageLocation};
+use crate::notification::Notification;
+use crate::station::{BatchNotification, BatchRecord};
+use crate::time::Timestamp;
+
+/// A port's operation failed: an AWS call (its operation, such as `s3:GetObject`, and the
+/// service's error code, never request contents), or a fault a test injected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed: {detail}")]
+pub struct PortError {
+    /// The operation, for example `s3:GetObject`.
+    pub operation: &'static str,
+    /// The service's error code and message, or the transport error.
+    pub detail: String,
+}
+
+/// The documents' records.
+pub trait Documents {
+    /// A document's record, read consistently; `None` when there is none.
+    async fn get(&self, id: &str) -> Result<Option<DocumentRecord>, PortError>;
+
+    /// Writes the routed department into a judged document's record unless one stands there
+    /// already: `false` then, or when there is no such record.
+    async fn set_department(&self, id: &str, department: &str) -> Result<bool, PortError>;
+}
+
+/// The ledger of notifications sent: one entry per (subject, department), the subject being a
+/// document id or a batch's event.
+pub trait NotificationLedger {
+    /// Whether the pair's notification is in the ledger.
+    async fn notified(&self, subject: &str, department: &str) -> Result<bool, PortError>;
+
+    /// Enters a sent notification.
+    async fn mark_notified(
+        &self,
+        subject: &str,
+        department: &str,
+        at: &str,
+    ) -> Result<(), PortError>;
+}
+
+/// The station batches' records.
+pub trait Batches {
+    /// Records a judged file's verdict in its batch.
+    async fn record_batch_verdict(
+        &self,
+        station: &str,
+        batch_id: &str,
+        name: &str,
+        verdict: &str,
+    ) -> Result<(), PortError>;
+
+    /// Marks a closed batch complete, once: `false` when it was not closed, or is complete.
+    async fn complete_batch(
+        &self,
+        station: &str,
+        batch_id: &str,
+        now: &str,
+    ) -> Result<bool, PortError>;
+
+    /// Flags a batch that is not completing in time, once.
+    async fn flag_overdue_batch(
+        &self,
+        station: &str,
+        batch_id: &str,
+        now: &str,
+    ) -> Result<bool, PortError>;
+
+    /// Every batch not yet complete nor flagged.
+    async fn unfinished_batches(&self) -> Result<Vec<BatchRecord>, PortError>;
+}
+
+/// Where a document was counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountMark {
+    /// The Warsaw day.
+    pub day: Date,
+    /// The department it is counted for (moved with a reclassification).
+    pub department: String,
+    /// The counter shard.
+    pub shard: u32,
+}
+
+/// The daily counters of judged documents.
+pub trait Counters {
+    /// Where a document was counted, if it was.
+    async fn counted(&self, document_id: &str) -> Result<Option<CountMark>, PortError>;
+
+    /// Counts a judged document in its day, once: `false` when it was counted before. The mark
+    /// and the counters change together or not at all.
+    async fn count_document(
+        &self,
+        document_id: &str,
+        department: &str,
+        day: Date,
+        shard: u32,
+        counters: &[String],
+    ) -> Result<bool, PortError>;
+
+    /// Moves a counted document's department count, once: `false` when it was moved already.
+    async fn move_count(
+        &self,
+        document_id: &str,
+        day: Date,
+        shard: u32,
+        from: &str,
+        to: &str,
+    ) -> Result<bool, PortError>;
+}
+
+/// The departments' copies of archived documents.
+pub trait DepartmentCopies {
+    /// Gives a department its copy; copying again writes the same bytes.
+    async fn copy_for_department(
+        &self,
+        source: &StorageLocation,
+        destination: &StorageLocation,
+        document_id: &str,
+        department: &str,
+    ) -> Result<(), PortError>;
+
+    /// Removes a copy; removing what is not there succeeds.
+    async fn remove(&self, location: &StorageLocation) -> Result<(), PortError>;
+}
+
+/// The departments' notification topic. A repeat of a (subject, department) pair within five
+/// minutes is dropped by the topic (its deduplication id), as SNS FIFO does.
+pub trait DepartmentTopic {
+    /// Publishes a document's notification to its department.
+    async fn publish(&self, notification: &Notification) -> Result<(), PortError>;
+
+    /// Publishes a batch event's notification to a department.
+    async fn publish_batch(
+        &self,
+        department: &str,
+        subject: &str,
+        notification: &BatchNotification,
+    ) -> Result<(), PortError>;
+}
+
+/// The clerks' e-mail: best effort, the department's queue is the record.
+pub trait Mailer {
+    /// Sends a notification's e-mail.
+    async fn send(&self, notification: &Notification) -> Result<(), PortError>;
+}
+
+/// The time, so that a test can pin it.
+pub trait Clock {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// No mailer (the deployment set no e-mail topic) sends nothing.
+impl<M: Mailer> Mailer for Option<M> {
+    async fn send(&self, notification: &Notification) -> Result<(), PortError> {
+        match self {
+            Some(mailer) => mailer.send(notification).await,
+            None => Ok(()),
+        }
+    }
+}
