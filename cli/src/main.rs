@@ -21,19 +21,77 @@ use intake::model::{Channel, Outcome, Severity, Verdict};
 use intake::pdf::policy::{ChannelPolicies, PdfPolicy};
 use intake::signature::{SignaturePolicy, TrustAnchors};
 
-const USAGE: &str = "\
-usage: intake validate [--json] [--channel web|drop_box] [--policy FILE] [--trust PEM] [--lang en|pl] FILE|DIR...
+use clap::{Parser, Subcommand, ValueEnum};
 
-Validates PDFs with the engine the intake functions use, offline.
-  --json         one JSON object per document instead of a table
-  --channel      whose policy applies (default: web)
-  --policy FILE  a policy file (JSON, as INTAKE_PDF_POLICY in the functions)
-  --trust PEM    trust anchors (PEM bundle) that signatures must chain to; without it a
-                 signature can be valid but never trusted
-  --lang pl      findings in Polish in the table
-Directories are searched for *.pdf files. Exit status: 0 all accepted, 1 some rejected,
-2 a file could not be read or the command is wrong.";
+/// The `intake` command.
+#[derive(Parser)]
+#[command(
+    name = "intake",
+    version,
+    about = "Document intake for a city hall: the command line."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
+#[derive(Subcommand)]
+enum Command {
+    /// Validates PDFs with the engine the intake functions use, offline.
+    ///
+    /// Directories are searched for *.pdf files. Exit status: 0 all accepted, 1 some rejected,
+    /// 2 a file could not be read or the command is wrong.
+    Validate(ValidateArgs),
+    /// Moves a judged document to another department (AWS).
+    Reclassify(reclassify::Args),
+    /// What a scanning station runs, and what the city's IT runs for it.
+    #[command(subcommand)]
+    Station(station::Command),
+    /// Remakes the daily reports of a range of days (AWS).
+    Report(report::Args),
+}
+
+/// Whose policy applies.
+#[derive(Clone, Copy, ValueEnum)]
+enum ChannelArg {
+    /// Web-form uploads.
+    Web,
+    /// Drop-box scans.
+    #[value(name = "drop_box")]
+    DropBox,
+}
+
+/// The language of the findings in the table.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Lang {
+    En,
+    Pl,
+}
+
+#[derive(clap::Args)]
+struct ValidateArgs {
+    /// One JSON object per document instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Whose policy applies.
+    #[arg(long, value_enum, default_value = "web")]
+    channel: ChannelArg,
+    /// A policy file (JSON, as INTAKE_PDF_POLICY in the functions).
+    #[arg(long = "policy", value_name = "FILE")]
+    policy_file: Option<PathBuf>,
+    /// Trust anchors (PEM bundle) that signatures must chain to; without it a signature can be
+    /// valid but never trusted.
+    #[arg(long = "trust", value_name = "PEM")]
+    trust_file: Option<PathBuf>,
+    /// The language of the findings in the table.
+    #[arg(long, value_enum, default_value = "en")]
+    lang: Lang,
+    /// The PDFs, or directories of them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    paths: Vec<PathBuf>,
+}
+
+/// What `validate` was asked.
 struct Options {
     json: bool,
     channel: Channel,
@@ -43,47 +101,31 @@ struct Options {
     paths: Vec<PathBuf>,
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("validate") => match parse_options(&args[1..]) {
-            Ok(options) => validate(&options),
-            Err(message) => {
-                eprintln!("intake validate: {message}\n\n{USAGE}");
-                ExitCode::from(2)
-            }
-        },
-        Some("reclassify") => reclassify::run(&args[1..]),
-        Some("station") => station::run(&args[1..]),
-        Some("report") => report::run(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!(
-                "{USAGE}\n\n{}\n\n{}\n\n{}",
-                reclassify::USAGE,
-                station::USAGE,
-                report::USAGE
-            );
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("intake: unknown command '{other}'\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-        None => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
+impl From<ValidateArgs> for Options {
+    fn from(args: ValidateArgs) -> Self {
+        Options {
+            json: args.json,
+            channel: match args.channel {
+                ChannelArg::Web => Channel::Web,
+                ChannelArg::DropBox => Channel::DropBox,
+            },
+            policy_file: args.policy_file,
+            trust_file: args.trust_file,
+            polish: args.lang == Lang::Pl,
+            paths: args.paths,
         }
     }
 }
 
-/// The value that follows option `name`, or why there is none.
-pub(crate) fn option_value(
-    args: &mut std::slice::Iter<'_, String>,
-    name: &str,
-) -> Result<String, String> {
-    args.next()
-        .cloned()
-        .ok_or_else(|| format!("{name} needs a value"))
+fn main() -> ExitCode {
+    // Usage errors exit 2, --help and --version 0 (clap's own codes).
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate(&args.into()),
+        Command::Reclassify(args) => reclassify::run(args),
+        Command::Station(command) => station::run(command),
+        Command::Report(args) => report::run(args),
+    }
 }
 
 /// A runtime for a command's AWS calls; `None` (after saying why) when there is none.
@@ -98,47 +140,6 @@ pub(crate) fn runtime(command: &str) -> Option<tokio::runtime::Runtime> {
             None
         }
     }
-}
-
-fn parse_options(args: &[String]) -> Result<Options, String> {
-    let mut options = Options {
-        json: false,
-        channel: Channel::Web,
-        policy_file: None,
-        trust_file: None,
-        polish: false,
-        paths: Vec::new(),
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--json" => options.json = true,
-            "--channel" => {
-                let value = args.next().ok_or("--channel needs web or drop_box")?;
-                options.channel = Channel::parse(value)
-                    .ok_or_else(|| format!("unknown channel '{value}' (web or drop_box)"))?;
-            }
-            "--policy" => {
-                options.policy_file =
-                    Some(PathBuf::from(args.next().ok_or("--policy needs a file")?));
-            }
-            "--trust" => {
-                options.trust_file =
-                    Some(PathBuf::from(args.next().ok_or("--trust needs a file")?));
-            }
-            "--lang" => match args.next().map(String::as_str) {
-                Some("pl") => options.polish = true,
-                Some("en") => options.polish = false,
-                _ => return Err("--lang takes en or pl".into()),
-            },
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            path => options.paths.push(PathBuf::from(path)),
-        }
-    }
-    if options.paths.is_empty() {
-        return Err("name at least one file or directory".into());
-    }
-    Ok(options)
 }
 
 /// One document's result.

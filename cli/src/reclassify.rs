@@ -9,59 +9,36 @@ use intake::adapters::dynamodb::DocumentTable;
 use intake::notification::reclassify;
 use intake::routing::RoutingRules;
 
-pub const USAGE: &str = "\
-usage: intake reclassify DOCUMENT --to DEPARTMENT --by OPERATOR [--table TABLE]
-
-Moves a judged document to another department (ids in config/routing.json). The documents
-table is --table or INTAKE_TABLE; AWS credentials, region and endpoint come from the usual
-AWS_* variables. Exit status: 0 moved, 1 refused, 2 the command is wrong or AWS failed.";
-
-struct Request {
+/// `intake reclassify`'s arguments.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Department ids are in config/routing.json. AWS credentials, region and \
+                  endpoint come from the usual AWS_* variables. Exit status: 0 moved, 1 refused, \
+                  2 the command is wrong or AWS failed."
+)]
+pub struct Args {
+    /// The document's id.
     document: String,
+    /// The department it moves to.
+    #[arg(long, value_name = "DEPARTMENT")]
     to: String,
+    /// Who moves it (an operator's id or e-mail).
+    #[arg(long, value_name = "OPERATOR")]
     by: String,
+    /// The documents table (terraform output documents_table).
+    #[arg(long, env = "INTAKE_TABLE")]
     table: String,
 }
 
-fn parse(args: &[String]) -> Result<Request, String> {
-    let mut document = None;
-    let (mut to, mut by, mut table) = (None, None, std::env::var("INTAKE_TABLE").ok());
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| crate::option_value(&mut args, name);
-        match arg.as_str() {
-            "--to" => to = Some(value("--to")?),
-            "--by" => by = Some(value("--by")?),
-            "--table" => table = Some(value("--table")?),
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            id if document.is_none() => document = Some(id.to_string()),
-            extra => return Err(format!("one document at a time ('{extra}' is extra)")),
-        }
-    }
-    Ok(Request {
-        document: document.ok_or("name the document")?,
-        to: to.ok_or("--to names the department")?,
-        by: by.ok_or("--by names the operator")?,
-        table: table.ok_or("--table or INTAKE_TABLE names the documents table")?,
-    })
-}
-
 /// Runs the command.
-pub fn run(args: &[String]) -> ExitCode {
-    let request = match parse(args) {
-        Ok(r) => r,
-        Err(message) => {
-            eprintln!("intake reclassify: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+pub fn run(request: Args) -> ExitCode {
     let Some(runtime) = crate::runtime("reclassify") else {
         return ExitCode::from(2);
     };
     runtime.block_on(move_document(request))
 }
 
-async fn move_document(request: Request) -> ExitCode {
+async fn move_document(request: Args) -> ExitCode {
     let rules = match RoutingRules::bundled() {
         Ok(r) => r,
         Err(e) => {

@@ -8,19 +8,38 @@ use intake::config::{AggregateConfig, Env};
 use intake::reporting::{Reporter, range_report_prefix};
 use jiff::civil::Date;
 
-pub const USAGE: &str = "\
-usage: intake report --from DATE --to DATE [--counts-table TABLE] [--bucket BUCKET]
-                     [--topic ARN] [--shards N]
+/// `intake report`'s arguments.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Every day from --from to --to (Warsaw days) is reported again (a day reported \
+                  before is replaced, never counted twice), and the range against the same days \
+                  a year earlier: an item in the counts table, report.json, report.csv and \
+                  report.html in the reports bucket, and a summary to the management topic. AWS \
+                  settings come from the usual AWS_* variables. Exit status: 0 made, 2 the \
+                  command is wrong or AWS failed."
+)]
+pub struct Args {
+    /// The first day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    from: Date,
+    /// The last day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    to: Date,
+    /// The counts table (terraform output counts_table).
+    #[arg(long, value_name = "TABLE", env = "INTAKE_COUNTS_TABLE")]
+    counts_table: Option<String>,
+    /// The reports bucket (terraform output reports_bucket).
+    #[arg(long, value_name = "BUCKET", env = "INTAKE_REPORTS_BUCKET")]
+    bucket: Option<String>,
+    /// The management topic (terraform output management_topic_arn).
+    #[arg(long, value_name = "ARN", env = "INTAKE_MANAGEMENT_TOPIC_ARN")]
+    topic: Option<String>,
+    /// Counter shards: what notify counts with (terraform output counter_shards; 16).
+    #[arg(long, value_name = "N", env = "INTAKE_COUNTER_SHARDS")]
+    shards: Option<String>,
+}
 
-Remakes the daily report of every day from --from to --to (YYYY-MM-DD, Warsaw days; a day
-reported before is replaced, never counted twice) and makes the range's report against the same
-days a year earlier: an item in the counts table, report.json, report.csv and report.html in
-the reports bucket, and a summary to the management topic. The table, bucket, topic and counter
-shards are the options or INTAKE_COUNTS_TABLE, INTAKE_REPORTS_BUCKET,
-INTAKE_MANAGEMENT_TOPIC_ARN, INTAKE_COUNTER_SHARDS (terraform outputs counts_table,
-reports_bucket, management_topic_arn, counter_shards; shards default to 16, and must be what
-notify counts with); AWS settings come from the usual AWS_* variables. Exit status: 0 made, 2 the command is wrong or AWS failed.";
-
+/// What the command was asked.
 struct Request {
     from: Date,
     to: Date,
@@ -28,52 +47,25 @@ struct Request {
     overrides: std::collections::HashMap<&'static str, String>,
 }
 
-fn parse(args: &[String]) -> Result<Request, String> {
-    let (mut from, mut to) = (None, None);
-    let mut overrides = std::collections::HashMap::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| crate::option_value(&mut args, name);
-        let date = |name: &str, text: String| {
-            text.parse::<Date>()
-                .map_err(|_| format!("{name} '{text}' is not a date (YYYY-MM-DD)"))
-        };
-        match arg.as_str() {
-            "--from" => from = Some(date("--from", value("--from")?)?),
-            "--to" => to = Some(date("--to", value("--to")?)?),
-            "--counts-table" => {
-                overrides.insert("INTAKE_COUNTS_TABLE", value("--counts-table")?);
-            }
-            "--shards" => {
-                overrides.insert("INTAKE_COUNTER_SHARDS", value("--shards")?);
-            }
-            "--bucket" => {
-                overrides.insert("INTAKE_REPORTS_BUCKET", value("--bucket")?);
-            }
-            "--topic" => {
-                overrides.insert("INTAKE_MANAGEMENT_TOPIC_ARN", value("--topic")?);
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    let from = from.ok_or("--from names the first day")?;
-    let to = to.ok_or("--to names the last day")?;
+pub fn run(args: Args) -> ExitCode {
     let today = intake::time::office_date(intake::time::Timestamp::now());
-    intake::report::check_range(from, to, today).map_err(|e| e.to_string())?;
-    Ok(Request {
-        from,
-        to,
+    if let Err(e) = intake::report::check_range(args.from, args.to, today) {
+        eprintln!("intake report: {e}");
+        return ExitCode::from(2);
+    }
+    let overrides = [
+        ("INTAKE_COUNTS_TABLE", args.counts_table),
+        ("INTAKE_REPORTS_BUCKET", args.bucket),
+        ("INTAKE_MANAGEMENT_TOPIC_ARN", args.topic),
+        ("INTAKE_COUNTER_SHARDS", args.shards),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.map(|v| (name, v)))
+    .collect();
+    let request = Request {
+        from: args.from,
+        to: args.to,
         overrides,
-    })
-}
-
-pub fn run(args: &[String]) -> ExitCode {
-    let request = match parse(args) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("intake report: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
     };
     let env = Env(|name: &str| {
         request
@@ -85,7 +77,7 @@ pub fn run(args: &[String]) -> ExitCode {
     let config = match AggregateConfig::from_env(&env) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("intake report: {e}\n\n{USAGE}");
+            eprintln!("intake report: {e} (see intake report --help)");
             return ExitCode::from(2);
         }
     };

@@ -11,24 +11,80 @@ use intake::station::{
 };
 use serde_json::{Value, json};
 
-pub const USAGE: &str = "\
-usage: intake station push DIR --station ID [--api URL] [--key-file FILE] [--operator ID]
-                               [--service ID] [--wait SECONDS]
-       intake station report BATCH --station ID [--api URL] [--key-file FILE]
-       intake station key --station ID [--prefix PREFIX]
-       intake station revoke --station ID [--prefix PREFIX]
+/// `intake station`'s commands.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Pushes a directory of scans as one batch and waits for its report.
+    ///
+    /// Hashes every *.pdf in DIR, writes the batch manifest to DIR/intake-batch.json, opens the
+    /// batch, uploads each file (with retries), closes the batch with the manifest, and waits
+    /// for the batch report. Run it again on the same DIR to resume an interrupted push: what
+    /// already arrived is not sent again. A file name's part before its last '_' is its
+    /// envelope (K-0012_2.pdf is the second document of envelope K-0012). Exit status: 0 the
+    /// batch is complete and clean, 1 it has problems or was refused, 2 the command is wrong or
+    /// a file cannot be read, 3 no final report within --wait.
+    Push {
+        /// The directory of scans.
+        dir: String,
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Who scanned them.
+        #[arg(long, value_name = "ID")]
+        operator: Option<String>,
+        /// The service the whole batch is for, when the station knows it.
+        #[arg(long, value_name = "ID")]
+        service: Option<String>,
+        /// How long to wait for the final report, in seconds.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+    },
+    /// Shows a batch's report.
+    Report {
+        /// The batch id.
+        batch: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Makes the station's key (or replaces it: the old one stops working) and prints it once.
+    Key(KeyArgs),
+    /// Deletes the station's key.
+    Revoke(KeyArgs),
+}
 
-push: hashes every *.pdf in DIR, writes the batch manifest to DIR/intake-batch.json, opens the
-batch, uploads each file (with retries), closes the batch with the manifest, and waits for the
-batch report. Run it again on the same DIR to resume an interrupted push: what already arrived
-is not sent again. A file name's part before its last '_' is its envelope (K-0012_2.pdf is the
-second document of envelope K-0012).
-key: makes the station's key (or replaces it: the old one stops working) and prints it once;
-revoke: deletes it. Both write SSM Parameter Store under PREFIX (default /intake/stations/).
+/// How a station reaches the API.
+#[derive(clap::Args)]
+pub struct ClientArgs {
+    /// The station (its site id, e.g. mogilska).
+    #[arg(long, value_name = "ID", value_parser = station_id)]
+    station: String,
+    /// The intake API (terraform output api_url).
+    #[arg(long, value_name = "URL", env = "INTAKE_API_URL")]
+    api: Option<String>,
+    /// A file holding the station's key (hex); else INTAKE_STATION_KEY.
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+}
 
-The API is --api or INTAKE_API_URL; the station's key (hex) is in --key-file or
-INTAKE_STATION_KEY. Exit status: 0 the batch is complete and clean, 1 it has problems or was
-refused, 2 the command is wrong or a file cannot be read, 3 no final report within --wait.";
+/// Where a station's key is kept.
+#[derive(clap::Args)]
+pub struct KeyArgs {
+    /// The station (its site id, e.g. mogilska).
+    #[arg(long, value_name = "ID", value_parser = station_id)]
+    station: String,
+    /// The SSM Parameter Store prefix of the keys.
+    #[arg(long, default_value = "/intake/stations/")]
+    prefix: String,
+}
+
+fn station_id(text: &str) -> Result<String, String> {
+    if station::is_station_id(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "'{text}' is not a station id (a site id, e.g. mogilska)"
+        ))
+    }
+}
 
 /// The file the batch manifest is kept in, inside the pushed directory.
 const BATCH_FILE: &str = "intake-batch.json";
@@ -46,73 +102,69 @@ struct Options {
     prefix: Option<String>,
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
-    let mut options = Options {
-        api: std::env::var("INTAKE_API_URL").ok(),
-        ..Options::default()
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| crate::option_value(&mut args, name);
-        match arg.as_str() {
-            "--station" => options.station = Some(value("--station")?),
-            "--api" => options.api = Some(value("--api")?),
-            "--key-file" => options.key_file = Some(PathBuf::from(value("--key-file")?)),
-            "--operator" => options.operator = Some(value("--operator")?),
-            "--service" => options.service = Some(value("--service")?),
-            "--prefix" => options.prefix = Some(value("--prefix")?),
-            "--wait" => {
-                options.wait = Some(
-                    value("--wait")?
-                        .parse()
-                        .map_err(|_| "--wait takes seconds".to_string())?,
-                );
-            }
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            target if options.target.is_none() => options.target = Some(target.to_string()),
-            extra => return Err(format!("'{extra}' is extra")),
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Push { .. } => "push",
+            Command::Report { .. } => "report",
+            Command::Key(_) => "key",
+            Command::Revoke(_) => "revoke",
         }
     }
-    match &options.station {
-        Some(s) if station::is_station_id(s) => Ok(options),
-        Some(s) => Err(format!(
-            "'{s}' is not a station id (a site id, e.g. mogilska)"
-        )),
-        None => Err("--station names the station".into()),
+
+    /// The options the commands share.
+    fn options(&self) -> Options {
+        let client = |client: &ClientArgs| Options {
+            station: Some(client.station.clone()),
+            api: client.api.clone(),
+            key_file: client.key_file.clone(),
+            ..Options::default()
+        };
+        match self {
+            Command::Push {
+                dir,
+                client: c,
+                operator,
+                service,
+                wait,
+            } => Options {
+                target: Some(dir.clone()),
+                operator: operator.clone(),
+                service: service.clone(),
+                wait: *wait,
+                ..client(c)
+            },
+            Command::Report { batch, client: c } => Options {
+                target: Some(batch.clone()),
+                ..client(c)
+            },
+            Command::Key(key) | Command::Revoke(key) => Options {
+                station: Some(key.station.clone()),
+                prefix: Some(key.prefix.clone()),
+                ..Options::default()
+            },
+        }
     }
 }
 
-pub fn run(args: &[String]) -> ExitCode {
-    let (command, rest) = match args.split_first() {
-        Some((c, rest)) => (c.as_str(), rest),
-        None => return usage("name a command"),
-    };
-    let options = match parse(rest) {
-        Ok(o) => o,
-        Err(e) => return usage(&e),
-    };
+pub fn run(command: Command) -> ExitCode {
+    let name = command.name();
     let Some(runtime) = crate::runtime("station") else {
         return ExitCode::from(2);
     };
     let result = match command {
-        "push" => runtime.block_on(push(&options)),
-        "report" => runtime.block_on(report(&options)),
-        "key" => runtime.block_on(make_key(&options)),
-        "revoke" => runtime.block_on(revoke(&options)),
-        other => return usage(&format!("unknown command '{other}'")),
+        Command::Push { .. } => runtime.block_on(push(&command.options())),
+        Command::Report { .. } => runtime.block_on(report(&command.options())),
+        Command::Key(_) => runtime.block_on(make_key(&command.options())),
+        Command::Revoke(_) => runtime.block_on(revoke(&command.options())),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("intake station {command}: {e}");
+            eprintln!("intake station {name}: {e}");
             ExitCode::from(2)
         }
     }
-}
-
-fn usage(message: &str) -> ExitCode {
-    eprintln!("intake station: {message}\n\n{USAGE}");
-    ExitCode::from(2)
 }
 
 /// A station's signed client of intake-api.
@@ -572,11 +624,19 @@ mod tests {
 
     #[test]
     fn options_need_a_station_id() {
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(parse(&args(&["dir"])).is_err());
-        assert!(parse(&args(&["dir", "--station", "Not An Id"])).is_err());
-        let o = parse(&args(&["dir", "--station", "mogilska", "--wait", "5"])).unwrap();
+        use clap::Parser;
+        let parse = |a: &[&str]| {
+            let args = ["intake", "station", "push"].iter().chain(a);
+            crate::Cli::try_parse_from(args).map(|cli| match cli.command {
+                crate::Command::Station(command) => command.options(),
+                _ => Options::default(),
+            })
+        };
+        assert!(parse(&["dir"]).is_err());
+        assert!(parse(&["dir", "--station", "Not An Id"]).is_err());
+        let o = parse(&["dir", "--station", "mogilska", "--wait", "5"]).unwrap();
         assert_eq!(o.wait, Some(5));
-        assert!(parse(&args(&["dir", "--station", "mogilska", "--wait", "x"])).is_err());
+        assert_eq!(o.target.as_deref(), Some("dir"));
+        assert!(parse(&["dir", "--station", "mogilska", "--wait", "x"]).is_err());
     }
 }

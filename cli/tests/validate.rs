@@ -125,9 +125,46 @@ fn usage_errors_and_missing_files_exit_two() {
     let (code, out, _) = intake(&["validate", "/no/such/file.pdf"]);
     assert_eq!(code, 2);
     assert!(out.contains("UNREADABLE"), "{out}");
+    let (code, _, err) = intake(&["validate", "--frobnicate", "x.pdf"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--frobnicate"), "{err}");
+}
+
+#[test]
+fn every_command_and_subcommand_answers_help() {
     let (code, out, _) = intake(&["--help"]);
     assert_eq!(code, 0);
-    assert!(out.contains("usage: intake validate"));
+    for command in ["validate", "reclassify", "station", "report"] {
+        assert!(out.contains(command), "{out}");
+    }
+    for args in [
+        &["validate", "--help"][..],
+        &["reclassify", "--help"],
+        &["report", "--help"],
+        &["station", "--help"],
+        &["station", "push", "--help"],
+        &["station", "report", "--help"],
+        &["station", "key", "--help"],
+        &["station", "revoke", "--help"],
+        &["help", "station", "push"],
+    ] {
+        let (code, out, err) = intake(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(out.contains("Usage: intake"), "{args:?}: {out}");
+    }
+    let (_, out, _) = intake(&["validate", "--help"]);
+    assert!(
+        out.contains("--channel") && out.contains("drop_box"),
+        "{out}"
+    );
+    let (_, out, _) = intake(&["station", "push", "--help"]);
+    assert!(
+        out.contains("INTAKE_API_URL") && out.contains("--wait"),
+        "{out}"
+    );
+    let (code, _, err) = intake(&["station", "key", "--station", "Not A Site"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a station id"), "{err}");
 }
 
 fn signature_fixture(name: &str) -> PathBuf {

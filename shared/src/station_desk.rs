@@ -239,7 +239,14 @@ impl StationDesk {
             return Ok(None);
         };
         let key = crate::keys::station_upload_key(station, &document_id);
-        match self.table.get(&document_id).await? {
+        // The id just given is new: no record can exist yet (a third fewer requests for a
+        // fresh batch). An id given before (a resumed push) is looked up.
+        let existing = if document_id == candidate {
+            None
+        } else {
+            self.table.get(&document_id).await?
+        };
+        match existing {
             Some(record) if record.status != Some(DocumentStatus::Pending) => {
                 return Ok(Some(json!({
                     "name": file.name, "document_id": document_id, "status": "received",
