@@ -179,6 +179,24 @@ resource "aws_iam_role_policy" "notify" {
   policy = data.aws_iam_policy_document.notify.json
 }
 
+# The stream records notify acts on; Lambda drops the rest before invoking it (ledger items,
+# count-free hash claims, pending uploads, removals). Two filters, either matching: a document
+# item with a verdict (the verdict itself, notify's own department write, an operator's move),
+# and a station batch. notify's own department write stays: it completes a verdict whose own
+# record failed for good.
+locals {
+  notify_stream_filters = [
+    {
+      eventName = ["INSERT", "MODIFY"]
+      dynamodb  = { NewImage = { status = { S = ["accepted", "rejected", "duplicate"] } } }
+    },
+    {
+      eventName = ["INSERT", "MODIFY"]
+      dynamodb  = { Keys = { id = { S = [{ prefix = "batch#" }] } } }
+    },
+  ]
+}
+
 # Created only where Lambda runs the mapping: moto feeds a table's stream mappings to its own
 # Lambda whether they are enabled or not (and then drops the records), so the local stack leaves
 # it out and runs its own poller.
@@ -192,6 +210,14 @@ resource "aws_lambda_event_source_mapping" "notify" {
   function_response_types            = ["ReportBatchItemFailures"]
   bisect_batch_on_function_error     = true
   maximum_retry_attempts             = 20
+  filter_criteria {
+    dynamic "filter" {
+      for_each = local.notify_stream_filters
+      content {
+        pattern = jsonencode(filter.value)
+      }
+    }
+  }
   destination_config {
     on_failure {
       destination_arn = aws_sqs_queue.notify_dlq.arn

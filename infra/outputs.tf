@@ -56,8 +56,9 @@ output "validate_event_source" {
 output "notify_event_source" {
   description = "How Lambda feeds notify from the table's stream."
   value = {
-    stream_arn = aws_dynamodb_table.documents.stream_arn
-    batch_size = var.notify_batch_size
+    stream_arn      = aws_dynamodb_table.documents.stream_arn
+    batch_size      = var.notify_batch_size
+    filter_patterns = [for f in local.notify_stream_filters : jsonencode(f)]
   }
 }
 

@@ -158,6 +158,12 @@ impl Stack {
             outputs.notify_event_source.stream_arn.clone(),
             region.clone(),
             outputs.notify_event_source.batch_size,
+            outputs
+                .notify_event_source
+                .filter_patterns
+                .iter()
+                .map(|p| serde_json::from_str(p))
+                .collect::<Result<Vec<_>, _>>()?,
             functions["notify"].clone(),
             work.join("logs/notify-stream-poller.log"),
         );

@@ -22,6 +22,8 @@ pub struct StreamStats {
     pub processed: AtomicU64,
     /// Batches retried (a failure or a crash).
     pub retried: AtomicU64,
+    /// Records the mapping's filters dropped (never handed to the function).
+    pub filtered_out: AtomicU64,
 }
 
 /// A running stream poller.
@@ -41,6 +43,7 @@ impl StreamPoller {
         stream_arn: String,
         region: String,
         batch_size: usize,
+        filters: Vec<Value>,
         host: FunctionHost,
         log: std::path::PathBuf,
     ) -> StreamPoller {
@@ -100,6 +103,16 @@ impl StreamPoller {
                             }
                         }
                     }
+                    // As Lambda does, records no filter matches are dropped before a batch is
+                    // made (they count as processed).
+                    let before = queue.len();
+                    queue.retain(|r| passes(&filters, &lambda_record(r, &stream_arn, &region)));
+                    let dropped = (before - queue.len()) as u64;
+                    state
+                        .stats
+                        .filtered_out
+                        .fetch_add(dropped, Ordering::SeqCst);
+                    state.stats.processed.fetch_add(dropped, Ordering::SeqCst);
                     if queue.is_empty() {
                         continue;
                     }
@@ -176,6 +189,38 @@ fn note(log: &std::path::Path, line: &str) {
     }
 }
 
+/// Whether a record reaches the function: no filters, or one that matches.
+fn passes(filters: &[Value], record: &Value) -> bool {
+    filters.is_empty() || filters.iter().any(|f| matches_pattern(f, record))
+}
+
+/// Lambda's event filtering, as far as the stack's patterns use it: an object pattern matches
+/// when each of its keys matches the event's value there; a list is alternatives, each a value
+/// (equal), `{"prefix": …}`, `{"exists": bool}` or `{"anything-but": [values]}`.
+pub fn matches_pattern(pattern: &Value, event: &Value) -> bool {
+    match pattern {
+        Value::Object(fields) => fields.iter().all(|(key, sub)| match event.get(key) {
+            Some(value) => matches_pattern(sub, value),
+            None => matches!(sub, Value::Array(alternatives) if alternatives.iter().any(|a| a["exists"] == false)),
+        }),
+        Value::Array(alternatives) => alternatives.iter().any(|alternative| match alternative {
+            Value::Object(rule) => {
+                if let Some(prefix) = rule.get("prefix").and_then(Value::as_str) {
+                    event.as_str().is_some_and(|s| s.starts_with(prefix))
+                } else if let Some(exists) = rule.get("exists").and_then(Value::as_bool) {
+                    exists
+                } else if let Some(Value::Array(excluded)) = rule.get("anything-but") {
+                    !excluded.contains(event)
+                } else {
+                    false
+                }
+            }
+            literal => literal == event,
+        }),
+        literal => literal == event,
+    }
+}
+
 fn sequence_of(record: &Record) -> Option<&str> {
     record.dynamodb.as_ref()?.sequence_number.as_deref()
 }
@@ -232,5 +277,54 @@ fn attribute_json(value: &AttributeValue) -> Value {
         }),
         AttributeValue::L(l) => json!({ "L": l.iter().map(attribute_json).collect::<Vec<_>>() }),
         _ => json!({ "NULL": true }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(event: &str, id: &str, status: Option<&str>) -> Value {
+        let mut image = json!({ "id": { "S": id } });
+        if let Some(status) = status {
+            image["status"] = json!({ "S": status });
+        }
+        json!({
+            "eventName": event,
+            "dynamodb": { "Keys": { "id": { "S": id } }, "NewImage": image },
+        })
+    }
+
+    #[test]
+    fn patterns_match_as_lambdas_event_filtering_does() {
+        let verdicts = json!({
+            "eventName": ["INSERT", "MODIFY"],
+            "dynamodb": { "NewImage": { "status": { "S": ["accepted", "rejected", "duplicate"] } } },
+        });
+        let batches = json!({
+            "eventName": ["INSERT", "MODIFY"],
+            "dynamodb": { "Keys": { "id": { "S": [{ "prefix": "batch#" }] } } },
+        });
+        let filters = [verdicts, batches];
+        assert!(passes(&filters, &record("MODIFY", "d-1", Some("accepted"))));
+        assert!(passes(
+            &filters,
+            &record("INSERT", "batch#mogilska#b-1", None)
+        ));
+        assert!(!passes(&filters, &record("INSERT", "d-1", Some("pending"))));
+        assert!(!passes(
+            &filters,
+            &record("INSERT", "notified#d-1#skarb", None)
+        ));
+        assert!(!passes(
+            &filters,
+            &record("REMOVE", "d-1", Some("accepted"))
+        ));
+        assert!(passes(&[], &record("INSERT", "anything", None)));
+        let absent = json!({ "dynamodb": { "NewImage": { "department": [{ "exists": false }] } } });
+        assert!(matches_pattern(&absent, &record("MODIFY", "d-1", None)));
+        let but = json!({ "eventName": [{ "anything-but": ["REMOVE"] }] });
+        assert!(matches_pattern(&but, &record("MODIFY", "d-1", None)));
+        assert!(!matches_pattern(&but, &record("REMOVE", "d-1", None)));
     }
 }

@@ -101,6 +101,8 @@ pub struct StreamSourceOutput {
     pub stream_arn: String,
     /// Records per invocation.
     pub batch_size: usize,
+    /// The mapping's filter patterns (JSON): a record reaches notify when any matches.
+    pub filter_patterns: Vec<String>,
 }
 
 /// A terraform working area for one stack: its own data dir and state, outside `infra/`.

@@ -235,6 +235,14 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
             "{name}: {stats:?}"
         );
     }
+    // The mapping's filters kept what notify does not act on (pending uploads, hash claims,
+    // ledger items) from waking it, and every notification above still came.
+    let filtered = s
+        .notify_poller
+        .stats
+        .filtered_out
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(filtered > 0, "no stream record was filtered out");
 }
 
 #[tokio::test]

@@ -348,6 +348,13 @@ async fn notify_latency(stack: &Stack, n: usize) -> anyhow::Result<()> {
         .clone();
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk_config().await);
     println!("\nnotification latency: {n} documents submitted at once...");
+    let poller = &stack.notify_poller.stats;
+    let read = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::SeqCst);
+    let before = (
+        read(&poller.processed),
+        read(&poller.filtered_out),
+        read(&poller.batches),
+    );
     let started = Instant::now();
     let uploads = (0..n).map(|i| {
         let http = http.clone();
@@ -408,6 +415,19 @@ async fn notify_latency(stack: &Stack, n: usize) -> anyhow::Result<()> {
         pick(0.95),
         pick(1.0),
         started.elapsed()
+    );
+    // Settle: notify's own writes come back through the stream after the notifications.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let records = read(&poller.processed) - before.0;
+    let filtered = read(&poller.filtered_out) - before.1;
+    let per = |count: u64| count as f64 / n as f64;
+    println!(
+        "  notify's stream: {:.2} records a document, {:.2} of them filtered out by the mapping \
+         (so {:.2} reach notify, in {:.2} invocations a document)",
+        per(records),
+        per(filtered),
+        per(records - filtered),
+        per(read(&poller.batches) - before.2)
     );
     Ok(())
 }
