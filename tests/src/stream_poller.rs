@@ -227,13 +227,10 @@ fn sequence_of(record: &Record) -> Option<&str> {
 
 /// One stream record in the shape Lambda delivers it.
 fn lambda_record(record: &Record, stream_arn: &str, region: &str) -> Value {
+    // DynamoDB's attribute-value JSON, as Lambda writes it.
     let image = |item: Option<&HashMap<String, AttributeValue>>| {
         item.map(|item| {
-            Value::Object(
-                item.iter()
-                    .map(|(k, v)| (k.clone(), attribute_json(v)))
-                    .collect(),
-            )
+            serde_json::to_value(serde_dynamo::Item::from(item.clone())).unwrap_or(Value::Null)
         })
     };
     let stream = record.dynamodb.as_ref();
@@ -252,6 +249,18 @@ fn lambda_record(record: &Record, stream_arn: &str, region: &str) -> Value {
         json!(stream.and_then(|s| s.sequence_number.clone())),
     );
     dynamodb.insert("StreamViewType".into(), json!("NEW_AND_OLD_IMAGES"));
+    dynamodb.insert(
+        "SizeBytes".into(),
+        json!(stream.and_then(|s| s.size_bytes).unwrap_or(0)),
+    );
+    dynamodb.insert(
+        "ApproximateCreationDateTime".into(),
+        json!(
+            stream
+                .and_then(|s| s.approximate_creation_date_time)
+                .map_or(0.0, |t| t.as_secs_f64())
+        ),
+    );
     json!({
         "eventID": record.event_id,
         "eventName": record.event_name.as_ref().map(|n| n.as_str().to_string()),
@@ -261,23 +270,6 @@ fn lambda_record(record: &Record, stream_arn: &str, region: &str) -> Value {
         "dynamodb": dynamodb,
         "eventSourceARN": stream_arn,
     })
-}
-
-/// An attribute value in DynamoDB's JSON form.
-fn attribute_json(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::S(s) => json!({ "S": s }),
-        AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::Bool(b) => json!({ "BOOL": b }),
-        AttributeValue::Null(_) => json!({ "NULL": true }),
-        AttributeValue::Ss(v) => json!({ "SS": v }),
-        AttributeValue::Ns(v) => json!({ "NS": v }),
-        AttributeValue::M(m) => json!({
-            "M": m.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect::<serde_json::Map<_, _>>()
-        }),
-        AttributeValue::L(l) => json!({ "L": l.iter().map(attribute_json).collect::<Vec<_>>() }),
-        _ => json!({ "NULL": true }),
-    }
 }
 
 #[cfg(test)]

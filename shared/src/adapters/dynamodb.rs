@@ -325,39 +325,38 @@ fn ledger_id(document_id: &str, department: &str) -> String {
 
 pub use crate::notification::StreamChange;
 
-/// Reads a DynamoDB stream event (Lambda's JSON: `Records[].dynamodb.NewImage` in DynamoDB's
-/// attribute-value JSON). A record that cannot be read is returned as an error with its
-/// sequence number when there is one.
+/// Reads a DynamoDB stream event (Lambda's JSON, read with `aws_lambda_events`' types; the
+/// images converted to the SDK's items by `serde_dynamo`). A record that cannot be read is
+/// returned as an error with its sequence number when there is one.
 pub fn parse_stream_event(
     event: &serde_json::Value,
-) -> Vec<Result<StreamChange, (Option<String>, String)>> {
+) -> Vec<Result<StreamChange, crate::notification::notifier::UnreadableRecord>> {
     let Some(records) = event.get("Records").and_then(|r| r.as_array()) else {
         return vec![Err((None, "the event has no Records".into()))];
     };
     records
         .iter()
-        .map(|record| {
-            let stream = record.get("dynamodb");
-            let sequence_number = stream
-                .and_then(|d| d.get("SequenceNumber"))
+        .map(|raw| {
+            let sequence_number = raw
+                .pointer("/dynamodb/SequenceNumber")
                 .and_then(|s| s.as_str())
                 .map(str::to_string);
-            let event_name = record
-                .get("eventName")
-                .and_then(|e| e.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let Some(sequence) = sequence_number.clone() else {
+            // One record at a time, so that one unreadable record is reported as itself.
+            let record: aws_lambda_events::dynamodb::EventRecord =
+                serde_json::from_value(raw.clone()).map_err(|_| {
+                    (
+                        sequence_number.clone(),
+                        "an unreadable stream record".to_string(),
+                    )
+                })?;
+            let Some(sequence) = sequence_number else {
                 return Err((None, "a record without a sequence number".into()));
             };
-            let image = |name: &str| match stream.and_then(|d| d.get(name)) {
-                None => Ok(None),
-                Some(image) => item_from_json(image)
-                    .map(Some)
-                    .ok_or_else(|| (sequence_number.clone(), format!("an unreadable {name}"))),
+            let image = |item: serde_dynamo::Item| -> Option<Item> {
+                (!item.is_empty()).then(|| item.into())
             };
-            let new = image("NewImage")?;
-            let old = image("OldImage")?;
+            let new = image(record.change.new_image);
+            let old = image(record.change.old_image);
             let batch = |item: &Option<Item>| {
                 item.as_ref()
                     .filter(|i| str_attr(i, "id").is_some_and(super::batches::is_batch_item))
@@ -365,7 +364,7 @@ pub fn parse_stream_event(
             };
             Ok(StreamChange {
                 sequence_number: sequence,
-                event_name,
+                event_name: record.event_name,
                 new_batch: batch(&new),
                 old_batch: batch(&old),
                 new: new.as_ref().map(from_item),
@@ -373,53 +372,6 @@ pub fn parse_stream_event(
             })
         })
         .collect()
-}
-
-/// An item from DynamoDB's attribute-value JSON (`{"S": ..}`, `{"N": ..}`, `{"M": ..}`, ...).
-fn item_from_json(value: &serde_json::Value) -> Option<Item> {
-    value
-        .as_object()?
-        .iter()
-        .map(|(name, v)| Some((name.clone(), attribute_from_json(v, 0)?)))
-        .collect()
-}
-
-fn attribute_from_json(value: &serde_json::Value, depth: usize) -> Option<AttributeValue> {
-    if depth > 32 {
-        return None;
-    }
-    let object = value.as_object()?;
-    let (kind, inner) = object.iter().next()?;
-    let strings = |v: &serde_json::Value| -> Option<Vec<String>> {
-        v.as_array()?
-            .iter()
-            .map(|s| s.as_str().map(str::to_string))
-            .collect()
-    };
-    Some(match kind.as_str() {
-        "S" => AttributeValue::S(inner.as_str()?.to_string()),
-        "N" => AttributeValue::N(inner.as_str()?.to_string()),
-        "BOOL" => AttributeValue::Bool(inner.as_bool()?),
-        "NULL" => AttributeValue::Null(true),
-        "SS" => AttributeValue::Ss(strings(inner)?),
-        "NS" => AttributeValue::Ns(strings(inner)?),
-        "M" => AttributeValue::M(
-            inner
-                .as_object()?
-                .iter()
-                .map(|(k, v)| Some((k.clone(), attribute_from_json(v, depth + 1)?)))
-                .collect::<Option<HashMap<_, _>>>()?,
-        ),
-        "L" => AttributeValue::L(
-            inner
-                .as_array()?
-                .iter()
-                .map(|v| attribute_from_json(v, depth + 1))
-                .collect::<Option<Vec<_>>>()?,
-        ),
-        // Binary values are not part of a document item.
-        _ => return None,
-    })
 }
 
 pub(super) fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -613,5 +565,87 @@ mod tests {
         assert!(!item.contains_key("department"), "unset fields stay out");
         assert!(!item.contains_key("sha256"), "sparse index keys stay out");
         assert_eq!(from_item(&item), record);
+    }
+
+    /// A stream record as Lambda delivers it, with `dynamodb` fields added to the usual ones.
+    fn lambda_record(sequence: &str, name: &str, dynamodb: serde_json::Value) -> serde_json::Value {
+        let mut change = serde_json::json!({
+            "ApproximateCreationDateTime": 1_764_583_200.0,
+            "SequenceNumber": sequence,
+            "SizeBytes": 120,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        });
+        if let (Some(change), Some(extra)) = (change.as_object_mut(), dynamodb.as_object()) {
+            change.extend(extra.clone());
+        }
+        serde_json::json!({
+            "eventID": format!("e-{sequence}"),
+            "eventName": name,
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": "eu-central-1",
+            "dynamodb": change,
+            "eventSourceARN": "arn:aws:dynamodb:eu-central-1:123456789012:table/t/stream/x",
+        })
+    }
+
+    #[test]
+    fn stream_records_are_read_as_lambda_sends_them() {
+        let record = DocumentRecord {
+            id: "d-1".into(),
+            status: Some(DocumentStatus::Accepted),
+            size: Some(11),
+            findings: vec![Finding::warning(ReasonCode::SizeMismatch, "size")],
+            ..Default::default()
+        };
+        let pending = DocumentRecord {
+            status: Some(DocumentStatus::Pending),
+            findings: Vec::new(),
+            ..record.clone()
+        };
+        let image = |r: &DocumentRecord| {
+            let item: serde_dynamo::Item = to_item(r).into();
+            serde_json::to_value(item).expect("JSON")
+        };
+        let event = serde_json::json!({ "Records": [
+            lambda_record("111", "MODIFY", serde_json::json!({
+                "Keys": { "id": { "S": "d-1" } },
+                "NewImage": image(&record),
+                "OldImage": image(&pending),
+            })),
+            lambda_record("222", "REMOVE", serde_json::json!({
+                "Keys": { "id": { "S": "d-1" } },
+                "OldImage": image(&record),
+            })),
+            lambda_record("333", "INSERT", serde_json::json!({
+                "Keys": { "id": { "S": "batch#mogilska#b-1" } },
+                "NewImage": {
+                    "id": { "S": "batch#mogilska#b-1" }, "station": { "S": "mogilska" },
+                    "batch_id": { "S": "b-1" }, "state": { "S": "open" },
+                },
+            })),
+            { "eventName": "MODIFY", "dynamodb": { "SequenceNumber": "444", "NewImage": { "id": { "X": 1 } } } },
+            { "eventName": "MODIFY" },
+        ] });
+        let changes = parse_stream_event(&event);
+        assert_eq!(changes.len(), 5);
+        let modify = changes[0].as_ref().expect("read");
+        assert_eq!(modify.sequence_number, "111");
+        assert_eq!(modify.new.as_ref(), Some(&record));
+        assert_eq!(modify.old.as_ref(), Some(&pending));
+        let remove = changes[1].as_ref().expect("read");
+        assert!(remove.new.is_none() && remove.old.is_some());
+        let batch = changes[2].as_ref().expect("read");
+        assert_eq!(
+            batch.new_batch.as_ref().map(|b| b.batch_id.as_str()),
+            Some("b-1")
+        );
+        assert_eq!(
+            changes[3].as_ref().err().map(|e| e.0.as_deref()),
+            Some(Some("444")),
+            "an unreadable record names its sequence number"
+        );
+        assert_eq!(changes[4].as_ref().err().map(|e| e.0.clone()), Some(None));
+        assert!(parse_stream_event(&serde_json::json!({})).len() == 1);
     }
 }
