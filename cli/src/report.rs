@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use intake::adapters::Aws;
 use intake::config::{AggregateConfig, Env};
-use intake::reporting::{Reporter, range_report_prefix};
+use intake::report::reporter::{Reporter, range_report_prefix};
 use jiff::civil::Date;
 
 /// `intake report`'s arguments.

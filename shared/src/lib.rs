@@ -19,15 +19,11 @@ pub mod pdf;
 pub mod pipeline;
 pub mod ports;
 pub mod report;
-#[cfg(feature = "aws")]
-pub mod reporting;
 pub mod routing;
 pub mod s3_event;
 pub mod services;
 pub mod signature;
 pub mod station;
-#[cfg(feature = "aws")]
-pub mod station_desk;
 pub mod telemetry;
 pub mod time;
 pub mod upload;

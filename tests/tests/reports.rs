@@ -277,7 +277,7 @@ async fn the_schedule_reports_the_warsaw_day_before_and_the_daylight_saving_days
         assert_eq!(answer["total"], 2, "{answer}");
         let key = format!(
             "{}report.json",
-            intake::reporting::daily_report_prefix(date(day))
+            intake::report::reporter::daily_report_prefix(date(day))
         );
         let report = report_json(&key).await;
         assert_eq!(report["hours"], hours);

@@ -6,7 +6,7 @@
 
 use intake::adapters::Aws;
 use intake::config::{AggregateConfig, Env};
-use intake::reporting::Reporter;
+use intake::report::reporter::Reporter;
 use jiff::civil::Date;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -87,13 +87,13 @@ async fn handle(reporter: &Reporter, event: &Value) -> Result<Value, Error> {
                 "to": to.to_string(),
                 "total": report.period.counts.total,
                 "growth_percent": report.period.growth.total,
-                "report": intake::reporting::range_report_prefix(from, to),
+                "report": intake::report::reporter::range_report_prefix(from, to),
             }));
         }
     };
     Ok(json!({
         "day": report.day.to_string(),
         "total": report.the_day.counts.total,
-        "report": intake::reporting::daily_report_prefix(report.day),
+        "report": intake::report::reporter::daily_report_prefix(report.day),
     }))
 }

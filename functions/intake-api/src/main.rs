@@ -16,7 +16,7 @@ use intake::adapters::s3::DocumentStore;
 use intake::adapters::ssm::StationKeys;
 use intake::api::{self, ErrorBody, Route};
 use intake::config::{ApiConfig, Env};
-use intake::station_desk::{Answer, StationDesk, StationRequest};
+use intake::station::desk::{Answer, StationDesk, StationRequest};
 use intake::upload::{PostPolicySpec, parse_upload_request, web_signature_key, web_upload_key};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::json;

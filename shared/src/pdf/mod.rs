@@ -7,6 +7,7 @@
 //! engine's walks over the parsed objects, each bounded by the object limit and the time budget.
 
 pub mod policy;
+#[cfg(any(test, feature = "test-support"))]
 pub mod samples;
 pub mod scan;
 

@@ -1101,3 +1101,13 @@ fn a_damaged_or_encrypted_file_too_large_to_read_whole_is_refused() {
         vec![ReasonCode::Repaired]
     );
 }
+
+#[test]
+fn a_file_without_a_trailer_or_a_catalog_is_refused_not_repaired() {
+    // qpdf: "unable to find trailer dictionary while recovering damaged file".
+    let pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Page /MediaBox [0 0 10 10] >>\nendobj\n\
+        2 0 obj\n<< /Length 0 >>\nstream\n\nendstream\nendobj\n%%EOF\n";
+    let v = check_pdf(pdf);
+    assert_eq!(rejections(&v), vec![ReasonCode::Unparseable], "{v:?}");
+    assert!(!codes(&v).contains(&ReasonCode::Repaired));
+}

@@ -6,6 +6,10 @@
 //! body's SHA-256), so the manifest is carried in an authenticated request and a station can only
 //! ever name itself. The keys live in SSM Parameter Store, one per station.
 
+/// The station desk: the station API over the table, the store and the keys.
+#[cfg(feature = "aws")]
+pub mod desk;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use hmac::{Hmac, Mac};
