@@ -10,12 +10,14 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use jiff::civil::Date;
 
-use crate::model::{DocumentRecord, StorageLocation};
+use crate::hashing::{DocumentHash, DocumentReader, ReadDocument};
+use crate::model::{DocumentRecord, DocumentStatus, StorageLocation};
 use crate::notification::{Notification, StreamChange};
 use crate::ports::{
-    Batches, Clock, CountMark, Counters, DepartmentCopies, DepartmentTopic, Documents, Mailer,
-    NotificationLedger, PortError,
+    Batches, Clock, CountMark, Counters, DepartmentCopies, DepartmentTopic, DocumentBuckets,
+    Documents, HashClaim, Mailer, NotificationLedger, PortError, RecordWrite, Verdicts,
 };
+use crate::s3_event::ObjectCreated;
 use crate::station::{BatchNotification, BatchRecord, BatchState};
 use crate::time::Timestamp;
 
@@ -103,6 +105,17 @@ pub struct InMemory {
     copies: RefCell<BTreeMap<(String, String), (String, String)>>,
     published: RefCell<Vec<Published>>,
     mails: RefCell<Vec<String>>,
+    claims: RefCell<BTreeMap<String, String>>,
+    objects: RefCell<BTreeMap<(String, String), StoredObject>>,
+}
+
+/// An object in a bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// Its metadata (document id, reasons).
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl InMemory {
@@ -121,6 +134,8 @@ impl InMemory {
             copies: RefCell::default(),
             published: RefCell::default(),
             mails: RefCell::default(),
+            claims: RefCell::default(),
+            objects: RefCell::default(),
         }
     }
 
@@ -524,5 +539,153 @@ impl Mailer for &InMemory {
 impl Clock for &InMemory {
     fn now(&self) -> Timestamp {
         self.now.get()
+    }
+}
+
+impl InMemory {
+    /// Puts an object in a bucket, as an upload would.
+    pub fn put_object(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        self.objects.borrow_mut().insert(
+            (bucket.to_string(), key.to_string()),
+            StoredObject {
+                bytes: bytes.to_vec(),
+                metadata: BTreeMap::new(),
+            },
+        );
+    }
+
+    /// The objects of a bucket, by key.
+    pub fn objects(&self, bucket: &str) -> BTreeMap<String, StoredObject> {
+        self.objects
+            .borrow()
+            .iter()
+            .filter(|((b, _), _)| b == bucket)
+            .map(|((_, key), object)| (key.clone(), object.clone()))
+            .collect()
+    }
+
+    /// Who holds the claim on these bytes.
+    pub fn claim_of(&self, hash: &DocumentHash) -> Option<String> {
+        self.claims.borrow().get(&hash.to_hex()).cloned()
+    }
+
+    fn object(&self, bucket: &str, key: &str) -> Option<StoredObject> {
+        self.objects
+            .borrow()
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
+    }
+}
+
+impl Verdicts for &InMemory {
+    async fn claim_hash(
+        &self,
+        hash: &DocumentHash,
+        document_id: &str,
+        _claimed_at: &str,
+    ) -> Result<HashClaim, PortError> {
+        self.faults.effect("memory:claim_hash", || {
+            let mut claims = self.claims.borrow_mut();
+            let holder = claims
+                .entry(hash.to_hex())
+                .or_insert_with(|| document_id.to_string());
+            if holder == document_id {
+                HashClaim::Original
+            } else {
+                HashClaim::DuplicateOf(holder.clone())
+            }
+        })
+    }
+
+    async fn record_verdict(&self, record: &DocumentRecord) -> Result<RecordWrite, PortError> {
+        let current = self.document(&record.id);
+        self.faults.effect("memory:record_verdict", || {
+            if current
+                .as_ref()
+                .is_some_and(|r| r.status != Some(DocumentStatus::Pending))
+            {
+                return RecordWrite::AlreadyRecorded;
+            }
+            self.put_document(record.clone());
+            RecordWrite::Written
+        })
+    }
+}
+
+impl DocumentBuckets for &InMemory {
+    async fn read_document(
+        &self,
+        bucket: &str,
+        key: &str,
+        _version_id: Option<&str>,
+        limit: u64,
+    ) -> Result<ReadDocument, PortError> {
+        let object = self.object(bucket, key).ok_or_else(|| PortError {
+            operation: "memory:read_document",
+            detail: format!("NoSuchKey: {bucket}/{key}"),
+        })?;
+        let mut reader = DocumentReader::new(limit, Some(object.bytes.len() as u64));
+        reader.push(&object.bytes);
+        Ok(reader.finish())
+    }
+
+    async fn read_optional(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: u64,
+    ) -> Result<Option<(Option<Vec<u8>>, Option<String>)>, PortError> {
+        Ok(self.object(bucket, key).map(|object| {
+            let kept = (object.bytes.len() as u64 <= limit).then_some(object.bytes);
+            (kept, None)
+        }))
+    }
+
+    async fn archive(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        _hash: &DocumentHash,
+        document_id: &str,
+    ) -> Result<(), PortError> {
+        self.faults.effect("memory:archive", || {
+            // A conditional write: the key is the hash, so an object there holds these bytes.
+            self.objects
+                .borrow_mut()
+                .entry((bucket.to_string(), key.to_string()))
+                .or_insert_with(|| StoredObject {
+                    bytes,
+                    metadata: BTreeMap::from([("document-id".into(), document_id.into())]),
+                });
+        })
+    }
+
+    async fn quarantine(
+        &self,
+        object: &ObjectCreated,
+        destination: &StorageLocation,
+        document_id: &str,
+        reasons: &str,
+    ) -> Result<(), PortError> {
+        // A copy of what is not there fails, as S3's does.
+        let source = self
+            .object(&object.bucket, &object.key)
+            .ok_or_else(|| PortError {
+                operation: "memory:quarantine",
+                detail: format!("NoSuchKey: {}/{}", object.bucket, object.key),
+            })?;
+        self.faults.effect("memory:quarantine", || {
+            self.objects.borrow_mut().insert(
+                (destination.bucket.clone(), destination.key.clone()),
+                StoredObject {
+                    bytes: source.bytes,
+                    metadata: BTreeMap::from([
+                        ("document-id".into(), document_id.into()),
+                        ("reasons".into(), reasons.into()),
+                    ]),
+                },
+            );
+        })
     }
 }

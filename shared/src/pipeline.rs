@@ -5,9 +5,6 @@
 
 use jiff::Timestamp;
 
-use crate::adapters::AwsError;
-use crate::adapters::dynamodb::{DocumentTable, HashClaim, RecordWrite};
-use crate::adapters::s3::DocumentStore;
 use crate::config::ValidateConfig;
 use crate::hashing::{DocumentHash, ReadDocument};
 use crate::keys;
@@ -15,6 +12,9 @@ use crate::model::{
     Channel, DocumentRecord, DocumentStatus, Finding, ReasonCode, StorageLocation, Verdict,
 };
 use crate::pdf::policy::PdfPolicy;
+use crate::ports::{
+    Clock, DocumentBuckets, Documents, HashClaim, PortError as AwsError, RecordWrite, Verdicts,
+};
 use crate::s3_event::ObjectCreated;
 use crate::signature::{Detached, SignaturePolicy};
 
@@ -136,17 +136,19 @@ pub fn judged_record(
     record
 }
 
-/// Runs the validation path against S3 and DynamoDB.
-#[derive(Clone, Debug)]
-pub struct Validator {
+/// Runs the validation path over the ports: the buckets, the documents table and a clock (S3,
+/// DynamoDB and the system's time in the validate function; memory in the unit tests).
+pub struct Validator<S, T, K> {
     /// The buckets.
-    pub store: DocumentStore,
+    pub store: S,
     /// The documents table.
-    pub table: DocumentTable,
+    pub table: T,
     /// Bucket names and limits.
     pub config: ValidateConfig,
     /// Trust anchors and which services require a signature.
     pub signatures: SignaturePolicy,
+    /// The time.
+    pub clock: K,
 }
 
 /// What processing one object did.
@@ -158,7 +160,12 @@ pub struct Processed {
     pub write: RecordWrite,
 }
 
-impl Validator {
+impl<S, T, K> Validator<S, T, K>
+where
+    S: DocumentBuckets,
+    T: Documents + Verdicts,
+    K: Clock,
+{
     /// Validates, stores and records one incoming object; `attempt` is the message's delivery
     /// count. An error leaves the message to be retried; every step before it is safe to
     /// repeat.
@@ -249,7 +256,7 @@ impl Validator {
             &self.signatures,
             detached,
         );
-        let now = Timestamp::now();
+        let now = self.clock.now();
 
         let (disposition, storage) = if verdict.is_accepted() {
             let archive = StorageLocation {
@@ -487,5 +494,156 @@ mod tests {
             record.received_at.as_deref(),
             Some("2020-03-31T23:30:00.000Z")
         );
+    }
+
+    mod over_the_ports {
+        //! The validation path in memory: the bytes kept once whatever step fails or the
+        //! function dies after, duplicates found, rejections quarantined, redeliveries idle.
+
+        use super::*;
+        use crate::in_memory::{Fault, InMemory};
+
+        const INCOMING: &str = "incoming";
+        const ARCHIVE: &str = "archive";
+        const QUARANTINE: &str = "quarantine";
+
+        fn world() -> InMemory {
+            InMemory::at("2026-03-02T09:00:00Z".parse().expect("a time"))
+        }
+
+        fn validator(world: &InMemory) -> Validator<&InMemory, &InMemory, &InMemory> {
+            let config = ValidateConfig::from_env(&crate::config::Env(|name: &str| match name {
+                "INTAKE_TABLE" => Some("documents".to_string()),
+                "INTAKE_ARCHIVE_BUCKET" => Some(ARCHIVE.to_string()),
+                "INTAKE_QUARANTINE_BUCKET" => Some(QUARANTINE.to_string()),
+                _ => None,
+            }))
+            .expect("config");
+            Validator {
+                store: world,
+                table: world,
+                config,
+                signatures: SignaturePolicy::default(),
+                clock: world,
+            }
+        }
+
+        fn block_on<F: std::future::Future>(future: F) -> F::Output {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime")
+                .block_on(future)
+        }
+
+        /// A web upload of `bytes` under a new document id: its pending record and its object.
+        fn uploaded(world: &InMemory, id: &str, bytes: &[u8]) -> ObjectCreated {
+            let key = crate::upload::web_upload_key(id);
+            world.put_document(DocumentRecord {
+                id: id.to_string(),
+                channel: Some(crate::model::Channel::Web),
+                service: Some("child-benefit".into()),
+                ..pending(bytes)
+            });
+            world.put_object(INCOMING, &key, bytes);
+            ObjectCreated {
+                bucket: INCOMING.into(),
+                key,
+                version_id: None,
+                size: Some(bytes.len() as u64),
+                event_time: "2026-03-02T08:59:00Z".parse().expect("a time"),
+            }
+        }
+
+        /// Delivers the message until it is processed, as SQS does (at most ten times).
+        fn deliver(
+            validator: &Validator<&InMemory, &InMemory, &InMemory>,
+            object: &ObjectCreated,
+        ) -> Processed {
+            for attempt in 1..=10 {
+                if let Ok(processed) = block_on(validator.process(object, attempt)) {
+                    return processed;
+                }
+            }
+            panic!("never processed");
+        }
+
+        const ID: &str = "0190c0de-0000-7000-8000-000000000001";
+        const OTHER: &str = "0190c0de-0000-7000-8000-000000000002";
+
+        #[test]
+        fn an_accepted_document_is_archived_once_whatever_step_fails() {
+            let pdf = minimal_pdf(1, "ports");
+            let steps = {
+                let world = world();
+                let object = uploaded(&world, ID, &pdf);
+                let before = world.faults.made();
+                deliver(&validator(&world), &object);
+                world.faults.made() - before
+            };
+            assert!(steps >= 3, "the claim, the archive, the verdict: {steps}");
+            for step in 1..=steps {
+                for fault in [Fault::FailBefore, Fault::DieAfter] {
+                    let world = world();
+                    let object = uploaded(&world, ID, &pdf);
+                    world.faults.at(step, fault);
+                    let processed = deliver(&validator(&world), &object);
+                    assert_eq!(processed.record.status, Some(DocumentStatus::Accepted));
+                    let record = world.document(ID).expect("recorded");
+                    assert_eq!(
+                        record.status,
+                        Some(DocumentStatus::Accepted),
+                        "step {step} {fault:?}"
+                    );
+                    let archive = world.objects(ARCHIVE);
+                    assert_eq!(archive.len(), 1, "one object: {archive:?}");
+                    let key = keys::archive_key(&DocumentHash::of(&pdf));
+                    assert_eq!(archive[&key].bytes, pdf, "the bytes as sent");
+                    assert_eq!(
+                        record.storage.as_ref().map(|s| s.key.as_str()),
+                        Some(key.as_str())
+                    );
+                    assert_eq!(world.claim_of(&DocumentHash::of(&pdf)).as_deref(), Some(ID));
+                    assert!(world.objects(QUARANTINE).is_empty());
+                }
+            }
+        }
+
+        #[test]
+        fn the_same_bytes_again_are_a_duplicate_of_the_first_and_stored_once() {
+            let world = world();
+            let validator = validator(&world);
+            let pdf = minimal_pdf(1, "twice");
+            deliver(&validator, &uploaded(&world, ID, &pdf));
+            let second = deliver(&validator, &uploaded(&world, OTHER, &pdf));
+            assert_eq!(second.record.status, Some(DocumentStatus::Duplicate));
+            assert_eq!(second.record.duplicate_of.as_deref(), Some(ID));
+            assert_eq!(world.objects(ARCHIVE).len(), 1);
+        }
+
+        #[test]
+        fn a_rejected_document_is_kept_in_quarantine_with_its_reasons() {
+            let world = world();
+            let validator = validator(&world);
+            let not_pdf = b"PK\x03\x04 a zip named .pdf";
+            let processed = deliver(&validator, &uploaded(&world, ID, not_pdf));
+            assert_eq!(processed.record.status, Some(DocumentStatus::Rejected));
+            let quarantine = world.objects(QUARANTINE);
+            let kept = &quarantine[&keys::quarantine_key(Some(crate::model::Channel::Web), ID)];
+            assert_eq!(kept.bytes, not_pdf);
+            assert!(kept.metadata["reasons"].contains("not_pdf"), "{kept:?}");
+            assert!(world.objects(ARCHIVE).is_empty());
+        }
+
+        #[test]
+        fn a_redelivered_message_after_its_verdict_changes_nothing() {
+            let world = world();
+            let validator = validator(&world);
+            let object = uploaded(&world, ID, &minimal_pdf(1, "again"));
+            deliver(&validator, &object);
+            let made = world.faults.made();
+            let again = deliver(&validator, &object);
+            assert_eq!(again.write, RecordWrite::AlreadyRecorded);
+            assert_eq!(world.faults.made(), made, "no side effect");
+        }
     }
 }

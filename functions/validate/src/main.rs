@@ -8,6 +8,7 @@ use intake::adapters::dynamodb::DocumentTable;
 use intake::adapters::s3::DocumentStore;
 use intake::config::{Env, ValidateConfig};
 use intake::pipeline::Validator;
+use intake::ports::SystemClock;
 use intake::s3_event::{IncomingMessage, parse_incoming_message};
 use intake::signature::{SignaturePolicy, TrustAnchors};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -44,6 +45,7 @@ async fn main() -> Result<(), Error> {
             revocation_required_for: config.revocation_required_services.clone(),
         },
         config,
+        clock: SystemClock,
     };
     let validator = &validator;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
@@ -53,7 +55,10 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-async fn handle(validator: &Validator, event: SqsEvent) -> SqsBatchResponse {
+/// The validation path over the AWS adapters.
+type AwsValidator = Validator<DocumentStore, DocumentTable, SystemClock>;
+
+async fn handle(validator: &AwsValidator, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let message_id = message.message_id.unwrap_or_default();

@@ -28,25 +28,8 @@ pub const INDEX_BY_DAY: &str = "by_day";
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
-/// The outcome of claiming a document's hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HashClaim {
-    /// This document is the first with these bytes (or claimed them before, on an earlier try).
-    Original,
-    /// Another document holds the claim.
-    DuplicateOf(String),
-}
-
-/// The outcome of writing a verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordWrite {
-    /// The record now holds the verdict.
-    Written,
-    /// A verdict was recorded before (a redelivered event); nothing changed.
-    AlreadyRecorded,
-    /// A detached signature: nothing to record, it is judged with its document.
-    JudgedWithDocument,
-}
+/// The outcomes of claiming a document's hash and of writing a verdict (the ports' types).
+pub use crate::ports::{HashClaim, RecordWrite};
 
 /// The documents table.
 #[derive(Clone, Debug)]

@@ -7,12 +7,14 @@ use super::counters::CountsTable;
 use super::dynamodb::DocumentTable;
 use super::s3::DocumentStore;
 use super::sns::{EmailTopic, NotificationTopic};
+use crate::hashing::{DocumentHash, ReadDocument};
 use crate::model::{DocumentRecord, StorageLocation};
 use crate::notification::Notification;
 use crate::ports::{
-    Batches, CountMark, Counters, DepartmentCopies, DepartmentTopic, Documents, Mailer,
-    NotificationLedger, PortError,
+    Batches, CountMark, Counters, DepartmentCopies, DepartmentTopic, DocumentBuckets, Documents,
+    HashClaim, Mailer, NotificationLedger, PortError, RecordWrite, Verdicts,
 };
+use crate::s3_event::ObjectCreated;
 use crate::station::{BatchNotification, BatchRecord};
 
 impl Documents for DocumentTable {
@@ -137,5 +139,62 @@ impl DepartmentTopic for NotificationTopic {
 impl Mailer for EmailTopic {
     async fn send(&self, notification: &Notification) -> Result<(), PortError> {
         self.publish(notification).await
+    }
+}
+
+impl Verdicts for DocumentTable {
+    async fn claim_hash(
+        &self,
+        hash: &DocumentHash,
+        document_id: &str,
+        claimed_at: &str,
+    ) -> Result<HashClaim, PortError> {
+        DocumentTable::claim_hash(self, hash, document_id, claimed_at).await
+    }
+
+    async fn record_verdict(&self, record: &DocumentRecord) -> Result<RecordWrite, PortError> {
+        DocumentTable::record_verdict(self, record).await
+    }
+}
+
+impl DocumentBuckets for DocumentStore {
+    async fn read_document(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        limit: u64,
+    ) -> Result<ReadDocument, PortError> {
+        DocumentStore::read_document(self, bucket, key, version_id, limit).await
+    }
+
+    async fn read_optional(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: u64,
+    ) -> Result<Option<(Option<Vec<u8>>, Option<String>)>, PortError> {
+        DocumentStore::read_optional(self, bucket, key, limit).await
+    }
+
+    async fn archive(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        hash: &DocumentHash,
+        document_id: &str,
+    ) -> Result<(), PortError> {
+        DocumentStore::archive(self, bucket, key, bytes, hash, document_id).await
+    }
+
+    async fn quarantine(
+        &self,
+        object: &ObjectCreated,
+        destination: &StorageLocation,
+        document_id: &str,
+        reasons: &str,
+    ) -> Result<(), PortError> {
+        DocumentStore::quarantine(self, object, destination, document_id, reasons).await
     }
 }
