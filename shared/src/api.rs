@@ -61,6 +61,29 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// An API answer: the HTTP status and the JSON body.
+pub type Answer = (i64, serde_json::Value);
+
+/// A refusal: `status` with our code and sentence.
+pub fn refusal(status: i64, code: &str, message: impl Into<String>) -> Answer {
+    let body = ErrorBody::new(code, message);
+    (
+        status,
+        serde_json::to_value(body).unwrap_or_else(|_| serde_json::json!({ "error": code })),
+    )
+}
+
+/// A failure of ours (an AWS call): logged with its cause, and told as "try again shortly",
+/// never with a dependency's message.
+pub fn unavailable(doing: &str, e: &crate::ports::PortError) -> Answer {
+    tracing::error!(error = %e, "failed {doing}");
+    refusal(
+        503,
+        "temporarily_unavailable",
+        "the service could not complete the request; try again shortly",
+    )
+}
+
 impl ErrorBody {
     /// An error body.
     pub fn new(error: &str, message: impl Into<String>) -> Self {

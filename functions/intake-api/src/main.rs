@@ -17,15 +17,13 @@ use intake::adapters::ssm::StationKeys;
 use intake::api::{self, ErrorBody, Route};
 use intake::config::{ApiConfig, Env};
 use intake::station::desk::{Answer, StationDesk, StationRequest};
-use intake::upload::{PostPolicySpec, parse_upload_request, web_signature_key, web_upload_key};
+use intake::upload::desk::WebDesk;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::json;
 use tracing::Instrument;
 
 struct App {
-    config: ApiConfig,
-    store: DocumentStore,
-    table: DocumentTable,
+    web: WebDesk,
     stations: StationDesk,
 }
 
@@ -44,10 +42,12 @@ async fn main() -> Result<(), Error> {
         upload_url_ttl: config.upload_url_ttl,
     };
     let app = App {
-        store: DocumentStore::new(&aws),
-        table: DocumentTable::new(&aws, &config.table),
+        web: WebDesk {
+            store: DocumentStore::new(&aws),
+            table: DocumentTable::new(&aws, &config.table),
+            config,
+        },
         stations,
-        config,
     };
     let app = &app;
     lambda_runtime::run(service_fn(
@@ -65,10 +65,10 @@ impl App {
         let path = request.raw_path.as_deref().unwrap_or("/");
         match api::route(method, path) {
             Route::CreateUpload => match request_body(&request) {
-                Ok(body) => self.create_upload(&body).await,
+                Ok(body) => answer(self.web.create_upload(&body).await),
                 Err(e) => respond(400, &ErrorBody::new("malformed_request", e)),
             },
-            Route::UploadStatus(id) => self.upload_status(&id).await,
+            Route::UploadStatus(id) => answer(self.web.upload_status(&id).await),
             Route::OpenBatch(station) => match self.signed_body(&request, &station).await {
                 Ok(body) => answer(self.stations.open(&station, &body).await),
                 Err(refused) => refused,
@@ -129,100 +129,6 @@ impl App {
             .map_err(answer)?;
         Ok(body)
     }
-
-    async fn create_upload(&self, body: &[u8]) -> LambdaFunctionUrlResponse {
-        let spec = match parse_upload_request(body, self.config.max_upload_bytes) {
-            Ok(spec) => spec,
-            Err(e) => {
-                let status = match e {
-                    intake::upload::UploadRequestError::TooLarge { .. } => 413,
-                    _ => 400,
-                };
-                tracing::info!(error = e.code(), "upload request refused");
-                return respond(status, &ErrorBody::new(e.code(), e.to_string()));
-            }
-        };
-        let upload_id = intake::keys::new_document_id();
-        let now_system = std::time::SystemTime::now();
-        let now = jiff::Timestamp::try_from(now_system).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        let key = web_upload_key(&upload_id);
-        let policy = PostPolicySpec {
-            bucket: &self.config.incoming_bucket,
-            key: &key,
-            content_type: "application/pdf",
-            max_bytes: self.config.max_upload_bytes,
-            ttl: self.config.upload_url_ttl,
-            metadata: vec![
-                ("upload-id", upload_id.clone()),
-                ("channel", "web".to_string()),
-                ("service", spec.service.clone()),
-            ],
-            checksum: spec.sha256,
-        };
-        let post = match self.store.presign_upload(&policy, now_system).await {
-            Ok(post) => post,
-            Err(e) => return internal_error("presigning the upload", &e),
-        };
-        let signature_post = match &spec.signature_file_name {
-            None => None,
-            Some(_) => {
-                let key = web_signature_key(&upload_id);
-                let policy = PostPolicySpec {
-                    bucket: &self.config.incoming_bucket,
-                    key: &key,
-                    content_type: "application/pkcs7-signature",
-                    max_bytes: intake::upload::MAX_DETACHED_SIGNATURE_BYTES,
-                    ttl: self.config.upload_url_ttl,
-                    metadata: vec![
-                        ("upload-id", upload_id.clone()),
-                        ("channel", "web".to_string()),
-                    ],
-                    checksum: None,
-                };
-                match self.store.presign_upload(&policy, now_system).await {
-                    Ok(post) => Some(post),
-                    Err(e) => return internal_error("presigning the signature upload", &e),
-                }
-            }
-        };
-        // The pending record exists before the form is handed out, so the upload is never unknown.
-        let record = api::pending_record(&upload_id, &spec, now);
-        if let Err(e) = self.table.create_pending(&record).await {
-            return internal_error("recording the upload", &e);
-        }
-        tracing::info!(
-            upload_id,
-            service = spec.service,
-            size = spec.size,
-            "upload requested"
-        );
-        respond(
-            201,
-            &api::upload_created(
-                &upload_id,
-                post,
-                self.config.max_upload_bytes,
-                signature_post,
-            ),
-        )
-    }
-
-    async fn upload_status(&self, id: &str) -> LambdaFunctionUrlResponse {
-        let not_found = || {
-            respond(
-                404,
-                &ErrorBody::new("unknown_upload", "no upload with this id"),
-            )
-        };
-        if !intake::keys::is_document_id(id) {
-            return not_found();
-        }
-        match self.table.get(id).await {
-            Ok(Some(record)) => respond(200, &api::upload_status(&record)),
-            Ok(None) => not_found(),
-            Err(e) => internal_error("reading the upload", &e),
-        }
-    }
 }
 
 fn request_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, String> {
@@ -234,17 +140,6 @@ fn request_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, String> {
     } else {
         Ok(body.as_bytes().to_vec())
     }
-}
-
-fn internal_error(doing: &str, error: &dyn std::error::Error) -> LambdaFunctionUrlResponse {
-    tracing::error!(error = %error, "failed {doing}");
-    respond(
-        503,
-        &ErrorBody::new(
-            "temporarily_unavailable",
-            "the service could not complete the request; try again shortly",
-        ),
-    )
 }
 
 fn answer((status, body): Answer) -> LambdaFunctionUrlResponse {

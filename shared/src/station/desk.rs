@@ -10,7 +10,7 @@ use crate::adapters::batches::{BatchClosing, BatchOpening};
 use crate::adapters::dynamodb::DocumentTable;
 use crate::adapters::s3::DocumentStore;
 use crate::adapters::ssm::StationKeys;
-use crate::api::{ErrorBody, upload_form};
+use crate::api::{refusal as error, unavailable, upload_form};
 use crate::hashing::DocumentHash;
 use crate::model::{Channel, DocumentRecord, DocumentStatus};
 use crate::routing::RoutingRules;
@@ -20,7 +20,7 @@ use crate::station::{
 use crate::upload::PostPolicySpec;
 
 /// An answer: HTTP status and JSON body.
-pub type Answer = (i64, Value);
+pub use crate::api::Answer;
 
 /// What the desk needs.
 pub struct StationDesk {
@@ -38,23 +38,6 @@ pub struct StationDesk {
     pub max_upload_bytes: u64,
     /// How long an upload form works.
     pub upload_url_ttl: Duration,
-}
-
-fn error(status: i64, code: &str, message: impl Into<String>) -> Answer {
-    let body = ErrorBody::new(code, message);
-    (
-        status,
-        serde_json::to_value(body).unwrap_or_else(|_| json!({ "error": code })),
-    )
-}
-
-fn unavailable(doing: &str, e: &AwsError) -> Answer {
-    tracing::error!(error = %e, "failed {doing}");
-    error(
-        503,
-        "temporarily_unavailable",
-        "the service could not complete the request; try again shortly",
-    )
 }
 
 fn now_rfc3339() -> String {

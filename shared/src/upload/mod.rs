@@ -4,6 +4,11 @@
 //! Rust presigns only single requests, not browser form uploads. S3 enforces every condition of
 //! the policy: one key, a size range, the content type, the metadata and the expiry.
 
+/// The web-form desk: a citizen's upload request and status query, over the table and the
+/// buckets.
+#[cfg(feature = "aws")]
+pub mod desk;
+
 use std::time::{Duration, SystemTime};
 
 use base64::Engine;
