@@ -21,6 +21,14 @@ use crate::s3_event::ObjectCreated;
 use crate::station::{BatchNotification, BatchRecord, BatchState};
 use crate::time::Timestamp;
 
+/// Runs a future of the ports to its end on this thread (the tests' runtime).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(runtime) => runtime.block_on(future),
+        Err(e) => panic!("no runtime for the test: {e}"),
+    }
+}
+
 /// When a side effect fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {

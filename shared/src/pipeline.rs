@@ -501,7 +501,7 @@ mod tests {
         //! function dies after, duplicates found, rejections quarantined, redeliveries idle.
 
         use super::*;
-        use crate::in_memory::{Fault, InMemory};
+        use crate::in_memory::{Fault, InMemory, block_on};
 
         const INCOMING: &str = "incoming";
         const ARCHIVE: &str = "archive";
@@ -526,13 +526,6 @@ mod tests {
                 signatures: SignaturePolicy::default(),
                 clock: world,
             }
-        }
-
-        fn block_on<F: std::future::Future>(future: F) -> F::Output {
-            tokio::runtime::Builder::new_current_thread()
-                .build()
-                .expect("runtime")
-                .block_on(future)
         }
 
         /// A web upload of `bytes` under a new document id: its pending record and its object.

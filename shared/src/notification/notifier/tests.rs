@@ -2,7 +2,7 @@
 //! dies at, under replays, moves and moves back; counting once; batches completed and told once.
 
 use super::*;
-use crate::in_memory::{Fault, InMemory};
+use crate::in_memory::{Fault, InMemory, block_on};
 use crate::model::{Channel, DocumentStatus};
 use crate::station::{BatchState, MANIFEST_SCHEMA, Manifest, ManifestFile};
 
@@ -29,13 +29,6 @@ fn notifier(world: &InMemory) -> InMemoryNotifier<'_> {
         mail: world,
         clock: world,
     }
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime")
-        .block_on(future)
 }
 
 /// Delivers the stream to the notifier as Lambda does, until nothing is left: a batch that
