@@ -93,26 +93,29 @@ impl StreamPoller {
                     }
                     let queue = pending.entry(shard_id.clone()).or_default();
                     if queue.len() < batch_size {
+                        let before = queue.len();
                         if let Some(Some(iterator)) = iterators.get(&shard_id).cloned() {
                             match client.get_records().shard_iterator(iterator).send().await {
                                 Ok(read) => {
-                                    queue.extend(read.records.unwrap_or_default());
+                                    // As Lambda does, records no filter matches are dropped
+                                    // as they are read (they count as processed).
+                                    let records = read.records.unwrap_or_default();
+                                    let read_count = records.len();
+                                    queue.extend(records.into_iter().filter(|r| {
+                                        passes(&filters, &lambda_record(r, &stream_arn, &region))
+                                    }));
+                                    let dropped = (read_count + before - queue.len()) as u64;
+                                    state
+                                        .stats
+                                        .filtered_out
+                                        .fetch_add(dropped, Ordering::SeqCst);
+                                    state.stats.processed.fetch_add(dropped, Ordering::SeqCst);
                                     iterators.insert(shard_id.clone(), read.next_shard_iterator);
                                 }
                                 Err(e) => note(&log, &format!("GetRecords: {e:?}")),
                             }
                         }
                     }
-                    // As Lambda does, records no filter matches are dropped before a batch is
-                    // made (they count as processed).
-                    let before = queue.len();
-                    queue.retain(|r| passes(&filters, &lambda_record(r, &stream_arn, &region)));
-                    let dropped = (before - queue.len()) as u64;
-                    state
-                        .stats
-                        .filtered_out
-                        .fetch_add(dropped, Ordering::SeqCst);
-                    state.stats.processed.fetch_add(dropped, Ordering::SeqCst);
                     if queue.is_empty() {
                         continue;
                     }

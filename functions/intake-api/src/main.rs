@@ -14,7 +14,7 @@ use intake::adapters::Aws;
 use intake::adapters::dynamodb::DocumentTable;
 use intake::adapters::s3::DocumentStore;
 use intake::adapters::ssm::StationKeys;
-use intake::api::{self, ErrorBody, Route};
+use intake::api::{self, Route};
 use intake::config::{ApiConfig, Env};
 use intake::station::desk::{Answer, StationDesk, StationRequest};
 use intake::upload::desk::WebDesk;
@@ -66,7 +66,7 @@ impl App {
         match api::route(method, path) {
             Route::CreateUpload => match request_body(&request) {
                 Ok(body) => answer(self.web.create_upload(&body).await),
-                Err(e) => respond(400, &ErrorBody::new("malformed_request", e)),
+                Err(e) => answer(api::refusal(400, "malformed_request", e)),
             },
             Route::UploadStatus(id) => answer(self.web.upload_status(&id).await),
             Route::OpenBatch(station) => match self.signed_body(&request, &station).await {
@@ -89,20 +89,16 @@ impl App {
                     Err(refused) => refused,
                 }
             }
-            Route::MethodNotAllowed(allowed) => respond(
+            Route::MethodNotAllowed(allowed) => answer(api::refusal(
                 405,
-                &ErrorBody::new(
-                    "method_not_allowed",
-                    format!("{path} accepts {allowed} only"),
-                ),
-            ),
-            Route::NotFound => respond(
+                "method_not_allowed",
+                format!("{path} accepts {allowed} only"),
+            )),
+            Route::NotFound => answer(api::refusal(
                 404,
-                &ErrorBody::new(
-                    "not_found",
-                    "no such resource: use POST /uploads, GET /uploads/{id}, or /stations/{station}/batches",
-                ),
-            ),
+                "not_found",
+                "no such resource: use POST /uploads, GET /uploads/{id}, or /stations/{station}/batches",
+            )),
         }
     }
 
@@ -112,8 +108,8 @@ impl App {
         request: &LambdaFunctionUrlRequest,
         station: &str,
     ) -> Result<Vec<u8>, LambdaFunctionUrlResponse> {
-        let body = request_body(request)
-            .map_err(|e| respond(400, &ErrorBody::new("malformed_request", e)))?;
+        let body =
+            request_body(request).map_err(|e| answer(api::refusal(400, "malformed_request", e)))?;
         let signed = StationRequest {
             method: request.request_context.http.method.as_deref().unwrap_or(""),
             path: request.raw_path.as_deref().unwrap_or("/"),
