@@ -217,12 +217,16 @@ resource "aws_lambda_function" "function" {
   timeout          = each.value.timeout
 
   environment {
-    variables = merge(each.value.environment, { RUST_LOG = "info" })
+    variables = each.value.environment
   }
 
+  # JSON lines with Lambda's own level filter: the functions read AWS_LAMBDA_LOG_LEVEL, which
+  # this sets, so the level is changed here (or in the console) without a new environment.
   logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.function[each.key].name
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.function[each.key].name
+    application_log_level = var.log_level
+    system_log_level      = "WARN"
   }
 
   depends_on = [aws_iam_role_policy.function_logs]

@@ -41,6 +41,7 @@ output "functions" {
       memory_mb   = f.memory_size
       timeout_s   = f.timeout
       environment = f.environment[0].variables
+      log_level   = var.log_level
     }
   }
 }

@@ -198,3 +198,13 @@ variable "alarm_emails" {
   type        = list(string)
   default     = []
 }
+
+variable "log_level" {
+  description = "The functions' log level (Lambda's application log level): TRACE, DEBUG, INFO, WARN, ERROR or FATAL."
+  type        = string
+  default     = "INFO"
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level is one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+  }
+}

@@ -73,15 +73,25 @@ pub fn refusal(status: i64, code: &str, message: impl Into<String>) -> Answer {
     )
 }
 
-/// A failure of ours (an AWS call): logged with its cause, and told as "try again shortly",
-/// never with a dependency's message.
+/// A failure of ours (an AWS call): logged with its cause, never told with a dependency's
+/// message. A passing fault is "try again shortly" (503); one that retrying does not mend (a
+/// deployment fault: access denied, a missing table) is a 500 the operators must see.
 pub fn unavailable(doing: &str, e: &crate::ports::PortError) -> Answer {
-    tracing::error!(error = %e, "failed {doing}");
-    refusal(
-        503,
-        "temporarily_unavailable",
-        "the service could not complete the request; try again shortly",
-    )
+    tracing::error!(error = %e, retry = ?e.retry, "failed {doing}");
+    if e.is_retryable() {
+        refusal(
+            503,
+            "temporarily_unavailable",
+            "the service could not complete the request; try again shortly",
+        )
+    } else {
+        refusal(
+            500,
+            "service_fault",
+            "the service cannot take this request because of a fault on our side, which has \
+             been logged for the city's IT team; your request was not taken",
+        )
+    }
 }
 
 impl ErrorBody {

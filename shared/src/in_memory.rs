@@ -70,10 +70,8 @@ impl Faults {
             }
             _ => None,
         };
-        let injected = || PortError {
-            operation,
-            detail: format!("fault injected at side effect {n}"),
-        };
+        let injected =
+            || PortError::transient(operation, format!("fault injected at side effect {n}"));
         if fault == Some(Fault::FailBefore) {
             return Err(injected());
         }
@@ -115,6 +113,9 @@ pub struct InMemory {
     mails: RefCell<Vec<String>>,
     claims: RefCell<BTreeMap<String, String>>,
     objects: RefCell<BTreeMap<(String, String), StoredObject>>,
+    reports: RefCell<BTreeMap<String, (String, u64)>>,
+    summaries: RefCell<Vec<(String, String)>>,
+    station_keys: RefCell<BTreeMap<String, Vec<u8>>>,
 }
 
 /// An object in a bucket.
@@ -144,6 +145,9 @@ impl InMemory {
             mails: RefCell::default(),
             claims: RefCell::default(),
             objects: RefCell::default(),
+            reports: RefCell::default(),
+            summaries: RefCell::default(),
+            station_keys: RefCell::default(),
         }
     }
 
@@ -501,9 +505,8 @@ impl InMemory {
         subject: &str,
         body: serde_json::Result<serde_json::Value>,
     ) -> Result<(), PortError> {
-        let body = body.map_err(|e| PortError {
-            operation: "memory:publish",
-            detail: format!("encoding the notification: {e}"),
+        let body = body.map_err(|e| {
+            PortError::permanent("memory:publish", format!("encoding the notification: {e}"))
         })?;
         self.faults.effect("memory:publish", || {
             self.published.borrow_mut().push(Published {
@@ -628,9 +631,8 @@ impl DocumentBuckets for &InMemory {
         _version_id: Option<&str>,
         limit: u64,
     ) -> Result<ReadDocument, PortError> {
-        let object = self.object(bucket, key).ok_or_else(|| PortError {
-            operation: "memory:read_document",
-            detail: format!("NoSuchKey: {bucket}/{key}"),
+        let object = self.object(bucket, key).ok_or_else(|| {
+            PortError::permanent("memory:read_document", format!("NoSuchKey: {bucket}/{key}"))
         })?;
         let mut reader = DocumentReader::new(limit, Some(object.bytes.len() as u64));
         reader.push(&object.bytes);
@@ -677,12 +679,12 @@ impl DocumentBuckets for &InMemory {
         reasons: &str,
     ) -> Result<(), PortError> {
         // A copy of what is not there fails, as S3's does.
-        let source = self
-            .object(&object.bucket, &object.key)
-            .ok_or_else(|| PortError {
-                operation: "memory:quarantine",
-                detail: format!("NoSuchKey: {}/{}", object.bucket, object.key),
-            })?;
+        let source = self.object(&object.bucket, &object.key).ok_or_else(|| {
+            PortError::permanent(
+                "memory:quarantine",
+                format!("NoSuchKey: {}/{}", object.bucket, object.key),
+            )
+        })?;
         self.faults.effect("memory:quarantine", || {
             self.objects.borrow_mut().insert(
                 (destination.bucket.clone(), destination.key.clone()),
@@ -695,5 +697,249 @@ impl DocumentBuckets for &InMemory {
                 },
             );
         })
+    }
+}
+
+impl crate::report::ports::ReportStore for &InMemory {
+    async fn daily_counts(
+        &self,
+        days: &[Date],
+        shards: u32,
+    ) -> Result<BTreeMap<Date, crate::report::Counts>, PortError> {
+        let all = self.counters.borrow();
+        let mut daily: BTreeMap<Date, crate::report::Counts> = BTreeMap::new();
+        for day in days {
+            for shard in 0..shards {
+                if let Some(counters) = all.get(&(*day, shard)) {
+                    let counts = crate::report::Counts::from_counters(
+                        counters
+                            .iter()
+                            .map(|(name, n)| (name.as_str(), u64::try_from(*n).unwrap_or(0))),
+                    );
+                    daily.entry(*day).or_default().add(&counts);
+                }
+            }
+        }
+        Ok(daily)
+    }
+
+    async fn put_report(
+        &self,
+        id: &str,
+        report_json: &str,
+        total: u64,
+        _generated_at: &str,
+    ) -> Result<(), PortError> {
+        self.faults.effect("memory:put_report", || {
+            self.reports
+                .borrow_mut()
+                .insert(id.to_string(), (report_json.to_string(), total));
+        })
+    }
+}
+
+impl crate::report::ports::ReportFiles for &InMemory {
+    async fn put_text(
+        &self,
+        bucket: &str,
+        key: &str,
+        _content_type: &str,
+        body: String,
+    ) -> Result<(), PortError> {
+        self.faults.effect("memory:put_text", || {
+            self.put_object(bucket, key, body.as_bytes())
+        })
+    }
+}
+
+impl crate::report::ports::ManagementNotice for &InMemory {
+    async fn publish(&self, subject: &str, text: &str) -> Result<(), PortError> {
+        self.faults.effect("memory:publish_summary", || {
+            self.summaries
+                .borrow_mut()
+                .push((subject.to_string(), text.to_string()));
+        })
+    }
+}
+
+impl InMemory {
+    /// A stored report's JSON and total.
+    pub fn report(&self, id: &str) -> Option<(String, u64)> {
+        self.reports.borrow().get(id).cloned()
+    }
+
+    /// The summaries told to management, oldest first (subject, text).
+    pub fn summaries(&self) -> Vec<(String, String)> {
+        self.summaries.borrow().clone()
+    }
+
+    /// Adds to a day's counter as counting does (for a day's history in a test).
+    pub fn add_counts(&self, day: Date, shard: u32, counters: &[(String, i64)]) {
+        self.add(day, shard, counters);
+    }
+}
+
+/// As many file names as a batch item takes (the adapter's bound, for the item's size).
+const MOST_BATCH_NAMES: usize = crate::station::MAX_BATCH_FILES + 50;
+
+impl crate::station::ports::BatchDesk for &InMemory {
+    async fn open_batch(
+        &self,
+        station: &str,
+        batch_id: &str,
+        service: Option<&str>,
+        now: &str,
+    ) -> Result<crate::station::ports::BatchOpening, PortError> {
+        use crate::station::ports::BatchOpening;
+        if let Some(existing) = InMemory::batch(self, station, batch_id) {
+            return Ok(BatchOpening::Existing(existing));
+        }
+        let batch = BatchRecord {
+            station: station.to_string(),
+            batch_id: batch_id.to_string(),
+            state: Some(BatchState::Open),
+            service: service.map(str::to_string),
+            opened_at: Some(now.to_string()),
+            ..BatchRecord::default()
+        };
+        self.faults.effect("memory:open_batch", || {
+            self.put_batch(batch.clone());
+            BatchOpening::Opened(batch)
+        })
+    }
+
+    async fn batch(&self, station: &str, batch_id: &str) -> Result<Option<BatchRecord>, PortError> {
+        Ok(InMemory::batch(self, station, batch_id))
+    }
+
+    async fn assign_batch_file(
+        &self,
+        station: &str,
+        batch_id: &str,
+        name: &str,
+        candidate: &str,
+    ) -> Result<Option<String>, PortError> {
+        let mut given = None;
+        self.change_batch("memory:assign_batch_file", station, batch_id, |b| {
+            if b.state == Some(BatchState::Complete)
+                || (b.files.len() >= MOST_BATCH_NAMES && !b.files.contains_key(name))
+            {
+                return false;
+            }
+            let id = b
+                .files
+                .entry(name.to_string())
+                .or_insert_with(|| candidate.to_string());
+            given = Some(id.clone());
+            true
+        })?;
+        Ok(given)
+    }
+
+    async fn refuse_batch_file(
+        &self,
+        station: &str,
+        batch_id: &str,
+        name: &str,
+        reason: &str,
+    ) -> Result<(), PortError> {
+        self.change_batch("memory:refuse_batch_file", station, batch_id, |b| {
+            if b.state == Some(BatchState::Complete)
+                || (b.refused.len() >= MOST_BATCH_NAMES && !b.refused.contains_key(name))
+            {
+                return false;
+            }
+            b.refused.insert(name.to_string(), reason.to_string());
+            true
+        })
+        .map(|_| ())
+    }
+
+    async fn close_batch(
+        &self,
+        station: &str,
+        batch_id: &str,
+        manifest: &str,
+        manifest_sha256: &str,
+        service: Option<&str>,
+        now: &str,
+    ) -> Result<crate::station::ports::BatchClosing, PortError> {
+        use crate::station::ports::BatchClosing;
+        let closed = self.change_batch("memory:close_batch", station, batch_id, |b| {
+            if b.state != Some(BatchState::Open) {
+                return false;
+            }
+            b.state = Some(BatchState::Closed);
+            b.manifest = Some(manifest.to_string());
+            b.manifest_sha256 = Some(manifest_sha256.to_string());
+            b.closed_at = Some(now.to_string());
+            if let Some(service) = service {
+                b.service = Some(service.to_string());
+            }
+            true
+        })?;
+        Ok(match InMemory::batch(self, station, batch_id) {
+            _ if closed => BatchClosing::Closed,
+            None => BatchClosing::Unknown,
+            Some(b) if b.manifest_sha256.as_deref() == Some(manifest_sha256) => {
+                BatchClosing::AlreadyClosed(b)
+            }
+            Some(b) => BatchClosing::ClosedWithAnotherManifest(b),
+        })
+    }
+}
+
+impl crate::upload::ports::PendingRecords for &InMemory {
+    async fn create_pending(&self, record: &DocumentRecord) -> Result<bool, PortError> {
+        if self.documents.borrow().contains_key(&record.id) {
+            return Ok(false);
+        }
+        self.faults.effect("memory:create_pending", || {
+            self.put_document(record.clone());
+            true
+        })
+    }
+}
+
+impl crate::upload::ports::UploadForms for &InMemory {
+    async fn presign_upload(
+        &self,
+        spec: &crate::upload::PostPolicySpec<'_>,
+        now: Timestamp,
+    ) -> Result<crate::upload::PresignedPost, PortError> {
+        let expires = now + jiff::SignedDuration::try_from(spec.ttl).unwrap_or_default();
+        let mut fields = vec![
+            ("key".to_string(), spec.key.to_string()),
+            ("Content-Type".to_string(), spec.content_type.to_string()),
+        ];
+        fields.extend(
+            spec.metadata
+                .iter()
+                .map(|(name, value)| (format!("x-amz-meta-{name}"), value.clone())),
+        );
+        Ok(crate::upload::PresignedPost {
+            url: format!("memory://{}", spec.bucket),
+            fields,
+            expires_at: crate::time::utc_rfc3339(expires),
+        })
+    }
+
+    async fn exists(&self, bucket: &str, key: &str) -> Result<bool, PortError> {
+        Ok(self.object(bucket, key).is_some())
+    }
+}
+
+impl crate::station::ports::StationKeyring for &InMemory {
+    async fn key(&self, station: &str) -> Result<Option<Vec<u8>>, PortError> {
+        Ok(self.station_keys.borrow().get(station).cloned())
+    }
+}
+
+impl InMemory {
+    /// Gives a station its signing key.
+    pub fn put_station_key(&self, station: &str, key: &[u8]) {
+        self.station_keys
+            .borrow_mut()
+            .insert(station.to_string(), key.to_vec());
     }
 }

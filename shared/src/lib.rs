@@ -8,6 +8,8 @@
 pub mod adapters;
 pub mod api;
 pub mod config;
+pub mod deadline;
+pub mod front_desk;
 pub mod hashing;
 #[cfg(any(test, feature = "in-memory"))]
 pub mod in_memory;

@@ -229,12 +229,12 @@ where
             {
                 Some(found) => Some(found),
                 None if attempt < self.config.signature_wait_attempts => {
-                    return Err(AwsError {
-                        operation: "wait",
-                        detail: format!(
+                    return Err(AwsError::transient(
+                        "wait",
+                        format!(
                             "the detached signature of {document_id} has not arrived (delivery {attempt})"
                         ),
-                    });
+                    ));
                 }
                 None => None,
             },

@@ -24,6 +24,46 @@ pub struct PortError {
     pub operation: &'static str,
     /// The service's error code and message, or the transport error.
     pub detail: String,
+    /// Whether the same call may succeed later.
+    pub retry: Retry,
+}
+
+/// Whether a failed call is worth trying again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Retry {
+    /// Throttling, a timeout, a lost connection, the service's own fault, or something that has
+    /// not happened yet: the same call may well succeed in a moment.
+    Worthwhile,
+    /// Refused for what it is (access denied, no such table or bucket, a malformed request, an
+    /// inconsistent record): trying again changes nothing until the deployment or the data is
+    /// mended, so it is for the operators, not for the retry loop.
+    Pointless,
+}
+
+impl PortError {
+    /// A failure that may pass if tried again.
+    pub fn transient(operation: &'static str, detail: impl Into<String>) -> Self {
+        PortError {
+            operation,
+            detail: detail.into(),
+            retry: Retry::Worthwhile,
+        }
+    }
+
+    /// A failure that trying again does not mend.
+    pub fn permanent(operation: &'static str, detail: impl Into<String>) -> Self {
+        PortError {
+            operation,
+            detail: detail.into(),
+            retry: Retry::Pointless,
+        }
+    }
+
+    /// Whether trying the same call again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.retry == Retry::Worthwhile
+    }
 }
 
 /// The documents' records.

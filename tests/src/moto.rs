@@ -1,12 +1,83 @@
 //! moto server, the local AWS: installed with pip when missing, started on a free loopback port
 //! through `tests/local-aws/moto_server.py` (moto with DynamoDB requests one at a time, so a
-//! cancelled transaction undoes only itself, as on DynamoDB), stopped when dropped.
+//! cancelled transaction undoes only itself, as on DynamoDB, and a count of its requests by
+//! caller, service and operation), stopped when dropped.
+//!
+//! The caller of a request is the access key id it is signed with (moto takes any): each
+//! function signs with its short name (`validate`), the stand-ins for Lambda's event source
+//! mappings with [`EVENT_SOURCE_KEY`], the harness with [`HARNESS_KEY`].
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use serde::Deserialize;
 use tokio::process::{Child, Command};
+
+/// The access key id of the pollers that stand in for Lambda's event source mappings.
+pub const EVENT_SOURCE_KEY: &str = "eventsource";
+
+/// The access key id of the harness's own clients (readers, setup, checks).
+pub const HARNESS_KEY: &str = "harness";
+
+/// Where the local AWS serves its request counts (GET) and resets them (DELETE).
+const COUNTS_PATH: &str = "/_intake/requests";
+
+/// The requests the local AWS served for one caller, service and operation since the last
+/// reset.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RequestCount {
+    /// The access key id signing the requests, `uploader` for presigned POST uploads, or `s3`
+    /// and `sns` for the messages those services deliver to SQS.
+    pub caller: String,
+    /// `dynamodb`, `dynamodbstreams`, `s3`, `sqs`, `sns`...
+    pub service: String,
+    /// `PutItem`, `GetObject`, `ReceiveMessage (FIFO)`...
+    pub operation: String,
+    /// Requests.
+    pub requests: u64,
+    /// DynamoDB read request units they would be billed.
+    pub read_units: f64,
+    /// DynamoDB write request units they would be billed (global secondary indexes included).
+    pub write_units: f64,
+    /// The largest request body, in bytes (S3 bodies are not read: 0).
+    pub max_request_bytes: u64,
+    /// The distinct DynamoDB items the requests named (fewer than the requests: some item was
+    /// read or written more than once).
+    #[serde(default)]
+    pub distinct_items: u64,
+}
+
+#[derive(Deserialize)]
+struct RequestCounts {
+    requests: Vec<RequestCount>,
+}
+
+/// The requests the local AWS at `endpoint` served since the last reset.
+pub async fn request_counts(endpoint: &str) -> anyhow::Result<Vec<RequestCount>> {
+    let answer = reqwest::get(format!("{endpoint}{COUNTS_PATH}"))
+        .await
+        .context("reading the local AWS's request counts")?
+        .error_for_status()
+        .context("reading the local AWS's request counts")?;
+    let counts: RequestCounts = answer
+        .json()
+        .await
+        .context("the local AWS's request counts are not the JSON expected")?;
+    Ok(counts.requests)
+}
+
+/// Sets the local AWS's request counts back to zero.
+pub async fn reset_request_counts(endpoint: &str) -> anyhow::Result<()> {
+    reqwest::Client::new()
+        .delete(format!("{endpoint}{COUNTS_PATH}"))
+        .send()
+        .await
+        .context("resetting the local AWS's request counts")?
+        .error_for_status()
+        .context("resetting the local AWS's request counts")?;
+    Ok(())
+}
 
 /// A running moto server.
 pub struct Moto {

@@ -54,6 +54,8 @@ pub struct FunctionSpec {
     pub binary: PathBuf,
     /// The environment from the deployed configuration.
     pub environment: HashMap<String, String>,
+    /// The logging configuration's level, which Lambda gives as `AWS_LAMBDA_LOG_LEVEL`.
+    pub log_level: String,
     /// Memory in MB (reported to the runtime as Lambda does).
     pub memory_mb: u32,
     /// Timeout.
@@ -75,6 +77,9 @@ pub struct HostStats {
     pub errors: u64,
     /// Invocations lost to a crash or timeout.
     pub crashes: u64,
+    /// Wall time of all invocations, from the hand-off to the end (a cold start's process
+    /// start included), in milliseconds: what Lambda bills as duration, roughly.
+    pub invocation_ms: u64,
 }
 
 struct Pending {
@@ -101,6 +106,7 @@ struct Shared {
     responses: AtomicU64,
     errors: AtomicU64,
     crashes: AtomicU64,
+    invocation_ms: AtomicU64,
     faults: Mutex<Vec<FaultRule>>,
 }
 
@@ -129,6 +135,7 @@ impl FunctionHost {
             responses: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             crashes: AtomicU64::new(0),
+            invocation_ms: AtomicU64::new(0),
             faults: Mutex::new(Vec::new()),
         });
         let runtime_shared = shared.clone();
@@ -183,6 +190,7 @@ impl FunctionHost {
             responses: self.shared.responses.load(Ordering::SeqCst),
             errors: self.shared.errors.load(Ordering::SeqCst),
             crashes: self.shared.crashes.load(Ordering::SeqCst),
+            invocation_ms: self.shared.invocation_ms.load(Ordering::SeqCst),
         }
     }
 
@@ -194,6 +202,7 @@ impl FunctionHost {
     /// Invokes the function with `payload` and waits for its response.
     pub async fn invoke(&self, payload: Bytes) -> Result<Bytes, InvokeError> {
         let _one_at_a_time = self.invoke_lock.lock().await;
+        let started = std::time::Instant::now();
         let mut child_slot = self.child.lock().await;
         let running = match child_slot.as_mut() {
             Some(child) => matches!(child.try_wait(), Ok(None)),
@@ -241,6 +250,10 @@ impl FunctionHost {
             }
         };
         // Whatever happened, this invocation is over: nothing of it may reach the next process.
+        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.shared
+            .invocation_ms
+            .fetch_add(elapsed, Ordering::SeqCst);
         self.shared
             .in_flight
             .lock()
@@ -310,9 +323,12 @@ impl FunctionHost {
             )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("AWS_LAMBDA_LOG_LEVEL", &spec.log_level)
             .env("AWS_REGION", &spec.region)
             .env("AWS_DEFAULT_REGION", &spec.region)
-            .env("AWS_ACCESS_KEY_ID", "test")
+            // moto takes any key: the function's name tells its requests apart in the local
+            // AWS's request counts (tests/local-aws/moto_server.py).
+            .env("AWS_ACCESS_KEY_ID", &spec.name)
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_SESSION_TOKEN", "local-session-token")
             .env("AWS_EC2_METADATA_DISABLED", "true")

@@ -133,6 +133,7 @@ impl Stack {
                 function_name: deployed.name.clone(),
                 binary: options.bin_dir.join(name),
                 environment: deployed.environment.clone(),
+                log_level: deployed.log_level.clone(),
                 memory_mb: deployed.memory_mb,
                 timeout: Duration::from_secs(deployed.timeout_s),
                 region: region.clone(),
@@ -145,8 +146,12 @@ impl Stack {
         }
         let api_port = crate::function_url::start(functions["intake-api"].clone()).await?;
         let sdk = sdk_config(&aws_endpoint, &region).await;
+        // The mappings' stand-ins sign as themselves, not as the harness, so the local AWS's
+        // request counts tell their requests apart.
+        let event_source =
+            sdk_config_as(&aws_endpoint, &region, crate::moto::EVENT_SOURCE_KEY).await;
         let validate_poller = Poller::start(
-            aws_sdk_sqs::Client::new(&sdk),
+            aws_sdk_sqs::Client::new(&event_source),
             outputs.validate_queue_url.clone(),
             outputs.validate_event_source.queue_arn.clone(),
             region.clone(),
@@ -154,7 +159,7 @@ impl Stack {
             functions["validate"].clone(),
         );
         let notify_poller = StreamPoller::start(
-            aws_sdk_dynamodbstreams::Client::new(&sdk),
+            aws_sdk_dynamodbstreams::Client::new(&event_source),
             outputs.notify_event_source.stream_arn.clone(),
             region.clone(),
             outputs.notify_event_source.batch_size,
@@ -323,11 +328,21 @@ pub async fn sdk_config_for(endpoint: &str, region: &str) -> aws_config::SdkConf
 }
 
 async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    sdk_config_as(endpoint, region, crate::moto::HARNESS_KEY).await
+}
+
+/// An SDK configuration signing with `access_key_id`, which names the caller in the local
+/// AWS's request counts.
+async fn sdk_config_as(endpoint: &str, region: &str, access_key_id: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(region.to_string()))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "local",
+            access_key_id,
+            "test",
+            None,
+            None,
+            "local",
         ))
         .load()
         .await

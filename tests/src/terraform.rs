@@ -42,6 +42,8 @@ pub struct FunctionOutput {
     pub timeout_s: u64,
     /// The environment variables.
     pub environment: HashMap<String, String>,
+    /// The logging configuration's application log level (`INFO`).
+    pub log_level: String,
 }
 
 /// The event source mapping of validate.

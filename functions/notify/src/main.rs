@@ -62,7 +62,7 @@ async fn handle(notifier: &AwsNotifier, payload: Value) -> Result<Value, Error> 
         return Ok(match notifier.flag_overdue_batches().await {
             Ok(flagged) => json!({ "flagged": flagged }),
             Err(e) => {
-                tracing::error!(error = %e, "overdue sweep failed");
+                tracing::error!(error = %e, retry = ?e.retry, "overdue sweep failed");
                 json!({ "error": e.to_string() })
             }
         });

@@ -92,7 +92,7 @@ async fn handle(validator: &AwsValidator, event: SqsEvent) -> SqsBatchResponse {
                     "document processed"
                 ),
                 Err(e) => {
-                    tracing::error!(message_id, key = object.key, error = %e, "document not processed");
+                    tracing::error!(message_id, key = object.key, error = %e, retry = ?e.retry, "document not processed");
                     response.batch_item_failures.push(failure(&message_id));
                     break;
                 }

@@ -12,32 +12,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::AwsError;
 use super::dynamodb::{DocumentTable, Item, dynamo_error, is_condition_failure, str_attr};
+use crate::station::ports::{BatchClosing, BatchOpening};
 use crate::station::{BatchRecord, BatchState, batch_item_id};
 
 /// Index of batches not yet complete, by opening time.
 pub const INDEX_UNFINISHED_BATCHES: &str = "unfinished_batches";
-
-/// What opening a batch found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BatchOpening {
-    /// A new batch.
-    Opened(BatchRecord),
-    /// The batch exists (a resumed push, or a replay): as it stands.
-    Existing(BatchRecord),
-}
-
-/// What closing a batch found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BatchClosing {
-    /// The manifest is in.
-    Closed,
-    /// Closed before with this very manifest (a retried close).
-    AlreadyClosed(BatchRecord),
-    /// Closed before with another manifest.
-    ClosedWithAnotherManifest(BatchRecord),
-    /// No such batch.
-    Unknown,
-}
 
 fn string_map(item: &Item, name: &str) -> BTreeMap<String, String> {
     item.get(name)
@@ -119,10 +98,10 @@ impl DocumentTable {
             Ok(_) => Ok(BatchOpening::Opened(batch_from_item(&item))),
             Err(e) if is_condition_failure(&e) => match self.batch(station, batch_id).await? {
                 Some(existing) => Ok(BatchOpening::Existing(existing)),
-                None => Err(AwsError {
-                    operation: "dynamodb:PutItem",
-                    detail: "the batch exists and then does not".into(),
-                }),
+                None => Err(AwsError::transient(
+                    "dynamodb:PutItem",
+                    "the batch exists and then does not",
+                )),
             },
             Err(e) => Err(dynamo_error("dynamodb:PutItem", &e)),
         }
@@ -186,9 +165,11 @@ impl DocumentTable {
                 .map(|a| string_map(a, "files"))
                 .and_then(|files| files.get(name).cloned())
                 .map(Some)
-                .ok_or_else(|| AwsError {
-                    operation: "dynamodb:UpdateItem",
-                    detail: "the batch's file entry was not returned".into(),
+                .ok_or_else(|| {
+                    AwsError::permanent(
+                        "dynamodb:UpdateItem",
+                        "the batch's file entry was not returned",
+                    )
                 }),
             Err(e) if is_condition_failure(&e) => Ok(None),
             Err(e) => Err(dynamo_error("dynamodb:UpdateItem", &e)),

@@ -40,10 +40,7 @@ fn n(value: i64) -> AttributeValue {
 }
 
 fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, AwsError> {
-    result.map_err(|e| AwsError {
-        operation: "dynamodb:TransactWriteItems",
-        detail: e.to_string(),
-    })
+    result.map_err(|e| AwsError::permanent("dynamodb:TransactWriteItems", e.to_string()))
 }
 
 /// An `ADD` of `delta` to each named counter of a day's shard.
@@ -292,10 +289,10 @@ impl CountsTable {
                     // Throttled for a minute or so: an error, rather than a report that
                     // never comes (the schedule retries the run).
                     if attempt > 40 {
-                        return Err(AwsError {
-                            operation: "dynamodb:BatchGetItem",
-                            detail: "counter items still unprocessed after 40 attempts".into(),
-                        });
+                        return Err(AwsError::transient(
+                            "dynamodb:BatchGetItem",
+                            "counter items still unprocessed after 40 attempts",
+                        ));
                     }
                     tokio::time::sleep(Duration::from_millis(50 * attempt.min(30))).await;
                 }

@@ -64,17 +64,22 @@ impl DocumentTable {
         }
     }
 
-    /// Creates the pending record of a requested upload. Fails if the id exists.
-    pub async fn create_pending(&self, record: &DocumentRecord) -> Result<(), AwsError> {
-        self.client
+    /// Creates the pending record of a requested upload unless a record with its id exists
+    /// (`false` then).
+    pub async fn create_pending(&self, record: &DocumentRecord) -> Result<bool, AwsError> {
+        let written = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(record)))
             .condition_expression("attribute_not_exists(id)")
             .send()
-            .await
-            .map_err(|e| dynamo_error("dynamodb:PutItem", &e))?;
-        Ok(())
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(dynamo_error("dynamodb:PutItem", &e)),
+        }
     }
 
     /// Reads a document's record (strongly consistent).
@@ -153,9 +158,11 @@ impl DocumentTable {
             .as_ref()
             .and_then(|item| str_attr(item, "original_id"))
             .map(str::to_string)
-            .ok_or_else(|| AwsError {
-                operation: "dynamodb:GetItem",
-                detail: format!("hash claim {claim_id} has no original_id"),
+            .ok_or_else(|| {
+                AwsError::permanent(
+                    "dynamodb:GetItem",
+                    format!("hash claim {claim_id} has no original_id"),
+                )
             })
     }
 

@@ -198,3 +198,127 @@ impl DocumentBuckets for DocumentStore {
         DocumentStore::quarantine(self, object, destination, document_id, reasons).await
     }
 }
+
+impl crate::report::ports::ReportStore for CountsTable {
+    async fn daily_counts(
+        &self,
+        days: &[Date],
+        shards: u32,
+    ) -> Result<std::collections::BTreeMap<Date, crate::report::Counts>, PortError> {
+        CountsTable::daily_counts(self, days, shards).await
+    }
+
+    async fn put_report(
+        &self,
+        id: &str,
+        report_json: &str,
+        total: u64,
+        generated_at: &str,
+    ) -> Result<(), PortError> {
+        CountsTable::put_report(self, id, report_json, total, generated_at).await
+    }
+}
+
+impl crate::report::ports::ReportFiles for DocumentStore {
+    async fn put_text(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<(), PortError> {
+        DocumentStore::put_text(self, bucket, key, content_type, body).await
+    }
+}
+
+impl crate::report::ports::ManagementNotice for super::sns::ManagementTopic {
+    async fn publish(&self, subject: &str, text: &str) -> Result<(), PortError> {
+        super::sns::ManagementTopic::publish(self, subject, text).await
+    }
+}
+
+impl crate::upload::ports::PendingRecords for DocumentTable {
+    async fn create_pending(&self, record: &DocumentRecord) -> Result<bool, PortError> {
+        DocumentTable::create_pending(self, record).await
+    }
+}
+
+impl crate::upload::ports::UploadForms for DocumentStore {
+    async fn presign_upload(
+        &self,
+        spec: &crate::upload::PostPolicySpec<'_>,
+        now: crate::time::Timestamp,
+    ) -> Result<crate::upload::PresignedPost, PortError> {
+        // Times before 1970 do not occur; they would sign from the epoch.
+        let since_epoch = std::time::Duration::try_from(now.as_duration()).unwrap_or_default();
+        DocumentStore::presign_upload(self, spec, std::time::SystemTime::UNIX_EPOCH + since_epoch)
+            .await
+    }
+
+    async fn exists(&self, bucket: &str, key: &str) -> Result<bool, PortError> {
+        DocumentStore::exists(self, bucket, key).await
+    }
+}
+
+impl crate::station::ports::BatchDesk for DocumentTable {
+    async fn open_batch(
+        &self,
+        station: &str,
+        batch_id: &str,
+        service: Option<&str>,
+        now: &str,
+    ) -> Result<crate::station::ports::BatchOpening, PortError> {
+        DocumentTable::open_batch(self, station, batch_id, service, now).await
+    }
+
+    async fn batch(&self, station: &str, batch_id: &str) -> Result<Option<BatchRecord>, PortError> {
+        DocumentTable::batch(self, station, batch_id).await
+    }
+
+    async fn assign_batch_file(
+        &self,
+        station: &str,
+        batch_id: &str,
+        name: &str,
+        candidate: &str,
+    ) -> Result<Option<String>, PortError> {
+        DocumentTable::assign_batch_file(self, station, batch_id, name, candidate).await
+    }
+
+    async fn refuse_batch_file(
+        &self,
+        station: &str,
+        batch_id: &str,
+        name: &str,
+        reason: &str,
+    ) -> Result<(), PortError> {
+        DocumentTable::refuse_batch_file(self, station, batch_id, name, reason).await
+    }
+
+    async fn close_batch(
+        &self,
+        station: &str,
+        batch_id: &str,
+        manifest: &str,
+        manifest_sha256: &str,
+        service: Option<&str>,
+        now: &str,
+    ) -> Result<crate::station::ports::BatchClosing, PortError> {
+        DocumentTable::close_batch(
+            self,
+            station,
+            batch_id,
+            manifest,
+            manifest_sha256,
+            service,
+            now,
+        )
+        .await
+    }
+}
+
+impl crate::station::ports::StationKeyring for super::ssm::StationKeys {
+    async fn key(&self, station: &str) -> Result<Option<Vec<u8>>, PortError> {
+        super::ssm::StationKeys::key(self, station).await
+    }
+}

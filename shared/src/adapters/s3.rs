@@ -51,9 +51,11 @@ impl DocumentStore {
         limit: u64,
     ) -> Result<Vec<u8>, AwsError> {
         let read = self.read_document(bucket, key, None, limit).await?;
-        read.bytes.ok_or_else(|| AwsError {
-            operation: "s3:GetObject",
-            detail: format!("s3://{bucket}/{key} is larger than {limit} bytes"),
+        read.bytes.ok_or_else(|| {
+            AwsError::permanent(
+                "s3:GetObject",
+                format!("s3://{bucket}/{key} is larger than {limit} bytes"),
+            )
         })
     }
 
@@ -275,14 +277,14 @@ impl DocumentStore {
         spec: &PostPolicySpec<'_>,
         now: SystemTime,
     ) -> Result<PresignedPost, AwsError> {
-        let provider = self.credentials.as_ref().ok_or_else(|| AwsError {
-            operation: "presign",
-            detail: "no AWS credentials are configured".into(),
-        })?;
-        let credentials = provider.provide_credentials().await.map_err(|e| AwsError {
-            operation: "presign",
-            detail: format!("loading credentials: {e}"),
-        })?;
+        let provider = self
+            .credentials
+            .as_ref()
+            .ok_or_else(|| AwsError::permanent("presign", "no AWS credentials are configured"))?;
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| AwsError::transient("presign", format!("loading credentials: {e}")))?;
         let signing = SigningCredentials {
             access_key_id: credentials.access_key_id().to_string(),
             secret_access_key: credentials.secret_access_key().to_string(),
@@ -320,10 +322,11 @@ async fn read_body(
     mut body: aws_sdk_s3::primitives::ByteStream,
     mut reader: DocumentReader,
 ) -> Result<crate::hashing::ReadDocument, AwsError> {
-    while let Some(chunk) = body.try_next().await.map_err(|e| AwsError {
-        operation: "s3:GetObject",
-        detail: format!("reading the body: {e}"),
-    })? {
+    while let Some(chunk) = body
+        .try_next()
+        .await
+        .map_err(|e| AwsError::transient("s3:GetObject", format!("reading the body: {e}")))?
+    {
         reader.push(&chunk);
     }
     Ok(reader.finish())

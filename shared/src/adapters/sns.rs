@@ -12,10 +12,7 @@ fn department_attribute(department: &str) -> Result<MessageAttributeValue, AwsEr
         .data_type("String")
         .string_value(department)
         .build()
-        .map_err(|e| AwsError {
-            operation: "sns:Publish",
-            detail: e.to_string(),
-        })
+        .map_err(|e| AwsError::permanent("sns:Publish", e.to_string()))
 }
 
 /// The FIFO topic departments are notified through.
@@ -54,9 +51,8 @@ impl NotificationTopic {
         subject: &str,
         message: &impl serde::Serialize,
     ) -> Result<(), AwsError> {
-        let body = serde_json::to_string(message).map_err(|e| AwsError {
-            operation: "sns:Publish",
-            detail: format!("encoding the notification: {e}"),
+        let body = serde_json::to_string(message).map_err(|e| {
+            AwsError::permanent("sns:Publish", format!("encoding the notification: {e}"))
         })?;
         self.client
             .publish()

@@ -26,18 +26,6 @@ pub struct StationKeys {
     cache: Mutex<HashMap<String, CachedKey>>,
 }
 
-fn ssm_error<E>(operation: &'static str, err: &aws_sdk_ssm::error::SdkError<E>) -> AwsError
-where
-    E: aws_sdk_ssm::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    use aws_sdk_ssm::error::ProvideErrorMetadata;
-    let detail = match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("")),
-        None => aws_sdk_ssm::error::DisplayErrorContext(err).to_string(),
-    };
-    AwsError { operation, detail }
-}
-
 impl StationKeys {
     /// An adapter over the parameters under `prefix` (ending in `/`), keeping each key read
     /// for `keep_for`.
@@ -92,7 +80,7 @@ impl StationKeys {
             {
                 None
             }
-            Err(e) => return Err(ssm_error("ssm:GetParameter", &e)),
+            Err(e) => return Err(AwsError::new("ssm:GetParameter", &e)),
         };
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(station.to_string(), (Instant::now(), key.clone()));
@@ -111,7 +99,7 @@ impl StationKeys {
             .description(format!("intake: scanning station {station}'s request key"))
             .send()
             .await
-            .map_err(|e| ssm_error("ssm:PutParameter", &e))?;
+            .map_err(|e| AwsError::new("ssm:PutParameter", &e))?;
         Ok(())
     }
 
@@ -131,7 +119,7 @@ impl StationKeys {
             {
                 Ok(false)
             }
-            Err(e) => Err(ssm_error("ssm:DeleteParameter", &e)),
+            Err(e) => Err(AwsError::new("ssm:DeleteParameter", &e)),
         }
     }
 }

@@ -121,7 +121,7 @@ where
                     .map(|r| r.id.as_str()),
             );
             if let Err(e) = self.handle_change(&change).instrument(span).await {
-                tracing::error!(error = %e, "stream record not handled");
+                tracing::error!(error = %e, retry = ?e.retry, "stream record not handled");
                 return Some(Some(change.sequence_number));
             }
         }
@@ -165,6 +165,7 @@ where
                 document_id = plan.notification.document_id,
                 department = plan.department,
                 error = %e,
+                retry = ?e.retry,
                 "notification not sent"
             );
         })

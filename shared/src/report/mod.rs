@@ -7,8 +7,9 @@
 //! id, so a burst of documents spreads over many keys. A report reads the shards of the days it
 //! covers: its cost grows with days × shards, never with documents.
 
+/// What the reporter needs, as ports.
+pub mod ports;
 /// The reporter: reports made from the counters, written to the reports bucket and topic.
-#[cfg(feature = "aws")]
 pub mod reporter;
 
 #[cfg(any(test, feature = "test-support"))]

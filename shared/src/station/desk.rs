@@ -1,35 +1,34 @@
 //! The stations' side of `intake-api`: authenticates a station's signed request and opens,
-//! fills, closes and reports its batches. Answers are (HTTP status, JSON body).
+//! fills, closes and reports its batches, over the ports of [`crate::station::ports`] and
+//! [`crate::upload::ports`]. Answers are (HTTP status, JSON body).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::adapters::AwsError;
-use crate::adapters::batches::{BatchClosing, BatchOpening};
-use crate::adapters::dynamodb::DocumentTable;
-use crate::adapters::s3::DocumentStore;
-use crate::adapters::ssm::StationKeys;
 use crate::api::{refusal as error, unavailable, upload_form};
 use crate::hashing::DocumentHash;
 use crate::model::{Channel, DocumentRecord, DocumentStatus};
+use crate::ports::{Clock, Documents, PortError};
 use crate::routing::RoutingRules;
+use crate::station::ports::{BatchClosing, BatchDesk, BatchOpening, StationKeyring};
 use crate::station::{
     self, AuthError, BatchRecord, BatchState, ManifestFile, OpenRequest, reconcile,
 };
 use crate::upload::PostPolicySpec;
+use crate::upload::ports::{PendingRecords, UploadForms};
 
 /// An answer: HTTP status and JSON body.
 pub use crate::api::Answer;
 
 /// What the desk needs.
-pub struct StationDesk {
+pub struct StationDesk<T, U, S, K> {
     /// The documents table (batches and pending records).
-    pub table: DocumentTable,
-    /// The buckets.
-    pub store: DocumentStore,
+    pub table: T,
+    /// The upload forms.
+    pub store: U,
     /// The stations' keys.
-    pub keys: StationKeys,
+    pub keys: S,
     /// The routing rules (the stations are their sites).
     pub rules: RoutingRules,
     /// Where scans are uploaded.
@@ -38,11 +37,18 @@ pub struct StationDesk {
     pub max_upload_bytes: u64,
     /// How long an upload form works.
     pub upload_url_ttl: Duration,
+    /// The clock (signatures' freshness, the batches' times).
+    pub clock: K,
 }
 
-fn now_rfc3339() -> String {
-    crate::time::utc_rfc3339(crate::time::Timestamp::now())
-}
+/// The station desk over AWS.
+#[cfg(feature = "aws")]
+pub type AwsStationDesk = StationDesk<
+    crate::adapters::dynamodb::DocumentTable,
+    crate::adapters::s3::DocumentStore,
+    crate::adapters::ssm::StationKeys,
+    crate::ports::SystemClock,
+>;
 
 fn report(batch: &BatchRecord) -> Value {
     serde_json::to_value(reconcile(batch)).unwrap_or(Value::Null)
@@ -60,7 +66,17 @@ pub struct StationRequest<'a> {
     pub body: &'a [u8],
 }
 
-impl StationDesk {
+impl<T, U, S, K> StationDesk<T, U, S, K>
+where
+    T: BatchDesk + PendingRecords + Documents,
+    U: UploadForms,
+    S: StationKeyring,
+    K: Clock,
+{
+    fn now_rfc3339(&self) -> String {
+        crate::time::utc_rfc3339(self.clock.now())
+    }
+
     /// Checks that the request is signed by `station`'s current key. The error is the answer.
     pub async fn authenticate(
         &self,
@@ -91,7 +107,7 @@ impl StationDesk {
             Ok(None) => return Err(refuse(AuthError::UnknownStation(station.to_string()))),
             Err(e) => return Err(unavailable("reading the station key", &e)),
         };
-        let now = crate::time::Timestamp::now().as_second();
+        let now = self.clock.now().as_second();
         station::verify(
             &auth,
             station,
@@ -126,7 +142,7 @@ impl StationDesk {
                 station,
                 &request.batch_id,
                 request.service.as_deref(),
-                &now_rfc3339(),
+                &self.now_rfc3339(),
             )
             .await;
         match opened {
@@ -199,7 +215,7 @@ impl StationDesk {
         &self,
         batch: &BatchRecord,
         file: &ManifestFile,
-    ) -> Result<Option<Value>, AwsError> {
+    ) -> Result<Option<Value>, PortError> {
         let station = batch.station.as_str();
         if file.size > self.max_upload_bytes {
             let reason = format!(
@@ -244,15 +260,9 @@ impl StationDesk {
                 }
             }
             None => {
-                let record = pending_scan(batch, file, &document_id);
-                self.table.create_pending(&record).await.or_else(|e| {
-                    // Written by a concurrent request for the same file: it stands.
-                    if e.detail.contains("ConditionalCheckFailed") {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                })?;
+                let record = pending_scan(batch, file, &document_id, &self.now_rfc3339());
+                // `false`: written by a concurrent request for the same file; it stands.
+                self.table.create_pending(&record).await?;
             }
         }
         let policy = PostPolicySpec {
@@ -271,10 +281,7 @@ impl StationDesk {
             // manifest's hash instead, and keeps a changed file as a hash mismatch.
             checksum: None,
         };
-        let post = self
-            .store
-            .presign_upload(&policy, SystemTime::now())
-            .await?;
+        let post = self.store.presign_upload(&policy, self.clock.now()).await?;
         Ok(Some(json!({
             "name": file.name, "document_id": document_id, "status": "upload",
             "upload": upload_form(post, self.max_upload_bytes),
@@ -325,7 +332,7 @@ impl StationDesk {
                 &stored,
                 &sha,
                 manifest.service.as_deref(),
-                &now_rfc3339(),
+                &self.now_rfc3339(),
             )
             .await;
         let closed = match closing {
@@ -373,8 +380,13 @@ impl StationDesk {
     }
 }
 
-/// The pending record of a scan, before its bytes arrive.
-pub fn pending_scan(batch: &BatchRecord, file: &ManifestFile, document_id: &str) -> DocumentRecord {
+/// The pending record of a scan, before its bytes arrive, written at `now` (RFC 3339).
+pub fn pending_scan(
+    batch: &BatchRecord,
+    file: &ManifestFile,
+    document_id: &str,
+    now: &str,
+) -> DocumentRecord {
     DocumentRecord {
         id: document_id.to_string(),
         channel: Some(Channel::DropBox),
@@ -384,12 +396,224 @@ pub fn pending_scan(batch: &BatchRecord, file: &ManifestFile, document_id: &str)
         file_name: Some(file.name.clone()),
         declared_size: Some(file.size),
         declared_sha256: Some(file.sha256.to_ascii_lowercase()),
-        created_at: Some(now_rfc3339()),
+        created_at: Some(now.to_string()),
         batch_id: Some(batch.batch_id.clone()),
         envelope: Some(file.envelope.clone()),
         scanned_at: Some(file.scanned_at.clone()),
         operator: Some(file.operator.clone()),
         declared_pages: Some(file.pages),
         ..DocumentRecord::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The station desk in memory: signed requests only, a resumed push that gets the same ids
+    //! and sends nothing twice, oversized files refused but kept in the report, a complete
+    //! batch that takes no more files, and a second close that must match the first.
+
+    use super::*;
+    use crate::in_memory::{InMemory, block_on};
+    use crate::station::{MANIFEST_SCHEMA, Manifest, authorization};
+
+    type InMemoryDesk<'a> = StationDesk<&'a InMemory, &'a InMemory, &'a InMemory, &'a InMemory>;
+
+    const STATION: &str = "mogilska";
+    const KEY: &[u8] = b"the station's own key, 32 bytes!";
+    const MAX: u64 = 1000;
+
+    fn world() -> InMemory {
+        let world = InMemory::at("2026-03-02T09:00:00Z".parse().expect("a time"));
+        world.put_station_key(STATION, KEY);
+        world
+    }
+
+    fn desk(world: &InMemory) -> InMemoryDesk<'_> {
+        StationDesk {
+            table: world,
+            store: world,
+            keys: world,
+            rules: RoutingRules::bundled().expect("rules"),
+            incoming_bucket: "incoming".into(),
+            max_upload_bytes: MAX,
+            upload_url_ttl: Duration::from_secs(900),
+            clock: world,
+        }
+    }
+
+    fn file(name: &str, size: u64) -> ManifestFile {
+        ManifestFile {
+            name: name.into(),
+            sha256: DocumentHash::of(name.as_bytes()).to_hex(),
+            size,
+            pages: 1,
+            envelope: "K-1".into(),
+            scanned_at: "2026-03-02T08:00:00Z".into(),
+            operator: "op-7".into(),
+        }
+    }
+
+    fn manifest(batch_id: &str, files: &[ManifestFile]) -> Vec<u8> {
+        serde_json::to_vec(&Manifest {
+            schema: MANIFEST_SCHEMA.into(),
+            station: STATION.into(),
+            batch_id: batch_id.into(),
+            created_at: "2026-03-02T08:30:00Z".into(),
+            service: None,
+            files: files.to_vec(),
+        })
+        .expect("JSON")
+    }
+
+    fn uploads(desk: &InMemoryDesk<'_>, batch_id: &str, files: &[ManifestFile]) -> Answer {
+        let body = serde_json::to_vec(&json!({ "files": files })).expect("JSON");
+        block_on(desk.uploads(STATION, batch_id, &body))
+    }
+
+    fn statuses(answer: &Answer) -> Vec<(String, String)> {
+        answer.1["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                (
+                    f["name"].as_str().unwrap_or("").to_string(),
+                    f["status"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_a_request_signed_now_by_that_stations_own_key_is_let_in() {
+        let world = world();
+        let desk = desk(&world);
+        let now = (&world).now().as_second();
+        let signed = |station: &str, key: &[u8], at: i64| {
+            authorization(
+                station,
+                key,
+                "POST",
+                "/stations/mogilska/batches",
+                at,
+                b"{}",
+            )
+        };
+        let request = |authorization: &str| {
+            let request = StationRequest {
+                method: "POST",
+                path: "/stations/mogilska/batches",
+                authorization: Some(authorization),
+                body: b"{}",
+            };
+            block_on(desk.authenticate(STATION, &request)).map_err(|(status, body)| {
+                (status, body["error"].as_str().unwrap_or("").to_string())
+            })
+        };
+        assert_eq!(request(&signed(STATION, KEY, now)), Ok(()));
+        let (status, _) = request(&signed(STATION, b"another key", now)).expect_err("refused");
+        assert_eq!(status, 401);
+        // Signed ten minutes ago: a replayed request.
+        let (status, _) = request(&signed(STATION, KEY, now - 600)).expect_err("refused");
+        assert_eq!(status, 401);
+        let (status, _) = request(&signed("dworzec", KEY, now)).expect_err("refused");
+        assert_eq!(status, 403, "a station signs for itself only");
+    }
+
+    #[test]
+    fn a_resumed_push_gets_the_same_ids_and_uploads_only_what_did_not_arrive() {
+        let world = world();
+        let desk = desk(&world);
+        let opened = block_on(desk.open(STATION, br#"{"batch_id":"b-1"}"#));
+        assert_eq!((opened.0, opened.1["resumed"].clone()), (201, json!(false)));
+        let files = [
+            file("1.pdf", 100),
+            file("2.pdf", 100),
+            file("big.pdf", MAX + 1),
+        ];
+        let first = uploads(&desk, "b-1", &files);
+        assert_eq!(
+            statuses(&first),
+            [
+                ("1.pdf", "upload"),
+                ("2.pdf", "upload"),
+                ("big.pdf", "refused")
+            ]
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+        );
+        let id = |answer: &Answer, i: usize| answer.1["files"][i]["document_id"].clone();
+        // 1.pdf arrived; the push is interrupted and starts again.
+        let key = crate::keys::station_upload_key(STATION, id(&first, 0).as_str().expect("id"));
+        world.put_object("incoming", &key, b"%PDF-");
+        let reopened = block_on(desk.open(STATION, br#"{"batch_id":"b-1"}"#));
+        assert_eq!(
+            (reopened.0, reopened.1["resumed"].clone()),
+            (200, json!(true))
+        );
+        let again = uploads(&desk, "b-1", &files);
+        assert_eq!(
+            statuses(&again),
+            [
+                ("1.pdf", "received"),
+                ("2.pdf", "upload"),
+                ("big.pdf", "refused")
+            ]
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+        );
+        assert_eq!(id(&again, 0), id(&first, 0));
+        assert_eq!(id(&again, 1), id(&first, 1));
+        let pending = world
+            .document(id(&first, 1).as_str().expect("id"))
+            .expect("a pending record");
+        assert_eq!(pending.status, Some(DocumentStatus::Pending));
+        assert_eq!(pending.batch_id.as_deref(), Some("b-1"));
+        assert_eq!(
+            pending.created_at.as_deref(),
+            Some("2026-03-02T09:00:00.000Z")
+        );
+        let batch = world.batch(STATION, "b-1").expect("the batch");
+        assert_eq!(batch.files.len(), 2);
+        assert!(batch.refused["big.pdf"].starts_with("too_large"));
+    }
+
+    #[test]
+    fn a_second_close_must_bring_the_same_manifest_and_a_complete_batch_takes_no_files() {
+        let world = world();
+        let desk = desk(&world);
+        block_on(desk.open(STATION, br#"{"batch_id":"b-2"}"#));
+        let files = [file("1.pdf", 100)];
+        uploads(&desk, "b-2", &files);
+        let closing = manifest("b-2", &files);
+        let closed = block_on(desk.close(STATION, "b-2", &closing));
+        assert_eq!(
+            (closed.0, closed.1["closed_now"].clone()),
+            (200, json!(true))
+        );
+        let retried = block_on(desk.close(STATION, "b-2", &closing));
+        assert_eq!(
+            (retried.0, retried.1["closed_now"].clone()),
+            (200, json!(false))
+        );
+        let other = block_on(desk.close(STATION, "b-2", &manifest("b-2", &[file("2.pdf", 1)])));
+        assert_eq!(
+            (other.0, other.1["error"].clone()),
+            (409, json!("batch_closed"))
+        );
+        let reopened = block_on(desk.open(STATION, br#"{"batch_id":"b-2"}"#));
+        assert_eq!(reopened.0, 409, "a closed batch cannot be reopened");
+
+        let mut batch = world.batch(STATION, "b-2").expect("the batch");
+        batch.state = Some(BatchState::Complete);
+        world.put_batch(batch);
+        let late = uploads(&desk, "b-2", &[file("3.pdf", 100)]);
+        assert_eq!(
+            (late.0, late.1["error"].clone()),
+            (409, json!("batch_complete"))
+        );
+        let unknown = uploads(&desk, "b-404", &files);
+        assert_eq!(
+            (unknown.0, unknown.1["error"].clone()),
+            (404, json!("unknown_batch"))
+        );
     }
 }

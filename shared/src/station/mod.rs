@@ -6,9 +6,10 @@
 //! body's SHA-256), so the manifest is carried in an authenticated request and a station can only
 //! ever name itself. The keys live in SSM Parameter Store, one per station.
 
-/// The station desk: the station API over the table, the store and the keys.
-#[cfg(feature = "aws")]
+/// The station desk: the station API over the batches, the upload forms and the keys.
 pub mod desk;
+/// What the station desk needs, as ports.
+pub mod ports;
 
 use std::collections::{BTreeMap, BTreeSet};
 

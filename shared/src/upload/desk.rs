@@ -1,34 +1,43 @@
 //! The web-form desk: what intake-api answers a citizen. `POST /uploads` gets an upload id and
 //! presigned S3 POST forms (the document, and its detached signature when one is declared),
 //! after the pending record is written, so an upload is never unknown; `GET /uploads/{id}` gets
-//! that upload's verdict. Answers are (HTTP status, JSON body).
+//! that upload's verdict. Answers are (HTTP status, JSON body). Over the ports of
+//! [`crate::upload::ports`] and a clock.
 
-use std::time::SystemTime;
-
-use crate::adapters::dynamodb::DocumentTable;
-use crate::adapters::s3::DocumentStore;
 use crate::api::{self, Answer, refusal, unavailable};
 use crate::config::ApiConfig;
+use crate::ports::{Clock, Documents};
+use crate::upload::ports::{PendingRecords, UploadForms};
 use crate::upload::{
     MAX_DETACHED_SIGNATURE_BYTES, PostPolicySpec, UploadRequestError, parse_upload_request,
     web_signature_key, web_upload_key,
 };
 
 /// What the desk needs.
-pub struct WebDesk {
+pub struct WebDesk<T, U, K> {
     /// The documents table (pending records, verdicts).
-    pub table: DocumentTable,
-    /// The buckets (the incoming bucket's forms).
-    pub store: DocumentStore,
+    pub table: T,
+    /// The upload forms.
+    pub store: U,
     /// The bucket, the size limit and the forms' lifetime.
     pub config: ApiConfig,
+    /// The clock (the forms' validity, the records' times).
+    pub clock: K,
 }
+
+/// The web-form desk over AWS.
+#[cfg(feature = "aws")]
+pub type AwsWebDesk = WebDesk<
+    crate::adapters::dynamodb::DocumentTable,
+    crate::adapters::s3::DocumentStore,
+    crate::ports::SystemClock,
+>;
 
 fn json(value: impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
-impl WebDesk {
+impl<T: PendingRecords + Documents, U: UploadForms, K: Clock> WebDesk<T, U, K> {
     /// `POST /uploads`: checks the request, writes the pending record and answers the forms.
     pub async fn create_upload(&self, body: &[u8]) -> Answer {
         let spec = match parse_upload_request(body, self.config.max_upload_bytes) {
@@ -43,8 +52,7 @@ impl WebDesk {
             }
         };
         let upload_id = crate::keys::new_document_id();
-        let now_system = SystemTime::now();
-        let now = jiff::Timestamp::try_from(now_system).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let now = self.clock.now();
         let key = web_upload_key(&upload_id);
         let policy = PostPolicySpec {
             bucket: &self.config.incoming_bucket,
@@ -59,7 +67,7 @@ impl WebDesk {
             ],
             checksum: spec.sha256,
         };
-        let post = match self.store.presign_upload(&policy, now_system).await {
+        let post = match self.store.presign_upload(&policy, now).await {
             Ok(post) => post,
             Err(e) => return unavailable("presigning the upload", &e),
         };
@@ -79,7 +87,7 @@ impl WebDesk {
                     ],
                     checksum: None,
                 };
-                match self.store.presign_upload(&policy, now_system).await {
+                match self.store.presign_upload(&policy, now).await {
                     Ok(post) => Some(post),
                     Err(e) => return unavailable("presigning the signature upload", &e),
                 }
@@ -87,6 +95,7 @@ impl WebDesk {
         };
         // The pending record exists before the form is handed out, so the upload is never unknown.
         let record = api::pending_record(&upload_id, &spec, now);
+        // A fresh id: no record stands there (`false` would mean one does, and it stands).
         if let Err(e) = self.table.create_pending(&record).await {
             return unavailable("recording the upload", &e);
         }
@@ -118,5 +127,72 @@ impl WebDesk {
             Ok(None) => not_found(),
             Err(e) => unavailable("reading the upload", &e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The web-form desk in memory: the pending record is written before any form is handed
+    //! out, a failure to write it hands out none, and a status is the record's.
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::in_memory::{Fault, InMemory, block_on};
+    use crate::model::DocumentStatus;
+
+    type InMemoryDesk<'a> = WebDesk<&'a InMemory, &'a InMemory, &'a InMemory>;
+
+    fn desk(world: &InMemory) -> InMemoryDesk<'_> {
+        WebDesk {
+            table: world,
+            store: world,
+            config: ApiConfig {
+                table: "documents".into(),
+                incoming_bucket: "incoming".into(),
+                max_upload_bytes: 1000,
+                upload_url_ttl: Duration::from_secs(900),
+                station_key_prefix: "/intake/stations/".into(),
+                station_key_cache: Duration::from_secs(60),
+            },
+            clock: world,
+        }
+    }
+
+    const REQUEST: &[u8] =
+        br#"{"service": "general-letter", "file_name": "wniosek.pdf", "size": 500}"#;
+
+    #[test]
+    fn an_upload_is_recorded_pending_before_its_form_is_handed_out() {
+        let world = InMemory::at("2026-03-02T09:00:00Z".parse().expect("a time"));
+        let desk = desk(&world);
+        let (status, body) = block_on(desk.create_upload(REQUEST));
+        assert_eq!(status, 201, "{body}");
+        let id = body["upload_id"].as_str().expect("an id");
+        let record = world.document(id).expect("the pending record");
+        assert_eq!(record.status, Some(DocumentStatus::Pending));
+        assert_eq!(record.service.as_deref(), Some("general-letter"));
+        assert_eq!(
+            body["upload"]["expires_at"], "2026-03-02T09:15:00.000Z",
+            "the form works for the configured 15 minutes from the desk's clock"
+        );
+        let (status, seen) = block_on(desk.upload_status(id));
+        assert_eq!((status, seen["status"].clone()), (200, "pending".into()));
+    }
+
+    #[test]
+    fn no_form_without_its_pending_record_and_no_status_for_an_unknown_id() {
+        let world = InMemory::at("2026-03-02T09:00:00Z".parse().expect("a time"));
+        let desk = desk(&world);
+        world.faults.at(1, Fault::FailBefore);
+        let (status, body) = block_on(desk.create_upload(REQUEST));
+        assert_eq!(
+            (status, body["error"].clone()),
+            (503, "temporarily_unavailable".into())
+        );
+        assert!(body.get("upload").is_none(), "{body}");
+        let unknown = crate::keys::new_document_id();
+        assert_eq!(block_on(desk.upload_status(&unknown)).0, 404);
+        assert_eq!(block_on(desk.upload_status("../etc")).0, 404);
     }
 }

@@ -6,8 +6,9 @@
 
 /// The web-form desk: a citizen's upload request and status query, over the table and the
 /// buckets.
-#[cfg(feature = "aws")]
 pub mod desk;
+/// What the desks need to hand out uploads, as ports.
+pub mod ports;
 
 use std::time::{Duration, SystemTime};
 

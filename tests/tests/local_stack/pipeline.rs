@@ -13,39 +13,14 @@ use intake::model::DocumentStatus;
 use intake::pdf::samples::minimal_pdf;
 use intake_local::browser;
 use intake_local::proxy::{Fault, FaultRule};
-use intake_local::stack::{Stack, wait_until};
+use intake_local::stack::wait_until;
+
+use crate::{
+    DEPARTMENT_CLERK, MAX_UPLOAD_BYTES, SIGNATURE_REQUIRED_SERVICE, signature_fixture, stack,
+};
 use serde_json::json;
 
 const VERDICT_TIMEOUT: Duration = Duration::from_secs(120);
-/// The stack's upload limit, small so that an oversized file is cheap to make.
-const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
-
-/// Who may assume the department roles in the test stack (moto's account).
-const DEPARTMENT_CLERK: &str = "arn:aws:iam::123456789012:user/department-clerk";
-
-fn stack() -> &'static Stack {
-    intake_local::stack::for_tests("pipeline", |options| {
-        options.collect_notifications = true;
-        options.terraform_vars = vec![
-            ("validate_timeout_seconds", "30".into()),
-            ("validate_visibility_timeout_seconds", "6".into()),
-            ("validate_max_receive_count", "3".into()),
-            ("max_upload_bytes", MAX_UPLOAD_BYTES.to_string()),
-            (
-                "trust_anchors_pem",
-                signature_fixture_text("pki/trust-anchors.pem"),
-            ),
-            (
-                "signature_required_services",
-                format!("[\"{SIGNATURE_REQUIRED_SERVICE}\"]"),
-            ),
-            (
-                "department_consumer_principals",
-                format!("[\"{DEPARTMENT_CLERK}\"]"),
-            ),
-        ];
-    })
-}
 
 async fn table() -> DocumentTable {
     stack().table().await
@@ -82,20 +57,6 @@ async fn version_count(bucket: &str, key: &str) -> usize {
         .iter()
         .filter(|v| v.key() == Some(key))
         .count()
-}
-
-/// The service the test stack requires a trusted signature for.
-const SIGNATURE_REQUIRED_SERVICE: &str = "consumer-ombudsman";
-
-fn signature_fixture(name: &str) -> Vec<u8> {
-    let path = intake_local::workspace_root()
-        .join("shared/src/signature/fixtures")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn signature_fixture_text(name: &str) -> String {
-    String::from_utf8(signature_fixture(name)).expect("PEM is text")
 }
 
 async fn submit_and_wait(http: &reqwest::Client, name: &str, bytes: Vec<u8>) -> serde_json::Value {

@@ -8,12 +8,10 @@ use std::time::{Duration, Instant};
 use intake::adapters::counters::CountsTable;
 use intake::adapters::dynamodb::DocumentTable;
 use intake::model::{Channel, DocumentRecord, DocumentStatus};
-use intake_local::stack::{Stack, wait_until};
-use serde_json::{Value, json};
+use intake_local::stack::wait_until;
 
-fn stack() -> &'static Stack {
-    intake_local::stack::for_tests("reports", |_| {})
-}
+use crate::stack;
+use serde_json::{Value, json};
 
 async fn table() -> DocumentTable {
     stack().table().await

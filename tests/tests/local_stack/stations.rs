@@ -9,22 +9,10 @@ use std::time::{Duration, Instant};
 use intake::adapters::dynamodb::DocumentTable;
 use intake::model::DocumentStatus;
 use intake::station::{BatchRecord, BatchState, MANIFEST_SCHEMA, Manifest, ManifestFile};
-use intake_local::stack::{Stack, wait_until};
+use intake_local::stack::wait_until;
+
+use crate::{MAX_UPLOAD_BYTES, stack};
 use serde_json::{Value, json};
-
-/// The stack's upload limit, small so that an oversized scan is cheap to make.
-const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
-
-fn stack() -> &'static Stack {
-    intake_local::stack::for_tests("stations", |options| {
-        options.collect_notifications = true;
-        options.terraform_vars = vec![
-            ("max_upload_bytes", MAX_UPLOAD_BYTES.to_string()),
-            ("station_key_cache_seconds", "1".into()),
-            ("batch_overdue_minutes", "1".into()),
-        ];
-    })
-}
 
 /// The stack flags batches older than one minute, and the overdue test runs the sweep: a batch
 /// another test is still pushing (250 scans take longer than a minute here) would be flagged
