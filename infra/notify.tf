@@ -183,7 +183,9 @@ resource "aws_iam_role_policy" "notify" {
 # count-free hash claims, pending uploads, removals). Two filters, either matching: a document
 # item with a verdict (the verdict itself, notify's own department write, an operator's move),
 # and a station batch. notify's own department write stays: it completes a verdict whose own
-# record failed for good.
+# record failed for good. The library says the same (intake::notification::wakes_notify: the
+# notifier's unit tests deliver only those records), and the integration suite checks every
+# record it sees against both.
 locals {
   notify_stream_filters = [
     {

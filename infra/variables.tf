@@ -70,13 +70,13 @@ variable "trust_anchors_pem" {
 }
 
 variable "signature_required_services" {
-  description = "Service ids (shared/src/services.rs) whose web submissions must carry a valid, trusted signature; others are accepted with a warning when a signature does not hold."
+  description = "Service ids (shared/src/domain/services.rs) whose web submissions must carry a valid, trusted signature; others are accepted with a warning when a signature does not hold."
   type        = list(string)
   default     = []
 }
 
 variable "revocation_required_services" {
-  description = "Service ids (shared/src/services.rs) whose signed submissions must carry revocation data (CRLs or OCSP responses, as PAdES-LT signatures do) for every certificate of each signature's chain; elsewhere missing revocation data is a warning (revocation_unknown). Revocation is never fetched from the network."
+  description = "Service ids (shared/src/domain/services.rs) whose signed submissions must carry revocation data (CRLs or OCSP responses, as PAdES-LT signatures do) for every certificate of each signature's chain; elsewhere missing revocation data is a warning (revocation_unknown). Revocation is never fetched from the network."
   type        = list(string)
   default     = []
 }

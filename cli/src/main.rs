@@ -16,10 +16,11 @@ mod reclassify;
 mod report;
 mod station;
 
-use intake::hashing::{DocumentReader, hash_with_checkpoints};
-use intake::model::{Channel, Outcome, Severity, Verdict};
-use intake::pdf::policy::{ChannelPolicies, PdfPolicy};
-use intake::signature::{SignaturePolicy, TrustAnchors};
+use intake::domain::channel_policies::ChannelPolicies;
+use intake::domain::model::{Channel, Outcome, Severity, Verdict};
+use intake::engine::hashing::{DocumentReader, hash_with_checkpoints};
+use intake::engine::pdf::policy::PdfPolicy;
+use intake::engine::signature::{SignaturePolicy, TrustAnchors};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -284,14 +285,14 @@ fn check_file(path: &Path, policy: &PdfPolicy, signatures: &SignaturePolicy) -> 
         }
         let read = reader.finish();
         return Checked::Judged {
-            verdict: Box::new(intake::pdf::too_large(read.size, limit)),
+            verdict: Box::new(intake::engine::pdf::too_large(read.size, limit)),
             sha256: read.hash.to_hex(),
             size: read.size,
         };
     }
     let ((mut verdict, parsed), (hash, checkpoints)) = std::thread::scope(|scope| {
         let hashing = scope.spawn(|| hash_with_checkpoints(&bytes));
-        let verdict = intake::pdf::inspect_document(&bytes, policy);
+        let verdict = intake::engine::pdf::inspect_document(&bytes, policy);
         // The hashing thread cannot fail; should it ever, hash here rather than give up.
         let hashed = hashing
             .join()
@@ -302,10 +303,10 @@ fn check_file(path: &Path, policy: &PdfPolicy, signatures: &SignaturePolicy) -> 
         // A detached signature beside the file (`name.p7s` for `name.pdf`) is checked too.
         let p7s = std::fs::read(path.with_extension("p7s")).ok();
         let detached = match &p7s {
-            Some(p7s) => intake::signature::Detached::Present(Some(p7s)),
-            None => intake::signature::Detached::NotDeclared,
+            Some(p7s) => intake::engine::signature::Detached::Present(Some(p7s)),
+            None => intake::engine::signature::Detached::NotDeclared,
         };
-        intake::signature::judge(
+        intake::engine::signature::judge(
             &mut verdict,
             &bytes,
             parsed.as_ref(),
@@ -352,8 +353,8 @@ fn print_json(out: &mut impl Write, results: &[(PathBuf, Checked)]) -> std::io::
 }
 
 /// The signature column: the document's signature verdict and the first signer.
-fn signature_cell(report: Option<&intake::signature::SignatureReport>) -> String {
-    use intake::signature::SignatureStatus;
+fn signature_cell(report: Option<&intake::engine::signature::SignatureReport>) -> String {
+    use intake::engine::signature::SignatureStatus;
     let Some(report) = report else {
         return "-".into();
     };

@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 
 use intake::adapters::Aws;
-use intake::config::{AggregateConfig, Env};
-use intake::report::reporter::{Reporter, range_report_prefix};
+use intake::aws::AwsReporter;
+use intake::lambda::config::{AggregateConfig, Env};
+use intake::report::reporter::range_report_prefix;
 use jiff::civil::Date;
 
 /// `intake report`'s arguments.
@@ -48,7 +49,7 @@ struct Request {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let today = intake::time::office_date(intake::time::Timestamp::now());
+    let today = intake::domain::time::office_date(intake::domain::time::Timestamp::now());
     if let Err(e) = intake::report::check_range(args.from, args.to, today) {
         eprintln!("intake report: {e}");
         return ExitCode::from(2);
@@ -95,8 +96,8 @@ pub fn run(args: Args) -> ExitCode {
 
 async fn make(config: &AggregateConfig, request: &Request) -> Result<(), String> {
     let aws = Aws::from_env().await.map_err(|e| e.to_string())?;
-    let rules = intake::routing::RoutingRules::bundled().map_err(|e| e.to_string())?;
-    let reporter = Reporter::new(&aws, config, &rules);
+    let rules = intake::domain::routing::RoutingRules::bundled().map_err(|e| e.to_string())?;
+    let reporter = AwsReporter::new(&aws, config, &rules);
     let report = reporter
         .range(request.from, request.to)
         .await

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use intake::hashing::DocumentHash;
+use intake::engine::hashing::DocumentHash;
 use intake::station::{
     self, BatchReport, MANIFEST_SCHEMA, MAX_FILES_PER_REQUEST, Manifest, ManifestFile,
 };
@@ -207,7 +207,7 @@ impl Client {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
             }
-            let timestamp = intake::time::Timestamp::now().as_second();
+            let timestamp = intake::domain::time::Timestamp::now().as_second();
             let authorization =
                 station::authorization(&self.station, &self.key, method, path, timestamp, body);
             let request = match method {
@@ -255,20 +255,22 @@ fn envelope_of(name: &str) -> String {
 /// Describes one file for the manifest, reading it once.
 fn describe(path: &Path, name: &str, operator: &str) -> Result<ManifestFile, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let policy = intake::pdf::policy::PdfPolicy::default();
-    let pages = intake::pdf::inspect(&bytes, &policy).pages.unwrap_or(0);
+    let policy = intake::engine::pdf::policy::PdfPolicy::default();
+    let pages = intake::engine::pdf::inspect(&bytes, &policy)
+        .pages
+        .unwrap_or(0);
     let scanned_at = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
-        .and_then(|t| intake::time::Timestamp::try_from(t).ok())
-        .unwrap_or_else(intake::time::Timestamp::now);
+        .and_then(|t| intake::domain::time::Timestamp::try_from(t).ok())
+        .unwrap_or_else(intake::domain::time::Timestamp::now);
     Ok(ManifestFile {
         name: name.to_string(),
         sha256: DocumentHash::of(&bytes).to_hex(),
         size: bytes.len() as u64,
         pages,
         envelope: envelope_of(name),
-        scanned_at: intake::time::utc_rfc3339(scanned_at),
+        scanned_at: intake::domain::time::utc_rfc3339(scanned_at),
         operator: operator.to_string(),
     })
 }
@@ -329,8 +331,8 @@ fn batch_of(dir: &Path, options: &Options) -> Result<Manifest, String> {
     let manifest = Manifest {
         schema: MANIFEST_SCHEMA.into(),
         station,
-        batch_id: intake::keys::new_document_id(),
-        created_at: intake::time::utc_rfc3339(intake::time::Timestamp::now()),
+        batch_id: intake::domain::keys::new_document_id(),
+        created_at: intake::domain::time::utc_rfc3339(intake::domain::time::Timestamp::now()),
         service: options.service.clone(),
         files,
     };
@@ -575,7 +577,7 @@ async fn keys(options: &Options) -> Result<intake::adapters::ssm::StationKeys, S
 
 async fn make_key(options: &Options) -> Result<ExitCode, String> {
     let station = options.station.clone().unwrap_or_default();
-    let rules = intake::routing::RoutingRules::bundled().map_err(|e| e.to_string())?;
+    let rules = intake::domain::routing::RoutingRules::bundled().map_err(|e| e.to_string())?;
     if rules.site(&station).is_none() {
         eprintln!("'{station}' is not a drop-box site of config/routing.json");
         return Ok(ExitCode::from(1));

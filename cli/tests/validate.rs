@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use intake::pdf::samples::minimal_pdf;
+use intake::engine::pdf::samples::minimal_pdf;
 
 fn workdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("intake-cli-{name}-{}", std::process::id()));
@@ -169,7 +169,7 @@ fn every_command_and_subcommand_answers_help() {
 
 fn signature_fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/src/signature/fixtures")
+        .join("../shared/src/engine/signature/fixtures")
         .join(name)
 }
 

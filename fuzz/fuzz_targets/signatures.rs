@@ -3,7 +3,7 @@
 //! (`scripts/fuzz 600 signatures` copies them into the corpus).
 #![no_main]
 
-use intake::signature::{TrustAnchors, check_detached, check_pdf_signatures};
+use intake::engine::signature::{TrustAnchors, check_detached, check_pdf_signatures};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

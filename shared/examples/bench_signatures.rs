@@ -1,12 +1,14 @@
 //! Signature checks against one SHA-256 pass over the same file.
 //!
 //! `cargo run --release -p intake-shared --example bench_signatures -- SIGNED.pdf ANCHORS.pem`
-//! (a 10 MB signed file: `python3 shared/src/signature/fixtures/make-fixtures.py --bench OUT`).
+//! (a 10 MB signed file: `python3 shared/src/engine/signature/fixtures/make-fixtures.py --bench OUT`).
 
 use std::time::Instant;
 
-use intake::hashing::{DocumentHash, hash_with_checkpoints};
-use intake::signature::{TrustAnchors, check_pdf_signatures, check_pdf_signatures_resuming};
+use intake::engine::hashing::{DocumentHash, hash_with_checkpoints};
+use intake::engine::signature::{
+    TrustAnchors, check_pdf_signatures, check_pdf_signatures_resuming,
+};
 
 fn median_ms(runs: usize, mut work: impl FnMut()) -> f64 {
     let mut times: Vec<f64> = (0..runs)

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use intake::pdf::samples::{PdfBuilder, with_incremental_update, write_pdf};
+use intake::engine::pdf::samples::{PdfBuilder, with_incremental_update, write_pdf};
 
 fn main() {
     let Some(dir) = std::env::args().nth(1) else {

@@ -12,7 +12,7 @@ use jiff::civil::Date;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| ".".into()));
     std::fs::create_dir_all(&out)?;
-    let rules = intake::routing::RoutingRules::bundled()?;
+    let rules = intake::domain::routing::RoutingRules::bundled()?;
     let names = Names::from_rules(&rules);
     let sites: BTreeMap<&str, u64> = report::domain_figures::DROP_BOX_DAILY.into();
     let mut daily: BTreeMap<Date, Counts> = BTreeMap::new();
@@ -25,12 +25,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let web = web_total / n + u64::from((i as u64) < web_total % n);
             let mut counters: Vec<(String, u64)> = vec![("channel:web".into(), web)];
             // The web documents spread over the services, routed to their departments.
-            let services = intake::services::SERVICES;
+            let services = intake::domain::services::SERVICES;
             for (k, service) in services.iter().enumerate() {
                 let share = web / services.len() as u64
                     + u64::from((k as u64) < web % services.len() as u64);
                 let department = rules
-                    .route(intake::routing::Origin::Web {
+                    .route(intake::domain::routing::Origin::Web {
                         service: Some(service.id),
                     })
                     .department;

@@ -2,12 +2,59 @@
 //! `/stations/{station}/batches`, to the station desk once the station's signature is checked.
 //! Answers are (HTTP status, JSON body); the function only turns them into HTTP.
 
-use crate::api::{self, Answer, Route};
+use crate::api::{self, Answer};
 use crate::ports::{Clock, Documents};
 use crate::station::desk::{StationDesk, StationRequest};
 use crate::station::ports::{BatchDesk, StationKeyring};
 use crate::upload::desk::WebDesk;
 use crate::upload::ports::{PendingRecords, UploadForms};
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /uploads`: request an upload form.
+    CreateUpload,
+    /// `GET /uploads/{id}`: the status of an upload.
+    UploadStatus(String),
+    /// `POST /stations/{station}/batches`: open (or resume) a batch.
+    OpenBatch(String),
+    /// `POST /stations/{station}/batches/{batch}/uploads`: upload forms for some files.
+    BatchUploads(String, String),
+    /// `POST /stations/{station}/batches/{batch}/close`: the manifest.
+    CloseBatch(String, String),
+    /// `GET /stations/{station}/batches/{batch}`: the batch report.
+    BatchReport(String, String),
+    /// A known path with the wrong method.
+    MethodNotAllowed(&'static str),
+    /// Anything else.
+    NotFound,
+}
+
+/// Routes a method and path (a trailing slash is tolerated).
+pub fn route(method: &str, path: &str) -> Route {
+    let path = path.trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    match (method, segments.as_slice()) {
+        ("POST", ["uploads"]) => Route::CreateUpload,
+        (_, ["uploads"]) => Route::MethodNotAllowed("POST"),
+        ("GET", ["uploads", id]) => Route::UploadStatus((*id).to_string()),
+        (_, ["uploads", _]) => Route::MethodNotAllowed("GET"),
+        ("POST", ["stations", station, "batches"]) => Route::OpenBatch((*station).to_string()),
+        (_, ["stations", _, "batches"]) => Route::MethodNotAllowed("POST"),
+        ("POST", ["stations", station, "batches", batch, "uploads"]) => {
+            Route::BatchUploads((*station).to_string(), (*batch).to_string())
+        }
+        ("POST", ["stations", station, "batches", batch, "close"]) => {
+            Route::CloseBatch((*station).to_string(), (*batch).to_string())
+        }
+        (_, ["stations", _, "batches", _, "uploads" | "close"]) => Route::MethodNotAllowed("POST"),
+        ("GET", ["stations", station, "batches", batch]) => {
+            Route::BatchReport((*station).to_string(), (*batch).to_string())
+        }
+        (_, ["stations", _, "batches", _]) => Route::MethodNotAllowed("GET"),
+        _ => Route::NotFound,
+    }
+}
 
 /// A request as the function URL gives it.
 pub struct HttpRequest<'a> {
@@ -29,45 +76,6 @@ pub struct FrontDesk<T, U, S, K> {
     pub stations: StationDesk<T, U, S, K>,
 }
 
-/// The front desk over AWS.
-#[cfg(feature = "aws")]
-pub type AwsFrontDesk = FrontDesk<
-    crate::adapters::dynamodb::DocumentTable,
-    crate::adapters::s3::DocumentStore,
-    crate::adapters::ssm::StationKeys,
-    crate::ports::SystemClock,
->;
-
-#[cfg(feature = "aws")]
-impl AwsFrontDesk {
-    /// The desks `config` describes.
-    pub fn new(
-        aws: &crate::adapters::Aws,
-        config: crate::config::ApiConfig,
-        rules: crate::routing::RoutingRules,
-    ) -> Self {
-        use crate::adapters::{dynamodb::DocumentTable, s3::DocumentStore, ssm::StationKeys};
-        FrontDesk {
-            stations: StationDesk {
-                table: DocumentTable::new(aws, &config.table),
-                store: DocumentStore::new(aws),
-                keys: StationKeys::new(aws, &config.station_key_prefix, config.station_key_cache),
-                rules,
-                incoming_bucket: config.incoming_bucket.clone(),
-                max_upload_bytes: config.max_upload_bytes,
-                upload_url_ttl: config.upload_url_ttl,
-                clock: crate::ports::SystemClock,
-            },
-            web: WebDesk {
-                table: DocumentTable::new(aws, &config.table),
-                store: DocumentStore::new(aws),
-                config,
-                clock: crate::ports::SystemClock,
-            },
-        }
-    }
-}
-
 impl<T, U, S, K> FrontDesk<T, U, S, K>
 where
     T: BatchDesk + PendingRecords + Documents,
@@ -78,7 +86,7 @@ where
     /// Answers one request.
     pub async fn handle(&self, request: HttpRequest<'_>) -> Answer {
         let path = request.path;
-        match api::route(request.method, path) {
+        match route(request.method, path) {
             Route::CreateUpload => match &request.body {
                 Ok(body) => self.web.create_upload(body).await,
                 Err(e) => api::refusal(400, "malformed_request", e.clone()),
@@ -135,5 +143,47 @@ where
         };
         self.stations.authenticate(station, &signed).await?;
         Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("POST", "/uploads"), Route::CreateUpload);
+        assert_eq!(route("POST", "/uploads/"), Route::CreateUpload);
+        assert_eq!(
+            route("GET", "/uploads/abc"),
+            Route::UploadStatus("abc".into())
+        );
+        assert_eq!(route("GET", "/uploads"), Route::MethodNotAllowed("POST"));
+        assert_eq!(
+            route("DELETE", "/uploads/abc"),
+            Route::MethodNotAllowed("GET")
+        );
+        assert_eq!(route("GET", "/"), Route::NotFound);
+        assert_eq!(route("GET", "/uploads/a/b"), Route::NotFound);
+        assert_eq!(
+            route("POST", "/stations/mogilska/batches"),
+            Route::OpenBatch("mogilska".into())
+        );
+        assert_eq!(
+            route("POST", "/stations/mogilska/batches/b-1/uploads"),
+            Route::BatchUploads("mogilska".into(), "b-1".into())
+        );
+        assert_eq!(
+            route("POST", "/stations/mogilska/batches/b-1/close"),
+            Route::CloseBatch("mogilska".into(), "b-1".into())
+        );
+        assert_eq!(
+            route("GET", "/stations/mogilska/batches/b-1"),
+            Route::BatchReport("mogilska".into(), "b-1".into())
+        );
+        assert_eq!(
+            route("GET", "/stations/mogilska/batches/b-1/close"),
+            Route::MethodNotAllowed("POST")
+        );
     }
 }

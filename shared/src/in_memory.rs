@@ -10,16 +10,17 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use jiff::civil::Date;
 
-use crate::hashing::{DocumentHash, DocumentReader, ReadDocument};
-use crate::model::{DocumentRecord, DocumentStatus, StorageLocation};
-use crate::notification::{Notification, StreamChange};
-use crate::ports::{
-    Batches, Clock, CountMark, Counters, DepartmentCopies, DepartmentTopic, DocumentBuckets,
-    Documents, HashClaim, Mailer, NotificationLedger, PortError, RecordWrite, Verdicts,
+use crate::domain::model::{DocumentRecord, DocumentStatus, StorageLocation};
+use crate::domain::time::Timestamp;
+use crate::engine::hashing::{DocumentHash, DocumentReader, ReadDocument};
+use crate::notification::ports::{
+    Batches, CountMark, Counters, DepartmentCopies, DepartmentTopic, Mailer, NotificationLedger,
 };
-use crate::s3_event::ObjectCreated;
+use crate::notification::{Notification, StreamChange};
+use crate::ports::{Clock, Documents, PortError};
 use crate::station::{BatchNotification, BatchRecord, BatchState};
-use crate::time::Timestamp;
+use crate::validation::ports::{DocumentBuckets, HashClaim, RecordWrite, Verdicts};
+use crate::validation::s3_event::ObjectCreated;
 
 /// Runs a future of the ports to its end on this thread (the tests' runtime).
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -920,7 +921,7 @@ impl crate::upload::ports::UploadForms for &InMemory {
         Ok(crate::upload::PresignedPost {
             url: format!("memory://{}", spec.bucket),
             fields,
-            expires_at: crate::time::utc_rfc3339(expires),
+            expires_at: crate::domain::time::utc_rfc3339(expires),
         })
     }
 

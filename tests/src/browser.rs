@@ -108,7 +108,7 @@ pub async fn submit(
         "service": service,
         "file_name": file_name,
         "size": bytes.len(),
-        "sha256": intake::hashing::DocumentHash::of(&bytes).to_hex(),
+        "sha256": intake::engine::hashing::DocumentHash::of(&bytes).to_hex(),
     });
     let (upload_id, created) = create_upload(http, api, &request).await?;
     let post_status = post_file(http, &created, file_name, bytes).await?;

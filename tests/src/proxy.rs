@@ -33,7 +33,8 @@ impl FaultRule {
         request.parts.method.as_str() == self.method
             && request.parts.uri.path().contains(&self.path_contains)
             && (self.body_contains.is_empty()
-                || intake::pdf::scan::find(&request.body, self.body_contains.as_bytes()).is_some())
+                || intake::engine::pdf::scan::find(&request.body, self.body_contains.as_bytes())
+                    .is_some())
     }
 }
 

@@ -1,6 +1,6 @@
 //! The sample documents of the local run and the tests.
 
-use intake::pdf::samples::minimal_pdf;
+use intake::engine::pdf::samples::minimal_pdf;
 
 /// One sample: what to send and the status it must get.
 #[derive(Debug, Clone)]

@@ -26,6 +26,9 @@ pub struct StreamStats {
     pub filtered_out: AtomicU64,
 }
 
+/// How many records [`StreamPoller::seen`] keeps (the whole suite reads fewer).
+pub const MAX_SEEN: usize = 50_000;
+
 /// A running stream poller.
 #[derive(Clone)]
 pub struct StreamPoller {
@@ -33,6 +36,9 @@ pub struct StreamPoller {
     filtering: Arc<AtomicBool>,
     /// Every event handed to the function, in order (tests replay them).
     pub delivered: Arc<Mutex<Vec<Value>>>,
+    /// Every record read (the first [`MAX_SEEN`]), as Lambda shapes it, and whether the
+    /// mapping's filters let it through.
+    pub seen: Arc<Mutex<Vec<(Value, bool)>>>,
     /// Counters.
     pub stats: Arc<StreamStats>,
 }
@@ -52,6 +58,7 @@ impl StreamPoller {
             paused: Arc::new(AtomicBool::new(false)),
             filtering: Arc::new(AtomicBool::new(true)),
             delivered: Arc::new(Mutex::new(Vec::new())),
+            seen: Arc::new(Mutex::new(Vec::new())),
             stats: Arc::new(StreamStats::default()),
         };
         let state = poller.clone();
@@ -105,11 +112,14 @@ impl StreamPoller {
                                     let read_count = records.len();
                                     let filtering = state.filtering.load(Ordering::SeqCst);
                                     queue.extend(records.into_iter().filter(|r| {
-                                        !filtering
-                                            || passes(
-                                                &filters,
-                                                &lambda_record(r, &stream_arn, &region),
-                                            )
+                                        let shaped = lambda_record(r, &stream_arn, &region);
+                                        let passed = passes(&filters, &shaped);
+                                        if let Ok(mut seen) = state.seen.lock()
+                                            && seen.len() < MAX_SEEN
+                                        {
+                                            seen.push((shaped, passed));
+                                        }
+                                        !filtering || passed
                                     }));
                                     let dropped = (read_count + before - queue.len()) as u64;
                                     state

@@ -9,23 +9,24 @@
 #![recursion_limit = "256"]
 
 use intake::adapters::Aws;
-use intake::config::{AggregateConfig, Env};
+use intake::aws::AwsReporter;
+use intake::lambda::config::{AggregateConfig, Env};
 use intake::ports::Clock;
-use intake::report::reporter::{AwsReporter, ReportRequest};
+use intake::report::reporter::ReportRequest;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    intake::telemetry::init();
+    intake::lambda::telemetry::init();
     let config = AggregateConfig::from_env(&Env::process())?;
     let aws = Aws::from_env().await?;
-    let rules = intake::routing::RoutingRules::bundled()?;
+    let rules = intake::domain::routing::RoutingRules::bundled()?;
     let reporter = AwsReporter::new(&aws, &config, &rules);
     let reporter = &reporter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let span = intake::telemetry::invocation(&event.context.request_id);
+        let span = intake::lambda::telemetry::invocation(&event.context.request_id);
         async move { handle(reporter, &event.payload).await }.instrument(span)
     }))
     .await

@@ -16,22 +16,27 @@ use aws_lambda_events::lambda_function_urls::{
 use base64::Engine;
 use intake::adapters::Aws;
 use intake::api::Answer;
-use intake::config::{ApiConfig, Env};
-use intake::front_desk::{AwsFrontDesk, HttpRequest};
+use intake::aws::AwsFrontDesk;
+use intake::front_desk::HttpRequest;
+use intake::lambda::config::{ApiConfig, Env};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::json;
 use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    intake::telemetry::init();
+    intake::lambda::telemetry::init();
     let config = ApiConfig::from_env(&Env::process())?;
     let aws = Aws::from_env().await?;
-    let desk = AwsFrontDesk::new(&aws, config, intake::routing::RoutingRules::bundled()?);
+    let desk = AwsFrontDesk::new(
+        &aws,
+        config,
+        intake::domain::routing::RoutingRules::bundled()?,
+    );
     let desk = &desk;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<LambdaFunctionUrlRequest>| {
-            let span = intake::telemetry::invocation(&event.context.request_id);
+            let span = intake::lambda::telemetry::invocation(&event.context.request_id);
             async move { Ok::<_, Error>(handle(desk, event.payload).await) }.instrument(span)
         },
     ))

@@ -9,17 +9,17 @@ use intake::adapters::counters::CountsTable;
 use intake::adapters::dynamodb::{DocumentTable, parse_stream_event};
 use intake::adapters::s3::DocumentStore;
 use intake::adapters::sns::{EmailTopic, NotificationTopic};
-use intake::config::{Env, NotifyConfig};
+use intake::domain::routing::RoutingRules;
+use intake::lambda::config::{Env, NotifyConfig};
 use intake::notification::notifier::Notifier;
 use intake::ports::SystemClock;
-use intake::routing::RoutingRules;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    intake::telemetry::init();
+    intake::lambda::telemetry::init();
     let config = NotifyConfig::from_env(&Env::process())?;
     // The rules are checked at build; checked again here, a broken file stops the cold start.
     let rules = RoutingRules::bundled()?;
@@ -40,7 +40,7 @@ async fn main() -> Result<(), Error> {
     };
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let span = intake::telemetry::invocation(&event.context.request_id);
+        let span = intake::lambda::telemetry::invocation(&event.context.request_id);
         handle(notifier, event.payload).instrument(span)
     }))
     .await

@@ -6,17 +6,17 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use intake::adapters::Aws;
 use intake::adapters::dynamodb::DocumentTable;
 use intake::adapters::s3::DocumentStore;
-use intake::config::{Env, ValidateConfig};
-use intake::pipeline::Validator;
+use intake::engine::signature::{SignaturePolicy, TrustAnchors};
+use intake::lambda::config::{Env, ValidateConfig};
 use intake::ports::SystemClock;
-use intake::s3_event::{IncomingMessage, parse_incoming_message};
-use intake::signature::{SignaturePolicy, TrustAnchors};
+use intake::validation::Validator;
+use intake::validation::s3_event::{IncomingMessage, parse_incoming_message};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    intake::telemetry::init();
+    intake::lambda::telemetry::init();
     let config = ValidateConfig::from_env(&Env::process())?;
     let aws = Aws::from_env().await?;
     let store = DocumentStore::new(&aws);
@@ -49,7 +49,7 @@ async fn main() -> Result<(), Error> {
     };
     let validator = &validator;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let span = intake::telemetry::invocation(&event.context.request_id);
+        let span = intake::lambda::telemetry::invocation(&event.context.request_id);
         async move { Ok::<_, Error>(handle(validator, event.payload).await) }.instrument(span)
     }))
     .await

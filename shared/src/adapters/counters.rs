@@ -25,7 +25,7 @@ pub struct CountsTable {
     table: String,
 }
 
-pub use crate::ports::CountMark;
+pub use crate::notification::ports::CountMark;
 
 fn mark_id(document_id: &str) -> String {
     format!("counted#{document_id}")

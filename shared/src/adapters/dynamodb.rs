@@ -14,10 +14,10 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{Aws, AwsError};
-use crate::hashing::DocumentHash;
-use crate::model::{
+use crate::domain::model::{
     Channel, DocumentRecord, DocumentStatus, Finding, ReasonCode, Severity, StorageLocation,
 };
+use crate::engine::hashing::DocumentHash;
 
 /// Index of documents by SHA-256.
 pub const INDEX_BY_SHA256: &str = "by_sha256";
@@ -29,7 +29,7 @@ pub const INDEX_BY_DAY: &str = "by_day";
 pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// The outcomes of claiming a document's hash and of writing a verdict (the ports' types).
-pub use crate::ports::{HashClaim, RecordWrite};
+pub use crate::validation::ports::{HashClaim, RecordWrite};
 
 /// The documents table.
 #[derive(Clone, Debug)]

@@ -22,13 +22,13 @@ pub struct Aws {
 impl Aws {
     /// Loads from the environment the way every AWS SDK does (`AWS_REGION`, credentials,
     /// `AWS_ENDPOINT_URL`), plus `INTAKE_S3_FORCE_PATH_STYLE`.
-    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+    pub async fn from_env() -> Result<Self, crate::lambda::config::ConfigError> {
         let config = aws_config::load_from_env().await;
         if config.region().is_none() {
-            return Err(crate::config::ConfigError::Missing("AWS_REGION"));
+            return Err(crate::lambda::config::ConfigError::Missing("AWS_REGION"));
         }
         let s3_force_path_style =
-            crate::config::Env::process().bool_or("INTAKE_S3_FORCE_PATH_STYLE", false)?;
+            crate::lambda::config::Env::process().bool_or("INTAKE_S3_FORCE_PATH_STYLE", false)?;
         Ok(Aws {
             config,
             s3_force_path_style,

@@ -7,15 +7,16 @@ use super::counters::CountsTable;
 use super::dynamodb::DocumentTable;
 use super::s3::DocumentStore;
 use super::sns::{EmailTopic, NotificationTopic};
-use crate::hashing::{DocumentHash, ReadDocument};
-use crate::model::{DocumentRecord, StorageLocation};
+use crate::domain::model::{DocumentRecord, StorageLocation};
+use crate::engine::hashing::{DocumentHash, ReadDocument};
 use crate::notification::Notification;
-use crate::ports::{
-    Batches, CountMark, Counters, DepartmentCopies, DepartmentTopic, DocumentBuckets, Documents,
-    HashClaim, Mailer, NotificationLedger, PortError, RecordWrite, Verdicts,
+use crate::notification::ports::{
+    Batches, CountMark, Counters, DepartmentCopies, DepartmentTopic, Mailer, NotificationLedger,
 };
-use crate::s3_event::ObjectCreated;
+use crate::ports::{Documents, PortError};
 use crate::station::{BatchNotification, BatchRecord};
+use crate::validation::ports::{DocumentBuckets, HashClaim, RecordWrite, Verdicts};
+use crate::validation::s3_event::ObjectCreated;
 
 impl Documents for DocumentTable {
     async fn get(&self, id: &str) -> Result<Option<DocumentRecord>, PortError> {
@@ -247,7 +248,7 @@ impl crate::upload::ports::UploadForms for DocumentStore {
     async fn presign_upload(
         &self,
         spec: &crate::upload::PostPolicySpec<'_>,
-        now: crate::time::Timestamp,
+        now: crate::domain::time::Timestamp,
     ) -> Result<crate::upload::PresignedPost, PortError> {
         // Times before 1970 do not occur; they would sign from the epoch.
         let since_epoch = std::time::Duration::try_from(now.as_duration()).unwrap_or_default();

@@ -9,10 +9,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{MetadataDirective, ServerSideEncryption};
 
 use super::{Aws, AwsError};
-use crate::hashing::{DocumentHash, DocumentReader, ReadDocument};
-use crate::model::StorageLocation;
-use crate::s3_event::ObjectCreated;
+use crate::domain::model::StorageLocation;
+use crate::engine::hashing::{DocumentHash, DocumentReader, ReadDocument};
 use crate::upload::{PostPolicySpec, PresignedPost, SigningCredentials};
+use crate::validation::s3_event::ObjectCreated;
 
 /// The document buckets.
 #[derive(Clone, Debug)]
@@ -321,7 +321,7 @@ const COPY_SOURCE_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_A
 async fn read_body(
     mut body: aws_sdk_s3::primitives::ByteStream,
     mut reader: DocumentReader,
-) -> Result<crate::hashing::ReadDocument, AwsError> {
+) -> Result<crate::engine::hashing::ReadDocument, AwsError> {
     while let Some(chunk) = body
         .try_next()
         .await

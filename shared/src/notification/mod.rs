@@ -3,11 +3,12 @@
 //! table's stream exactly once per (document, department) over the ports ([`notifier`]).
 
 pub mod notifier;
+pub mod ports;
 
 use serde::Serialize;
 
-use crate::model::{Channel, DocumentRecord, DocumentStatus, Severity, StorageLocation};
-use crate::routing::{Origin, RoutingRules};
+use crate::domain::model::{Channel, DocumentRecord, DocumentStatus, Severity, StorageLocation};
+use crate::domain::routing::{Origin, RoutingRules};
 
 /// The version of the notification schema (README, "Notifications").
 pub const NOTIFICATION_SCHEMA: &str = "intake.notification/1";
@@ -357,13 +358,82 @@ pub fn email_text(n: &Notification) -> String {
 /// The deduplication id of a (document, department) pair: the same pair always gets the same
 /// id, so a repeated publish is dropped by the FIFO topic.
 pub fn deduplication_id(document_id: &str, department: &str) -> String {
-    crate::hashing::DocumentHash::of(format!("{document_id}#{department}").as_bytes()).to_hex()
+    crate::engine::hashing::DocumentHash::of(format!("{document_id}#{department}").as_bytes())
+        .to_hex()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Finding, ReasonCode};
+
+    #[test]
+    fn notify_wakes_for_judged_documents_and_batches_only() {
+        let record =
+            |status: DocumentStatus, department: Option<&str>, moved: bool| DocumentRecord {
+                id: "d".into(),
+                status: Some(status),
+                department: department.map(str::to_string),
+                reclassified_by: moved.then(|| "clerk".to_string()),
+                ..DocumentRecord::default()
+            };
+        let change = |old: Option<DocumentRecord>, new: Option<DocumentRecord>| StreamChange {
+            sequence_number: "1".into(),
+            event_name: if old.is_none() { "INSERT" } else { "MODIFY" }.into(),
+            new,
+            old,
+            new_batch: None,
+            old_batch: None,
+        };
+        use DocumentStatus::{Accepted, Pending, Rejected};
+        let pending = record(Pending, None, false);
+        let accepted = record(Accepted, None, false);
+        let placed = record(Accepted, Some("skarb"), false);
+        let moved = record(Accepted, Some("usc"), true);
+        for (what, wanted, c) in [
+            (
+                "an upload requested",
+                false,
+                change(None, Some(pending.clone())),
+            ),
+            (
+                "a verdict",
+                true,
+                change(Some(pending.clone()), Some(accepted.clone())),
+            ),
+            (
+                "a verdict with no pending record",
+                true,
+                change(None, Some(record(Rejected, None, false))),
+            ),
+            // Its second chance when the verdict's own record fails for good.
+            (
+                "notify placing it",
+                true,
+                change(Some(accepted.clone()), Some(placed.clone())),
+            ),
+            (
+                "an operator's move",
+                true,
+                change(Some(placed.clone()), Some(moved.clone())),
+            ),
+            // Nothing to tell until the verdict, which carries the move.
+            (
+                "a move before the verdict",
+                false,
+                change(
+                    Some(pending.clone()),
+                    Some(record(Pending, Some("usc"), true)),
+                ),
+            ),
+            ("a removal", false, change(Some(placed.clone()), None)),
+        ] {
+            assert_eq!(wakes_notify(&c), wanted, "{what}");
+        }
+        let mut batch = change(None, None);
+        batch.new_batch = Some(crate::station::BatchRecord::default());
+        assert!(wakes_notify(&batch), "a batch's change");
+    }
+    use crate::domain::model::{Finding, ReasonCode};
 
     fn judged(channel: Channel, service: Option<&str>, site: Option<&str>) -> DocumentRecord {
         DocumentRecord {
@@ -548,6 +618,21 @@ mod tests {
         assert_ne!(deduplication_id("d", "usc"), deduplication_id("d", "skarb"));
         assert_eq!(deduplication_id("d", "usc").len(), 64);
     }
+}
+
+/// Whether a stream record can ask anything of notify, which is what the stream mapping's
+/// filter (`notify_stream_filters` in infra/notify.tf) lets through: any change that leaves a
+/// document judged (the verdict, an operator's move, and notify's own department write), and any
+/// change to a batch. Pending uploads, removals, ledger items and hash claims never wake it.
+/// notify's own department write wakes it on purpose: when the verdict's own record fails for
+/// good (its retries spent, it goes to the dead-letter queue), that later record finishes the
+/// work, so a placed document is still counted and told.
+pub fn wakes_notify(change: &StreamChange) -> bool {
+    change.new_batch.is_some()
+        || change
+            .new
+            .as_ref()
+            .is_some_and(|new| new.status.is_some_and(|s| s != DocumentStatus::Pending))
 }
 
 /// One record of the table's stream, as Lambda delivers it.

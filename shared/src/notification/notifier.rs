@@ -13,13 +13,13 @@
 //! covers a function killed between publishing and writing the ledger. A record whose handling
 //! fails is retried whole, from its first step; every step can be repeated.
 
-use crate::model::{DocumentRecord, StorageLocation};
-use crate::notification::{Attention, Plan, StreamChange, attention, plan, withdrawn_copies};
-use crate::ports::{
-    Batches, Clock, Counters, DepartmentCopies, DepartmentTopic, Documents, Mailer,
-    NotificationLedger, PortError,
+use crate::domain::model::{DocumentRecord, StorageLocation};
+use crate::domain::routing::RoutingRules;
+use crate::notification::ports::{
+    Batches, Counters, DepartmentCopies, DepartmentTopic, Mailer, NotificationLedger,
 };
-use crate::routing::RoutingRules;
+use crate::notification::{Attention, Plan, StreamChange, attention, plan, withdrawn_copies};
+use crate::ports::{Clock, Documents, PortError};
 use crate::station::{self, BatchRecord};
 use tracing::Instrument;
 
@@ -292,7 +292,7 @@ where
         batch: &BatchRecord,
     ) -> Result<(), PortError> {
         if station::ready_to_complete(batch) {
-            let now = crate::time::utc_rfc3339(self.clock.now());
+            let now = crate::domain::time::utc_rfc3339(self.clock.now());
             if self
                 .table
                 .complete_batch(&batch.station, &batch.batch_id, &now)
@@ -315,7 +315,7 @@ where
                 self.topic
                     .publish_batch(department, &subject, &notification)
                     .await?;
-                let now = crate::time::utc_rfc3339(self.clock.now());
+                let now = crate::domain::time::utc_rfc3339(self.clock.now());
                 self.table.mark_notified(&subject, department, &now).await?;
                 tracing::info!(
                     station = batch.station,
@@ -341,7 +341,7 @@ where
                     .flag_overdue_batch(
                         &batch.station,
                         &batch.batch_id,
-                        &crate::time::utc_rfc3339(now),
+                        &crate::domain::time::utc_rfc3339(now),
                     )
                     .await?
             {
@@ -375,7 +375,7 @@ where
         // The department can read what it is told of.
         self.copy(plan).await?;
         self.topic.publish(&plan.notification).await?;
-        let at = crate::time::utc_rfc3339(self.clock.now());
+        let at = crate::domain::time::utc_rfc3339(self.clock.now());
         self.table
             .mark_notified(document_id, &plan.department, &at)
             .await?;

@@ -22,11 +22,10 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::hashing::DocumentHash;
-use crate::model::{Channel, DocumentRecord, DocumentStatus};
+use crate::domain::model::{Channel, DocumentRecord, DocumentStatus};
+use crate::engine::hashing::DocumentHash;
 
-/// Counter items per day.
-pub const DEFAULT_COUNTER_SHARDS: u32 = 16;
+pub use crate::domain::limits::DEFAULT_COUNTER_SHARDS;
 /// The daily report's schema.
 pub const DAILY_REPORT_SCHEMA: &str = "intake.daily-report/1";
 /// The range report's schema.
@@ -40,7 +39,7 @@ pub fn counted_day(record: &DocumentRecord) -> Option<Date> {
         .received_at
         .as_deref()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        .map(crate::time::office_day)
+        .map(crate::domain::time::office_day)
         .or_else(|| record.received_day.clone())
         .and_then(|d| d.parse().ok())
 }
@@ -339,7 +338,7 @@ pub fn days_for_daily_report(day: Date) -> Vec<Date> {
 
 /// Builds the report of `day` from daily counts.
 pub fn daily_report(day: Date, daily: &BTreeMap<Date, Counts>, generated_at: &str) -> DailyReport {
-    let hours = crate::time::day_bounds(day).map_or(24, |(start, end)| {
+    let hours = crate::domain::time::day_bounds(day).map_or(24, |(start, end)| {
         (end.as_second() - start.as_second()) / 3600
     });
     DailyReport {
@@ -389,7 +388,7 @@ pub struct Names {
 
 impl Names {
     /// The names in the routing rules.
-    pub fn from_rules(rules: &crate::routing::RoutingRules) -> Self {
+    pub fn from_rules(rules: &crate::domain::routing::RoutingRules) -> Self {
         Names {
             departments: rules
                 .departments()
@@ -417,7 +416,7 @@ impl Names {
                 "duplicate" => Some("duplikaty".into()),
                 _ => None,
             },
-            _ => crate::services::find(key).map(|s| s.name_pl.to_string()),
+            _ => crate::domain::services::find(key).map(|s| s.name_pl.to_string()),
         };
         found.unwrap_or_else(|| key.to_string())
     }
@@ -885,7 +884,7 @@ mod tests {
 
     #[test]
     fn the_csv_opens_in_a_polish_spreadsheet_and_the_html_stands_alone() {
-        let rules = crate::routing::RoutingRules::bundled().unwrap();
+        let rules = crate::domain::routing::RoutingRules::bundled().unwrap();
         let names = Names::from_rules(&rules);
         let mut counts = web(3);
         counts.add(&Counts::from_counters([

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 
+use crate::domain::time::Timestamp;
 use crate::ports::{Clock, PortError};
 use crate::report::ports::{ManagementNotice, ReportFiles, ReportStore};
 use crate::report::{
     self, Counts, DailyReport, Names, PeriodFigures, RangeError, RangeReport, daily_report,
     range_report,
 };
-use crate::time::Timestamp;
 
 /// Why a report was not made.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,9 @@ impl ReportRequest {
                     }),
                     None => now,
                 };
-                Ok(ReportRequest::Nightly(crate::time::previous_office_day(at)))
+                Ok(ReportRequest::Nightly(
+                    crate::domain::time::previous_office_day(at),
+                ))
             }
         }
     }
@@ -116,42 +118,9 @@ pub struct Reporter<S, F, M, K> {
     pub clock: K,
 }
 
-/// The reporter over AWS.
-#[cfg(feature = "aws")]
-pub type AwsReporter = Reporter<
-    crate::adapters::counters::CountsTable,
-    crate::adapters::s3::DocumentStore,
-    Option<crate::adapters::sns::ManagementTopic>,
-    crate::ports::SystemClock,
->;
-
-#[cfg(feature = "aws")]
-impl AwsReporter {
-    /// The reporter `config` describes, naming departments and sites as `rules` do.
-    pub fn new(
-        aws: &crate::adapters::Aws,
-        config: &crate::config::AggregateConfig,
-        rules: &crate::routing::RoutingRules,
-    ) -> Self {
-        use crate::adapters::{counters::CountsTable, s3::DocumentStore, sns::ManagementTopic};
-        Reporter {
-            store: CountsTable::new(aws, &config.counts_table),
-            files: DocumentStore::new(aws),
-            bucket: config.reports_bucket.clone(),
-            management: config
-                .management_topic_arn
-                .as_ref()
-                .map(|arn| ManagementTopic::new(aws, arn)),
-            shards: config.counter_shards,
-            names: Names::from_rules(rules),
-            clock: crate::ports::SystemClock,
-        }
-    }
-}
-
 impl<S: ReportStore, F: ReportFiles, M: ManagementNotice, K: Clock> Reporter<S, F, M, K> {
     fn now(&self) -> String {
-        crate::time::utc_rfc3339(self.clock.now())
+        crate::domain::time::utc_rfc3339(self.clock.now())
     }
 
     /// Runs a request; the answer names the day or range, its total and where the report is.
@@ -298,7 +267,7 @@ impl<S: ReportStore, F: ReportFiles, M: ManagementNotice, K: Clock> Reporter<S, 
     /// report against the same range a year earlier. The counters of every day needed are
     /// read once.
     pub async fn range(&self, from: Date, to: Date) -> Result<RangeReport, ReportError> {
-        report::check_range(from, to, crate::time::office_date(self.clock.now()))?;
+        report::check_range(from, to, crate::domain::time::office_date(self.clock.now()))?;
         let daily = self
             .counts(&report::days_needed(from.first_of_year(), to))
             .await?;
@@ -341,9 +310,9 @@ mod tests {
     //! half-told report.
 
     use super::*;
+    use crate::domain::model::{Channel, DocumentRecord, DocumentStatus};
     use crate::in_memory::{Fault, InMemory, block_on};
-    use crate::model::{Channel, DocumentRecord, DocumentStatus};
-    use crate::ports::Counters;
+    use crate::notification::ports::Counters;
 
     type InMemoryReporter<'a> = Reporter<&'a InMemory, &'a InMemory, &'a InMemory, &'a InMemory>;
 
@@ -356,7 +325,9 @@ mod tests {
             bucket: "reports".into(),
             management: world,
             shards: SHARDS,
-            names: Names::from_rules(&crate::routing::RoutingRules::bundled().expect("rules")),
+            names: Names::from_rules(
+                &crate::domain::routing::RoutingRules::bundled().expect("rules"),
+            ),
             clock: world,
         }
     }

@@ -6,16 +6,17 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::api::{refusal as error, unavailable, upload_form};
-use crate::hashing::DocumentHash;
-use crate::model::{Channel, DocumentRecord, DocumentStatus};
+use crate::api::{refusal as error, unavailable};
+use crate::domain::model::{Channel, DocumentRecord, DocumentStatus};
+use crate::domain::routing::RoutingRules;
+use crate::engine::hashing::DocumentHash;
 use crate::ports::{Clock, Documents, PortError};
-use crate::routing::RoutingRules;
 use crate::station::ports::{BatchClosing, BatchDesk, BatchOpening, StationKeyring};
 use crate::station::{
     self, AuthError, BatchRecord, BatchState, ManifestFile, OpenRequest, reconcile,
 };
 use crate::upload::PostPolicySpec;
+use crate::upload::answers::upload_form;
 use crate::upload::ports::{PendingRecords, UploadForms};
 
 /// An answer: HTTP status and JSON body.
@@ -41,15 +42,6 @@ pub struct StationDesk<T, U, S, K> {
     pub clock: K,
 }
 
-/// The station desk over AWS.
-#[cfg(feature = "aws")]
-pub type AwsStationDesk = StationDesk<
-    crate::adapters::dynamodb::DocumentTable,
-    crate::adapters::s3::DocumentStore,
-    crate::adapters::ssm::StationKeys,
-    crate::ports::SystemClock,
->;
-
 fn report(batch: &BatchRecord) -> Value {
     serde_json::to_value(reconcile(batch)).unwrap_or(Value::Null)
 }
@@ -74,7 +66,7 @@ where
     K: Clock,
 {
     fn now_rfc3339(&self) -> String {
-        crate::time::utc_rfc3339(self.clock.now())
+        crate::domain::time::utc_rfc3339(self.clock.now())
     }
 
     /// Checks that the request is signed by `station`'s current key. The error is the answer.
@@ -132,7 +124,7 @@ where
             );
         }
         if let Some(service) = &request.service
-            && crate::services::find(service).is_none()
+            && crate::domain::services::find(service).is_none()
         {
             return error(400, "unknown_service", format!("no service '{service}'"));
         }
@@ -229,7 +221,7 @@ where
                 "name": file.name, "status": "refused", "error": "too_large", "message": reason,
             })));
         }
-        let candidate = crate::keys::new_document_id();
+        let candidate = crate::domain::keys::new_document_id();
         let Some(document_id) = self
             .table
             .assign_batch_file(station, &batch.batch_id, &file.name, &candidate)
@@ -237,7 +229,7 @@ where
         else {
             return Ok(None);
         };
-        let key = crate::keys::station_upload_key(station, &document_id);
+        let key = crate::domain::keys::station_upload_key(station, &document_id);
         // The id just given is new: no record can exist yet (a third fewer requests for a
         // fresh batch). An id given before (a resumed push) is looked up.
         let existing = if document_id == candidate {
@@ -543,7 +535,8 @@ mod tests {
         );
         let id = |answer: &Answer, i: usize| answer.1["files"][i]["document_id"].clone();
         // 1.pdf arrived; the push is interrupted and starts again.
-        let key = crate::keys::station_upload_key(STATION, id(&first, 0).as_str().expect("id"));
+        let key =
+            crate::domain::keys::station_upload_key(STATION, id(&first, 0).as_str().expect("id"));
         world.put_object("incoming", &key, b"%PDF-");
         let reopened = block_on(desk.open(STATION, br#"{"batch_id":"b-1"}"#));
         assert_eq!(

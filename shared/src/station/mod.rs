@@ -17,8 +17,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::hashing::DocumentHash;
-use crate::model::{DocumentRecord, DocumentStatus, ReasonCode, Severity};
+use crate::domain::model::{DocumentRecord, DocumentStatus, ReasonCode, Severity};
+use crate::engine::hashing::DocumentHash;
 
 /// The manifest schema.
 pub const MANIFEST_SCHEMA: &str = "intake.station-manifest/1";
@@ -183,14 +183,8 @@ pub fn verify(
         .map_err(|_| AuthError::BadSignature)
 }
 
-/// Whether `id` has the form of a station id (a site id: lowercase letters, digits, dashes).
-pub fn is_station_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
+/// Whether `id` has the form of a station id (a site id), as the keys have it.
+pub use crate::domain::keys::is_station_id;
 
 /// Whether `id` is a usable batch id (letters, digits and dashes, at most 64).
 pub fn is_batch_id(id: &str) -> bool {
@@ -396,7 +390,7 @@ pub fn parse_manifest(
         });
     }
     if let Some(service) = &manifest.service
-        && crate::services::find(service).is_none()
+        && crate::domain::services::find(service).is_none()
     {
         return Err(ManifestError::Malformed(format!(
             "service '{}' is not a service of the catalogue",
@@ -772,7 +766,7 @@ pub fn batch_subject(batch: &BatchRecord, event: BatchEvent) -> String {
 /// The notifications of a batch event: one for each department the station's site serves (the
 /// general office for a station the rules do not know).
 pub fn batch_notifications(
-    rules: &crate::routing::RoutingRules,
+    rules: &crate::domain::routing::RoutingRules,
     batch: &BatchRecord,
     event: BatchEvent,
 ) -> Vec<BatchNotification> {
@@ -802,7 +796,7 @@ pub fn batch_notifications(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Finding;
+    use crate::domain::model::Finding;
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 
@@ -1101,7 +1095,7 @@ mod tests {
 
     #[test]
     fn completion_and_overdue_are_told_once_to_each_department_of_the_site() {
-        let rules = crate::routing::RoutingRules::bundled().unwrap();
+        let rules = crate::domain::routing::RoutingRules::bundled().unwrap();
         let mut b = batch(&["a.pdf"]);
         assert!(!ready_to_complete(&b));
         b.verdicts.insert("a.pdf".into(), "accepted".into());

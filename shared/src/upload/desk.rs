@@ -4,8 +4,8 @@
 //! that upload's verdict. Answers are (HTTP status, JSON body). Over the ports of
 //! [`crate::upload::ports`] and a clock.
 
-use crate::api::{self, Answer, refusal, unavailable};
-use crate::config::ApiConfig;
+use crate::api::{Answer, refusal, unavailable};
+use crate::lambda::config::ApiConfig;
 use crate::ports::{Clock, Documents};
 use crate::upload::ports::{PendingRecords, UploadForms};
 use crate::upload::{
@@ -25,14 +25,6 @@ pub struct WebDesk<T, U, K> {
     pub clock: K,
 }
 
-/// The web-form desk over AWS.
-#[cfg(feature = "aws")]
-pub type AwsWebDesk = WebDesk<
-    crate::adapters::dynamodb::DocumentTable,
-    crate::adapters::s3::DocumentStore,
-    crate::ports::SystemClock,
->;
-
 fn json(value: impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
@@ -51,7 +43,7 @@ impl<T: PendingRecords + Documents, U: UploadForms, K: Clock> WebDesk<T, U, K> {
                 return refusal(status, e.code(), e.to_string());
             }
         };
-        let upload_id = crate::keys::new_document_id();
+        let upload_id = crate::domain::keys::new_document_id();
         let now = self.clock.now();
         let key = web_upload_key(&upload_id);
         let policy = PostPolicySpec {
@@ -94,7 +86,7 @@ impl<T: PendingRecords + Documents, U: UploadForms, K: Clock> WebDesk<T, U, K> {
             }
         };
         // The pending record exists before the form is handed out, so the upload is never unknown.
-        let record = api::pending_record(&upload_id, &spec, now);
+        let record = crate::upload::answers::pending_record(&upload_id, &spec, now);
         // A fresh id: no record stands there (`false` would mean one does, and it stands).
         if let Err(e) = self.table.create_pending(&record).await {
             return unavailable("recording the upload", &e);
@@ -107,7 +99,7 @@ impl<T: PendingRecords + Documents, U: UploadForms, K: Clock> WebDesk<T, U, K> {
         );
         (
             201,
-            json(api::upload_created(
+            json(crate::upload::answers::upload_created(
                 &upload_id,
                 post,
                 self.config.max_upload_bytes,
@@ -119,11 +111,11 @@ impl<T: PendingRecords + Documents, U: UploadForms, K: Clock> WebDesk<T, U, K> {
     /// `GET /uploads/{id}`: the upload's verdict as the citizen sees it.
     pub async fn upload_status(&self, id: &str) -> Answer {
         let not_found = || refusal(404, "unknown_upload", "no upload with this id");
-        if !crate::keys::is_document_id(id) {
+        if !crate::domain::keys::is_document_id(id) {
             return not_found();
         }
         match self.table.get(id).await {
-            Ok(Some(record)) => (200, json(api::upload_status(&record))),
+            Ok(Some(record)) => (200, json(crate::upload::answers::upload_status(&record))),
             Ok(None) => not_found(),
             Err(e) => unavailable("reading the upload", &e),
         }
@@ -138,8 +130,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::domain::model::DocumentStatus;
     use crate::in_memory::{Fault, InMemory, block_on};
-    use crate::model::DocumentStatus;
 
     type InMemoryDesk<'a> = WebDesk<&'a InMemory, &'a InMemory, &'a InMemory>;
 
@@ -191,7 +183,7 @@ mod tests {
             (503, "temporarily_unavailable".into())
         );
         assert!(body.get("upload").is_none(), "{body}");
-        let unknown = crate::keys::new_document_id();
+        let unknown = crate::domain::keys::new_document_id();
         assert_eq!(block_on(desk.upload_status(&unknown)).0, 404);
         assert_eq!(block_on(desk.upload_status("../etc")).0, 404);
     }

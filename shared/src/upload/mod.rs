@@ -6,6 +6,8 @@
 
 /// The web-form desk: a citizen's upload request and status query, over the table and the
 /// buckets.
+/// What the web-form desk answers.
+pub mod answers;
 pub mod desk;
 /// What the desks need to hand out uploads, as ports.
 pub mod ports;
@@ -16,14 +18,10 @@ use base64::Engine;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::hashing::DocumentHash;
-use crate::services;
+use crate::domain::services;
+use crate::engine::hashing::DocumentHash;
 
-/// The longest an upload URL may live: long enough for a slow connection, short enough that a
-/// leaked form is useless soon.
-pub const MAX_UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
-/// The default largest document accepted: 50 MiB.
-pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
+pub use crate::domain::limits::{DEFAULT_MAX_UPLOAD_BYTES, MAX_UPLOAD_URL_TTL};
 
 const MAX_FILE_NAME_CHARS: usize = 255;
 const MAX_APPLICANT_REFERENCE_CHARS: usize = 128;
@@ -228,12 +226,18 @@ fn truncate(s: &str, max_chars: usize) -> String {
 
 /// The key under which a web-form upload lands in the incoming bucket.
 pub fn web_upload_key(upload_id: &str) -> String {
-    format!("{}{upload_id}.pdf", crate::keys::WEB_INCOMING_PREFIX)
+    format!(
+        "{}{upload_id}.pdf",
+        crate::domain::keys::WEB_INCOMING_PREFIX
+    )
 }
 
 /// The key under which a web-form upload's detached signature lands in the incoming bucket.
 pub fn web_signature_key(upload_id: &str) -> String {
-    format!("{}{upload_id}.p7s", crate::keys::WEB_INCOMING_PREFIX)
+    format!(
+        "{}{upload_id}.p7s",
+        crate::domain::keys::WEB_INCOMING_PREFIX
+    )
 }
 
 /// Credentials to sign a POST policy with.
@@ -335,7 +339,7 @@ pub fn presign_post(
             .map(|(name, value)| serde_json::json!(["eq", format!("${name}"), value])),
     );
     let policy = serde_json::json!({
-        "expiration": crate::time::utc_rfc3339(expires),
+        "expiration": crate::domain::time::utc_rfc3339(expires),
         "conditions": conditions,
     });
     let policy_b64 = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
@@ -352,7 +356,7 @@ pub fn presign_post(
     PresignedPost {
         url: url.to_string(),
         fields,
-        expires_at: crate::time::utc_rfc3339(expires),
+        expires_at: crate::domain::time::utc_rfc3339(expires),
     }
 }
 

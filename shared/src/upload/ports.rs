@@ -3,9 +3,9 @@
 //! polled on the caller's task, never spawned, so they need not be `Send`.
 #![allow(async_fn_in_trait)]
 
-use crate::model::DocumentRecord;
+use crate::domain::model::DocumentRecord;
+use crate::domain::time::Timestamp;
 use crate::ports::PortError;
-use crate::time::Timestamp;
 use crate::upload::{PostPolicySpec, PresignedPost};
 
 /// The pending records of uploads not yet arrived.

@@ -182,7 +182,7 @@ async fn push_station_batch(
     std::fs::write(&key_file, key.stdout.trim_ascii())?;
     for i in 0..count {
         let name = format!("K-{:04}_{}.pdf", i / 2, i % 2 + 1);
-        let scan = intake::pdf::samples::scan_pdf(1 + i % 4, i as u64 + 1);
+        let scan = intake::engine::pdf::samples::scan_pdf(1 + i % 4, i as u64 + 1);
         std::fs::write(dir.join(name), scan)?;
     }
     let started = Instant::now();
@@ -236,8 +236,11 @@ async fn count_day(
     documents: usize,
     shards: u32,
 ) -> anyhow::Result<Duration> {
-    let rules = intake::routing::RoutingRules::bundled()?;
-    let services: Vec<&str> = intake::services::SERVICES.iter().map(|s| s.id).collect();
+    let rules = intake::domain::routing::RoutingRules::bundled()?;
+    let services: Vec<&str> = intake::domain::services::SERVICES
+        .iter()
+        .map(|s| s.id)
+        .collect();
     let sites: Vec<String> = rules.sites().map(|s| s.id.clone()).collect();
     let started = Instant::now();
     let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); shards as usize];
@@ -256,20 +259,20 @@ async fn count_day(
             for i in mine {
                 let id = format!("bench-{day}-{i}");
                 let scan = i % 2 == 0;
-                let record = intake::model::DocumentRecord {
+                let record = intake::domain::model::DocumentRecord {
                     id: id.clone(),
                     channel: Some(if scan {
-                        intake::model::Channel::DropBox
+                        intake::domain::model::Channel::DropBox
                     } else {
-                        intake::model::Channel::Web
+                        intake::domain::model::Channel::Web
                     }),
                     site: scan.then(|| sites[i % sites.len()].clone()),
                     service: Some(services[i % services.len()].to_string()),
-                    status: Some(intake::model::DocumentStatus::Accepted),
-                    ..intake::model::DocumentRecord::default()
+                    status: Some(intake::domain::model::DocumentStatus::Accepted),
+                    ..intake::domain::model::DocumentRecord::default()
                 };
                 let department = rules
-                    .route(intake::routing::Origin::Web {
+                    .route(intake::domain::routing::Origin::Web {
                         service: record.service.as_deref(),
                     })
                     .department;
@@ -360,7 +363,7 @@ async fn notify_latency(stack: &Stack, n: usize) -> anyhow::Result<()> {
         let http = http.clone();
         let api = stack.api_url.clone();
         async move {
-            let pdf = intake::pdf::samples::minimal_pdf(
+            let pdf = intake::engine::pdf::samples::minimal_pdf(
                 1,
                 &format!("latency {i} {}", jiff::Timestamp::now()),
             );

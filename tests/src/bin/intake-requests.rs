@@ -354,9 +354,9 @@ async fn settle(stack: &Stack) -> anyhow::Result<()> {
 /// before the next (a city hall's web form sees documents minutes apart, not in bursts, so
 /// one document's stream records are not batched with the next one's).
 async fn web_uploads(stack: &Stack, n: usize, tag: &str) -> anyhow::Result<()> {
-    let rules = intake::routing::RoutingRules::bundled()?;
+    let rules = intake::domain::routing::RoutingRules::bundled()?;
     let department = rules
-        .route(intake::routing::Origin::Web {
+        .route(intake::domain::routing::Origin::Web {
             service: Some(SERVICE),
         })
         .department;
@@ -368,7 +368,8 @@ async fn web_uploads(stack: &Stack, n: usize, tag: &str) -> anyhow::Result<()> {
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk_config().await);
     let http = reqwest::Client::new();
     for i in 0..n {
-        let pdf = intake::pdf::samples::minimal_pdf(2, &format!("bench-requests {tag} {i}"));
+        let pdf =
+            intake::engine::pdf::samples::minimal_pdf(2, &format!("bench-requests {tag} {i}"));
         let upload =
             intake_local::browser::submit(&http, &stack.api_url, SERVICE, "wniosek.pdf", pdf)
                 .await
@@ -465,7 +466,7 @@ impl Station {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for i in 0..count {
             let name = format!("K-{:04}_{}.pdf", i / 2, i % 2 + 1);
-            let scan = intake::pdf::samples::scan_pdf(1 + i % 4, seed + i as u64 + 1);
+            let scan = intake::engine::pdf::samples::scan_pdf(1 + i % 4, seed + i as u64 + 1);
             std::fs::write(dir.join(&name), scan).with_context(|| format!("writing {name}"))?;
         }
         let push = tokio::process::Command::new(&self.intake)

@@ -61,7 +61,7 @@ pub fn stack() -> &'static Stack {
 /// A signature fixture of the library's tests.
 pub fn signature_fixture(name: &str) -> Vec<u8> {
     let path = intake_local::workspace_root()
-        .join("shared/src/signature/fixtures")
+        .join("shared/src/engine/signature/fixtures")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

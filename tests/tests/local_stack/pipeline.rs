@@ -8,9 +8,9 @@
 use std::time::{Duration, Instant};
 
 use intake::adapters::dynamodb::DocumentTable;
-use intake::hashing::DocumentHash;
-use intake::model::DocumentStatus;
-use intake::pdf::samples::minimal_pdf;
+use intake::domain::model::DocumentStatus;
+use intake::engine::hashing::DocumentHash;
+use intake::engine::pdf::samples::minimal_pdf;
 use intake_local::browser;
 use intake_local::proxy::{Fault, FaultRule};
 use intake_local::stack::wait_until;
@@ -160,7 +160,7 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
                 assert_eq!(storage.bucket, bucket("archive"));
                 assert_eq!(
                     storage.key,
-                    intake::keys::archive_key(&DocumentHash::of(&sample.bytes))
+                    intake::domain::keys::archive_key(&DocumentHash::of(&sample.bytes))
                 );
                 assert_eq!(verdict["pages"], 2);
                 first_valid = Some((submission.upload_id.clone(), storage.key.clone()));
@@ -204,6 +204,25 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
         .filtered_out
         .load(std::sync::atomic::Ordering::SeqCst);
     assert!(filtered > 0, "no stream record was filtered out");
+    // The Terraform filters let through exactly what the library says wakes notify.
+    let seen = s
+        .notify_poller
+        .seen
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    assert!(!seen.is_empty());
+    for (record, passed) in seen {
+        let event = json!({ "Records": [record.clone()] });
+        for change in intake::adapters::dynamodb::parse_stream_event(&event) {
+            let change = change.expect("a readable record");
+            assert_eq!(
+                intake::notification::wakes_notify(&change),
+                passed,
+                "the filters and wakes_notify disagree on {record}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -415,7 +434,7 @@ async fn a_redelivered_message_leaves_one_archive_object_and_one_record() {
 
     let after = table.get(&id).await.expect("read").expect("record");
     assert_eq!(after, before, "the record is written once");
-    let key = intake::keys::archive_key(&DocumentHash::of(&bytes));
+    let key = intake::domain::keys::archive_key(&DocumentHash::of(&bytes));
     assert_eq!(version_count(&bucket("archive"), &key).await, 1);
     assert_eq!(
         table
@@ -453,7 +472,7 @@ async fn a_function_killed_in_the_middle_of_a_batch_loses_nothing_and_stores_onc
     .await;
     // Die exactly when storing the second document: its hash is claimed, its bytes not yet
     // archived, its record not yet written.
-    let second_key = intake::keys::archive_key(&DocumentHash::of(&second));
+    let second_key = intake::domain::keys::archive_key(&DocumentHash::of(&second));
     validate.inject(FaultRule {
         method: "PUT".into(),
         path_contains: second_key.clone(),
@@ -468,7 +487,7 @@ async fn a_function_killed_in_the_middle_of_a_batch_loses_nothing_and_stores_onc
             .await
             .expect("verdict after redelivery");
         assert_eq!(verdict["status"], "accepted", "{verdict}");
-        let key = intake::keys::archive_key(&DocumentHash::of(bytes));
+        let key = intake::domain::keys::archive_key(&DocumentHash::of(bytes));
         assert_eq!(version_count(&bucket("archive"), &key).await, 1);
         assert_eq!(object_bytes(&bucket("archive"), &key).await, *bytes);
         let records = table
@@ -527,7 +546,7 @@ async fn an_unreadable_message_goes_to_the_dead_letter_queue_and_holds_nothing_b
 
 #[tokio::test]
 async fn validate_runs_the_pdf_engine_with_the_channel_policy() {
-    use intake::pdf::samples::PdfBuilder;
+    use intake::engine::pdf::samples::PdfBuilder;
     let http = reqwest::Client::new();
     let table = table().await;
     let tag = uuid::Uuid::now_v7().to_string();
@@ -658,7 +677,7 @@ async fn submit_signed_and_wait(
     file_name: &str,
     document: Vec<u8>,
     p7s: Vec<u8>,
-) -> (serde_json::Value, intake::model::DocumentRecord) {
+) -> (serde_json::Value, intake::domain::model::DocumentRecord) {
     let http = reqwest::Client::new();
     let api = &stack().api_url;
     let submission = browser::submit_with_detached_signature(
@@ -722,7 +741,7 @@ async fn a_detached_signature_is_verified_against_its_document_and_kept_beside_i
         api,
         "general-letter",
         "bez-podpisu.pdf",
-        intake::pdf::samples::minimal_pdf(1, &uuid::Uuid::now_v7().to_string()),
+        intake::engine::pdf::samples::minimal_pdf(1, &uuid::Uuid::now_v7().to_string()),
         p7s,
         false,
     )
@@ -772,16 +791,16 @@ async fn collect_notifications(
 async fn each_department_is_notified_once_of_exactly_its_own_documents() {
     let http = reqwest::Client::new();
     let table = table().await;
-    let rules = intake::routing::RoutingRules::bundled().expect("rules");
+    let rules = intake::domain::routing::RoutingRules::bundled().expect("rules");
     let tag = uuid::Uuid::now_v7().to_string();
 
     // A web-form document for every service: every department has at least one.
     let mut expected: Vec<(String, String)> = Vec::new();
-    for service in intake::services::SERVICES {
+    for service in intake::domain::services::SERVICES {
         let pdf = minimal_pdf(1, &format!("{} {tag}", service.id));
         let verdict = submit_for_service_and_wait(&http, service.id, "wniosek.pdf", pdf).await;
         let department = rules
-            .route(intake::routing::Origin::Web {
+            .route(intake::domain::routing::Origin::Web {
                 service: Some(service.id),
             })
             .department;
@@ -791,7 +810,7 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
         ));
     }
     // A rejected document goes where the rules say too.
-    let mut builder = intake::pdf::samples::PdfBuilder::new(1, &format!("rejected {tag}"));
+    let mut builder = intake::engine::pdf::samples::PdfBuilder::new(1, &format!("rejected {tag}"));
     let js = builder.object("<< /S /JavaScript /JS (app.alert(1)) >>");
     let rejected = builder.catalog(&format!("/OpenAction {js} 0 R")).build();
     let verdict = submit_for_service_and_wait(&http, "identity-card", "skrypt.pdf", rejected).await;
@@ -821,15 +840,17 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
         ("mogilska", Some("no-such-service"), "architektura"),
     ];
     for (site, service, department) in scans {
-        let id = intake::keys::new_document_id();
-        let record = intake::model::DocumentRecord {
+        let id = intake::domain::keys::new_document_id();
+        let record = intake::domain::model::DocumentRecord {
             id: id.clone(),
-            channel: Some(intake::model::Channel::DropBox),
+            channel: Some(intake::domain::model::Channel::DropBox),
             site: Some(site.into()),
             service: service.map(str::to_string),
             status: Some(DocumentStatus::Accepted),
-            received_at: Some(intake::time::utc_rfc3339(intake::time::Timestamp::now())),
-            ..intake::model::DocumentRecord::default()
+            received_at: Some(intake::domain::time::utc_rfc3339(
+                intake::domain::time::Timestamp::now(),
+            )),
+            ..intake::domain::model::DocumentRecord::default()
         };
         table.record_verdict(&record).await.expect("record");
         expected.push((id, department.to_string()));
@@ -837,14 +858,14 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
 
     // A web document for a service the rules do not know (the API refuses such an upload, so
     // it is recorded directly, as after a catalogue change): the general office.
-    let unknown = intake::keys::new_document_id();
+    let unknown = intake::domain::keys::new_document_id();
     table
-        .record_verdict(&intake::model::DocumentRecord {
+        .record_verdict(&intake::domain::model::DocumentRecord {
             id: unknown.clone(),
-            channel: Some(intake::model::Channel::Web),
+            channel: Some(intake::domain::model::Channel::Web),
             service: Some("a-retired-service".into()),
             status: Some(DocumentStatus::Accepted),
-            ..intake::model::DocumentRecord::default()
+            ..intake::domain::model::DocumentRecord::default()
         })
         .await
         .expect("record");
@@ -878,7 +899,7 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
         }
     }
     // Every web document but the unsigned one for the service that requires a signature.
-    assert_eq!(copies, intake::services::SERVICES.len() - 1);
+    assert_eq!(copies, intake::domain::services::SERVICES.len() - 1);
     assert_eq!(seen[&rejected_id][0].1["status"], "rejected");
     let departments: std::collections::BTreeSet<&str> =
         expected.iter().map(|(_, d)| d.as_str()).collect();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use intake::adapters::counters::CountsTable;
 use intake::adapters::dynamodb::DocumentTable;
-use intake::model::{Channel, DocumentRecord, DocumentStatus};
+use intake::domain::model::{Channel, DocumentRecord, DocumentStatus};
 use intake_local::stack::wait_until;
 
 use crate::stack;
@@ -27,8 +27,8 @@ fn date(s: &str) -> jiff::civil::Date {
 
 /// A judged web document that arrived at `received_at`, recorded as validate records it.
 async fn record_document(received_at: &str, service: &str) -> String {
-    let id = intake::keys::new_document_id();
-    let at: intake::time::Timestamp = received_at.parse().expect("a time");
+    let id = intake::domain::keys::new_document_id();
+    let at: intake::domain::time::Timestamp = received_at.parse().expect("a time");
     table()
         .await
         .record_verdict(&DocumentRecord {
@@ -36,8 +36,8 @@ async fn record_document(received_at: &str, service: &str) -> String {
             channel: Some(Channel::Web),
             service: Some(service.into()),
             status: Some(DocumentStatus::Accepted),
-            received_at: Some(intake::time::utc_rfc3339(at)),
-            received_day: Some(intake::time::office_day(at)),
+            received_at: Some(intake::domain::time::utc_rfc3339(at)),
+            received_day: Some(intake::domain::time::office_day(at)),
             ..DocumentRecord::default()
         })
         .await
@@ -396,8 +396,8 @@ async fn bad_report_requests_are_refused_with_a_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verdict_handled_after_an_operators_move_tells_and_counts_the_operators_department() {
     // A child-benefit document an operator moved to the treasury before notify routed it.
-    let id = intake::keys::new_document_id();
-    let at: intake::time::Timestamp = "2025-07-01T10:00:00Z".parse().expect("a time");
+    let id = intake::domain::keys::new_document_id();
+    let at: intake::domain::time::Timestamp = "2025-07-01T10:00:00Z".parse().expect("a time");
     table()
         .await
         .record_verdict(&DocumentRecord {
@@ -405,8 +405,8 @@ async fn a_verdict_handled_after_an_operators_move_tells_and_counts_the_operator
             channel: Some(Channel::Web),
             service: Some("child-benefit".into()),
             status: Some(DocumentStatus::Accepted),
-            received_at: Some(intake::time::utc_rfc3339(at)),
-            received_day: Some(intake::time::office_day(at)),
+            received_at: Some(intake::domain::time::utc_rfc3339(at)),
+            received_day: Some(intake::domain::time::office_day(at)),
             department: Some("skarb".into()),
             reclassified_by: Some("anna".into()),
             ..DocumentRecord::default()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use intake::adapters::dynamodb::DocumentTable;
-use intake::model::DocumentStatus;
+use intake::domain::model::DocumentStatus;
 use intake::station::{BatchRecord, BatchState, MANIFEST_SCHEMA, Manifest, ManifestFile};
 use intake_local::stack::wait_until;
 
@@ -91,7 +91,7 @@ fn write_scans(dir: &Path, count: usize, seed: u64) -> Vec<String> {
     (0..count)
         .map(|i| {
             let name = format!("K-{:04}_{}.pdf", i / 2, i % 2 + 1);
-            let pdf = intake::pdf::samples::scan_pdf(1 + i % 4, seed * 100_000 + i as u64);
+            let pdf = intake::engine::pdf::samples::scan_pdf(1 + i % 4, seed * 100_000 + i as u64);
             std::fs::write(dir.join(&name), pdf).expect("scan");
             name
         })
@@ -296,7 +296,7 @@ fn entry_for(dir: &Path, name: &str, bytes: &[u8]) -> ManifestFile {
     std::fs::write(dir.join(name), bytes).expect("file");
     ManifestFile {
         name: name.into(),
-        sha256: intake::hashing::DocumentHash::of(bytes).to_hex(),
+        sha256: intake::engine::hashing::DocumentHash::of(bytes).to_hex(),
         size: bytes.len() as u64,
         pages: 1,
         envelope: name.split('_').next().unwrap_or(name).into(),
@@ -319,19 +319,27 @@ async fn a_batch_reports_an_altered_file_a_rescan_a_non_pdf_and_an_oversized_fil
 
     // Today's: the station wrote its manifest, then one file changed on its way.
     let dir = work_dir("problems");
-    let mut big = intake::pdf::samples::scan_pdf(1, 9);
+    let mut big = intake::engine::pdf::samples::scan_pdf(1, 9);
     big.resize(MAX_UPLOAD_BYTES as usize + 1, b' ');
     let files = vec![
         entry_for(&dir, "K-1_1.pdf", &rescanned),
-        entry_for(&dir, "K-2_1.pdf", &intake::pdf::samples::scan_pdf(2, 31)),
+        entry_for(
+            &dir,
+            "K-2_1.pdf",
+            &intake::engine::pdf::samples::scan_pdf(2, 31),
+        ),
         entry_for(&dir, "K-3_1.pdf", b"not a PDF, a photo of the envelope"),
         entry_for(&dir, "K-4_1.pdf", &big),
-        entry_for(&dir, "K-5_1.pdf", &intake::pdf::samples::scan_pdf(3, 32)),
+        entry_for(
+            &dir,
+            "K-5_1.pdf",
+            &intake::engine::pdf::samples::scan_pdf(3, 32),
+        ),
     ];
     let manifest = Manifest {
         schema: MANIFEST_SCHEMA.into(),
         station: station.into(),
-        batch_id: intake::keys::new_document_id(),
+        batch_id: intake::domain::keys::new_document_id(),
         created_at: "2026-11-25T07:45:00Z".into(),
         service: None,
         files,
@@ -408,7 +416,7 @@ async fn signed(
     timestamp: Option<i64>,
 ) -> (u16, Value) {
     let key = hex::decode(std::fs::read_to_string(key).expect("key").trim()).expect("hex");
-    let timestamp = timestamp.unwrap_or_else(|| intake::time::Timestamp::now().as_second());
+    let timestamp = timestamp.unwrap_or_else(|| intake::domain::time::Timestamp::now().as_second());
     let authorization = intake::station::authorization(signer, &key, method, path, timestamp, body);
     let http = reqwest::Client::new();
     let url = format!("{}{path}", stack().api_url.trim_end_matches('/'));
@@ -434,7 +442,7 @@ async fn station_requests_are_refused_unless_signed_by_that_station_and_bad_mani
     let other = "dekerta";
     let key = station_key(own).await;
     let other_key = station_key(other).await;
-    let batch_id = intake::keys::new_document_id();
+    let batch_id = intake::domain::keys::new_document_id();
     let open = json!({ "batch_id": batch_id }).to_string();
     let batches = format!("/stations/{own}/batches");
 
@@ -450,7 +458,7 @@ async fn station_requests_are_refused_unless_signed_by_that_station_and_bad_mani
         .await
         .expect("answer");
     assert_eq!(unsigned.status().as_u16(), 401);
-    let hour_ago = intake::time::Timestamp::now().as_second() - 3600;
+    let hour_ago = intake::domain::time::Timestamp::now().as_second() - 3600;
     let (status, body) = signed(own, &key, "POST", &batches, open.as_bytes(), Some(hour_ago)).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -482,8 +490,8 @@ async fn station_requests_are_refused_unless_signed_by_that_station_and_bad_mani
     // Its own batch: open, an upload for a file the manifest will not list, bad manifests.
     let (status, body) = signed(own, &key, "POST", &batches, open.as_bytes(), None).await;
     assert_eq!(status, 201, "{body}");
-    let scan = intake::pdf::samples::scan_pdf(1, 77);
-    let extra = intake::pdf::samples::scan_pdf(1, 78);
+    let scan = intake::engine::pdf::samples::scan_pdf(1, 77);
+    let extra = intake::engine::pdf::samples::scan_pdf(1, 78);
     let dir = work_dir("signed");
     let listed = entry_for(&dir, "listed_1.pdf", &scan);
     let unlisted = entry_for(&dir, "extra_1.pdf", &extra);
@@ -600,13 +608,17 @@ async fn station_requests_are_refused_unless_signed_by_that_station_and_bad_mani
 async fn a_batch_that_never_completes_is_flagged_and_its_departments_told() {
     let station = "os-zgody";
     let key = station_key(station).await;
-    let batch_id = intake::keys::new_document_id();
+    let batch_id = intake::domain::keys::new_document_id();
     let batches = format!("/stations/{station}/batches");
     let open = json!({ "batch_id": batch_id }).to_string();
     let (status, _) = signed(station, &key, "POST", &batches, open.as_bytes(), None).await;
     assert_eq!(status, 201);
     let dir = work_dir("overdue");
-    let never_sent = entry_for(&dir, "lost_1.pdf", &intake::pdf::samples::scan_pdf(1, 99));
+    let never_sent = entry_for(
+        &dir,
+        "lost_1.pdf",
+        &intake::engine::pdf::samples::scan_pdf(1, 99),
+    );
     let manifest = json!({
         "schema": MANIFEST_SCHEMA, "station": station, "batch_id": batch_id,
         "created_at": "2026-11-25T08:00:00Z", "files": [never_sent],

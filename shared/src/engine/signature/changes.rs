@@ -56,7 +56,7 @@ fn permitted(p: Option<u8>) -> Modification {
 /// `usage` keeps [`Usage`] between the revisions of one file.
 pub(crate) fn classify(
     bytes: &[u8],
-    revisions: &[crate::pdf::scan::Revision],
+    revisions: &[crate::engine::pdf::scan::Revision],
     document: &Document,
     usage: &mut Option<Usage>,
     signed_end: usize,
@@ -90,7 +90,7 @@ pub(crate) fn classify(
     }
     let Some(signed) = bytes
         .get(..signed_end)
-        .and_then(crate::pdf::load_for_signatures)
+        .and_then(crate::engine::pdf::load_for_signatures)
     else {
         out.note(
             Modification::Disallowed,
@@ -104,7 +104,7 @@ pub(crate) fn classify(
     // only a repairing viewer sees.
     for revision in revisions.iter().filter(|r| r.start as usize >= signed_end) {
         let (start, end) = (revision.start as usize, revision.end as usize);
-        let own = crate::pdf::scan::startxref_before(bytes, end)
+        let own = crate::engine::pdf::scan::startxref_before(bytes, end)
             .is_some_and(|offset| offset >= start && offset < end);
         if !own {
             out.note(

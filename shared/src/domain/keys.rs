@@ -1,7 +1,7 @@
 //! Where objects live: the key layout of the incoming, archive and quarantine buckets.
 
-use crate::hashing::DocumentHash;
-use crate::model::Channel;
+use crate::domain::model::Channel;
+use crate::engine::hashing::DocumentHash;
 
 /// Prefix of everything the buckets' notifications watch.
 pub const INCOMING_PREFIX: &str = "incoming/";
@@ -41,12 +41,10 @@ pub fn parse_incoming_key(key: &str) -> Option<IncomingKey> {
     if let Some(rest) = key.strip_prefix(STATION_INCOMING_PREFIX) {
         let (station, name) = rest.split_once('/')?;
         let id = name.strip_suffix(".pdf")?;
-        return (crate::station::is_station_id(station) && is_document_id(id)).then(|| {
-            IncomingKey {
-                channel: Channel::DropBox,
-                document_id: id.to_string(),
-                kind: IncomingKind::Document,
-            }
+        return (is_station_id(station) && is_document_id(id)).then(|| IncomingKey {
+            channel: Channel::DropBox,
+            document_id: id.to_string(),
+            kind: IncomingKind::Document,
         });
     }
     let name = key.strip_prefix(WEB_INCOMING_PREFIX)?;
@@ -91,6 +89,15 @@ pub fn archive_key(hash: &DocumentHash) -> String {
 pub fn quarantine_key(channel: Option<Channel>, document_id: &str) -> String {
     let channel = channel.map_or("unknown", Channel::as_str);
     format!("{channel}/{document_id}")
+}
+
+/// Whether `id` has the form of a station id (a site id: lowercase letters, digits, dashes).
+pub fn is_station_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]

@@ -3,20 +3,22 @@
 //! Every step is safe to repeat, so a redelivered message or a function that died half-way ends
 //! in the same state: one archive object per distinct content, one record per document.
 
+pub mod ports;
+pub mod s3_event;
+
 use jiff::Timestamp;
 
-use crate::config::ValidateConfig;
-use crate::hashing::{DocumentHash, ReadDocument};
-use crate::keys;
-use crate::model::{
+use crate::domain::keys;
+use crate::domain::model::{
     Channel, DocumentRecord, DocumentStatus, Finding, ReasonCode, StorageLocation, Verdict,
 };
-use crate::pdf::policy::PdfPolicy;
-use crate::ports::{
-    Clock, DocumentBuckets, Documents, HashClaim, PortError as AwsError, RecordWrite, Verdicts,
-};
-use crate::s3_event::ObjectCreated;
-use crate::signature::{Detached, SignaturePolicy};
+use crate::engine::hashing::{DocumentHash, ReadDocument};
+use crate::engine::pdf::policy::PdfPolicy;
+use crate::engine::signature::{Detached, SignaturePolicy};
+use crate::lambda::config::ValidateConfig;
+use crate::ports::{Clock, Documents, PortError as AwsError};
+use crate::validation::ports::{DocumentBuckets, HashClaim, RecordWrite, Verdicts};
+use crate::validation::s3_event::ObjectCreated;
 
 /// Judges the bytes received against the PDF check and what the sender declared.
 pub fn assess(
@@ -28,8 +30,8 @@ pub fn assess(
     detached: Detached<'_>,
 ) -> Verdict {
     let (mut verdict, parsed) = match &read.bytes {
-        Some(bytes) => crate::pdf::inspect_document(bytes, policy),
-        None => (crate::pdf::too_large(read.size, limit), None),
+        Some(bytes) => crate::engine::pdf::inspect_document(bytes, policy),
+        None => (crate::engine::pdf::too_large(read.size, limit), None),
     };
     if let Some(bytes) = read
         .bytes
@@ -37,7 +39,7 @@ pub fn assess(
         .filter(|_| verdict.signatures_checkable())
     {
         let service = pending.and_then(|p| p.service.as_deref());
-        crate::signature::judge(
+        crate::engine::signature::judge(
             &mut verdict,
             bytes,
             parsed.as_ref(),
@@ -129,9 +131,9 @@ pub fn judged_record(
         .as_ref()
         .and_then(|r| serde_json::to_string(&r.signatures).ok());
     record.findings = verdict.findings;
-    record.received_at = Some(crate::time::utc_rfc3339(object.event_time));
-    record.received_day = Some(crate::time::office_day(object.event_time));
-    record.validated_at = Some(crate::time::utc_rfc3339(now));
+    record.received_at = Some(crate::domain::time::utc_rfc3339(object.event_time));
+    record.received_day = Some(crate::domain::time::office_day(object.event_time));
+    record.validated_at = Some(crate::domain::time::utc_rfc3339(now));
     record.storage = Some(storage);
     record
 }
@@ -265,7 +267,11 @@ where
             };
             let claim = self
                 .table
-                .claim_hash(&read.hash, &document_id, &crate::time::utc_rfc3339(now))
+                .claim_hash(
+                    &read.hash,
+                    &document_id,
+                    &crate::domain::time::utc_rfc3339(now),
+                )
                 .await?;
             // Archived whoever holds the claim: its holder may have died before storing the
             // bytes (and been rejected on a retry), so a duplicate must never point at bytes
@@ -351,8 +357,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hashing::DocumentReader;
-    use crate::pdf::samples::minimal_pdf;
+    use crate::engine::hashing::DocumentReader;
+    use crate::engine::pdf::samples::minimal_pdf;
 
     fn read(bytes: &[u8], limit: u64) -> ReadDocument {
         let mut reader = DocumentReader::new(limit, None);
@@ -512,13 +518,14 @@ mod tests {
         }
 
         fn validator(world: &InMemory) -> Validator<&InMemory, &InMemory, &InMemory> {
-            let config = ValidateConfig::from_env(&crate::config::Env(|name: &str| match name {
-                "INTAKE_TABLE" => Some("documents".to_string()),
-                "INTAKE_ARCHIVE_BUCKET" => Some(ARCHIVE.to_string()),
-                "INTAKE_QUARANTINE_BUCKET" => Some(QUARANTINE.to_string()),
-                _ => None,
-            }))
-            .expect("config");
+            let config =
+                ValidateConfig::from_env(&crate::lambda::config::Env(|name: &str| match name {
+                    "INTAKE_TABLE" => Some("documents".to_string()),
+                    "INTAKE_ARCHIVE_BUCKET" => Some(ARCHIVE.to_string()),
+                    "INTAKE_QUARANTINE_BUCKET" => Some(QUARANTINE.to_string()),
+                    _ => None,
+                }))
+                .expect("config");
             Validator {
                 store: world,
                 table: world,
@@ -533,7 +540,7 @@ mod tests {
             let key = crate::upload::web_upload_key(id);
             world.put_document(DocumentRecord {
                 id: id.to_string(),
-                channel: Some(crate::model::Channel::Web),
+                channel: Some(crate::domain::model::Channel::Web),
                 service: Some("child-benefit".into()),
                 ..pending(bytes)
             });
@@ -621,7 +628,8 @@ mod tests {
             let processed = deliver(&validator, &uploaded(&world, ID, not_pdf));
             assert_eq!(processed.record.status, Some(DocumentStatus::Rejected));
             let quarantine = world.objects(QUARANTINE);
-            let kept = &quarantine[&keys::quarantine_key(Some(crate::model::Channel::Web), ID)];
+            let kept =
+                &quarantine[&keys::quarantine_key(Some(crate::domain::model::Channel::Web), ID)];
             assert_eq!(kept.bytes, not_pdf);
             assert!(kept.metadata["reasons"].contains("not_pdf"), "{kept:?}");
             assert!(world.objects(ARCHIVE).is_empty());

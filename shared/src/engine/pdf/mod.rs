@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use serde::Serialize;
 
-use crate::model::{Finding, ReasonCode, Verdict};
+use crate::engine::findings::{Finding, ReasonCode, Verdict};
 use policy::{ActiveContent, PdfPolicy, PolicyAction};
 use scan::Revision;
 

@@ -18,7 +18,7 @@
 //! Older changes (before 1990) are not modelled: no case received then is still open.
 //!
 //! The received day is a Warsaw calendar day; a caller holding an instant converts it with
-//! [`crate::time::office_date`] first.
+//! [`crate::domain::time::office_date`] first.
 
 use jiff::Span;
 use jiff::civil::{Date, Weekday};

@@ -459,7 +459,7 @@ pub(crate) enum SignedContent<'a> {
     Ranges(
         &'a [u8],
         &'a [(usize, usize)],
-        Option<&'a crate::hashing::HashCheckpoints>,
+        Option<&'a crate::engine::hashing::HashCheckpoints>,
     ),
     /// One buffer whole.
     Bytes(&'a [u8]),

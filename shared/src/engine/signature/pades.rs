@@ -11,8 +11,8 @@ use super::{
     Coverage, IssueCode, SignatureFormat, SignatureReport, SignatureVerdict, TrustAnchors,
     apply_cms, changes,
 };
-use crate::hashing::HashCheckpoints;
-use crate::pdf::scan;
+use crate::engine::hashing::HashCheckpoints;
+use crate::engine::pdf::scan;
 
 /// Deepest field hierarchy followed.
 const MAX_FIELD_DEPTH: usize = 32;
@@ -52,14 +52,14 @@ pub fn check_pdf_signatures_resuming(
 /// it did, so that the file is not parsed a second time.
 pub fn check_pdf_signatures_of(
     bytes: &[u8],
-    parsed: Option<&crate::pdf::Parsed>,
+    parsed: Option<&crate::engine::pdf::Parsed>,
     anchors: &TrustAnchors,
     checkpoints: Option<&HashCheckpoints>,
 ) -> SignatureReport {
     let loaded;
     let document = match parsed {
         Some(parsed) => &parsed.0,
-        None => match crate::pdf::load_for_signatures(bytes) {
+        None => match crate::engine::pdf::load_for_signatures(bytes) {
             Some(document) => {
                 loaded = document;
                 &loaded

@@ -88,7 +88,7 @@ impl ApiConfig {
     /// `INTAKE_UPLOAD_URL_TTL_SECONDS` (at most 900).
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let ttl = env.u64_or("INTAKE_UPLOAD_URL_TTL_SECONDS", 900)?;
-        if ttl > crate::upload::MAX_UPLOAD_URL_TTL.as_secs() {
+        if ttl > crate::domain::limits::MAX_UPLOAD_URL_TTL.as_secs() {
             return Err(ConfigError::Invalid {
                 name: "INTAKE_UPLOAD_URL_TTL_SECONDS",
                 reason: format!("{ttl} is over the maximum of 900 seconds"),
@@ -99,7 +99,7 @@ impl ApiConfig {
             incoming_bucket: env.required("INTAKE_INCOMING_BUCKET")?,
             max_upload_bytes: env.u64_or(
                 "INTAKE_MAX_UPLOAD_BYTES",
-                crate::upload::DEFAULT_MAX_UPLOAD_BYTES,
+                crate::domain::limits::DEFAULT_MAX_UPLOAD_BYTES,
             )?,
             upload_url_ttl: Duration::from_secs(ttl),
             station_key_prefix: env.0("INTAKE_STATION_KEY_PREFIX")
@@ -124,7 +124,7 @@ pub struct ValidateConfig {
     /// The largest document read into memory, in bytes; larger ones are hashed and rejected.
     pub max_document_bytes: u64,
     /// The PDF engine's policy per channel.
-    pub pdf_policies: crate::pdf::policy::ChannelPolicies,
+    pub pdf_policies: crate::domain::channel_policies::ChannelPolicies,
     /// Services whose submissions must carry a valid, trusted signature.
     pub signature_required_services: std::collections::BTreeSet<String>,
     /// Services whose submissions' signatures must carry revocation data.
@@ -148,7 +148,7 @@ fn services<F: Fn(&str) -> Option<String>>(
         .map(str::trim)
         .filter(|id| !id.is_empty())
     {
-        if crate::services::find(id).is_none() {
+        if crate::domain::services::find(id).is_none() {
             return Err(ConfigError::Invalid {
                 name,
                 reason: format!("'{id}' is not a service in the catalogue"),
@@ -162,16 +162,15 @@ fn services<F: Fn(&str) -> Option<String>>(
 impl ValidateConfig {
     /// Reads `INTAKE_TABLE`, `INTAKE_ARCHIVE_BUCKET`, `INTAKE_QUARANTINE_BUCKET` and
     /// `INTAKE_MAX_UPLOAD_BYTES`, and `INTAKE_PDF_POLICY` (JSON, see
-    /// [`crate::pdf::policy::ChannelPolicies`]; unset means the safe defaults).
+    /// [`crate::domain::channel_policies::ChannelPolicies`]; unset means the safe defaults).
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let pdf_policies = match (env.0)("INTAKE_PDF_POLICY").filter(|p| !p.trim().is_empty()) {
-            None => crate::pdf::policy::ChannelPolicies::default(),
-            Some(json) => crate::pdf::policy::ChannelPolicies::from_json(&json).map_err(|e| {
-                ConfigError::Invalid {
+            None => crate::domain::channel_policies::ChannelPolicies::default(),
+            Some(json) => crate::domain::channel_policies::ChannelPolicies::from_json(&json)
+                .map_err(|e| ConfigError::Invalid {
                     name: "INTAKE_PDF_POLICY",
                     reason: e.to_string(),
-                }
-            })?,
+                })?,
         };
         let signature_required_services = services(env, "INTAKE_SIGNATURE_REQUIRED_SERVICES")?;
         let revocation_required_services = services(env, "INTAKE_REVOCATION_REQUIRED_SERVICES")?;
@@ -201,7 +200,7 @@ impl ValidateConfig {
             quarantine_bucket: env.required("INTAKE_QUARANTINE_BUCKET")?,
             max_document_bytes: env.u64_or(
                 "INTAKE_MAX_UPLOAD_BYTES",
-                crate::upload::DEFAULT_MAX_UPLOAD_BYTES,
+                crate::domain::limits::DEFAULT_MAX_UPLOAD_BYTES,
             )?,
         })
     }
@@ -227,7 +226,7 @@ pub struct NotifyConfig {
 fn counter_shards<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, ConfigError> {
     let shards = env.u64_or(
         "INTAKE_COUNTER_SHARDS",
-        u64::from(crate::report::DEFAULT_COUNTER_SHARDS),
+        u64::from(crate::domain::limits::DEFAULT_COUNTER_SHARDS),
     )?;
     u32::try_from(shards)
         .ok()
@@ -322,7 +321,7 @@ mod tests {
         let cfg = ValidateConfig::from_env(&env(&base)).unwrap();
         assert_eq!(
             cfg.pdf_policies,
-            crate::pdf::policy::ChannelPolicies::default()
+            crate::domain::channel_policies::ChannelPolicies::default()
         );
         let mut pairs = base.to_vec();
         pairs.push((

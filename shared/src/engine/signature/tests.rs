@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::*;
 
 fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/signature/fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/engine/signature/fixtures")
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -393,7 +393,7 @@ fn resuming_the_document_hash_gives_the_same_verdicts() {
     let anchors = anchors();
     for file in expected().results.iter().filter(|f| f.kind == "pdf") {
         let bytes = fixture(&file.file);
-        let (_, checkpoints) = crate::hashing::hash_with_checkpoints(&bytes);
+        let (_, checkpoints) = crate::engine::hashing::hash_with_checkpoints(&bytes);
         assert_eq!(
             check_pdf_signatures_resuming(&bytes, &anchors, Some(&checkpoints)),
             check_pdf_signatures(&bytes, &anchors),
@@ -418,7 +418,7 @@ fn append_update(base: &[u8], objects: &[(u32, String)], root: Option<u32>) -> V
         .and_then(lopdf::Object::as_reference)
         .unwrap()
         .0;
-    let prev = crate::pdf::scan::startxref_before(base, base.len()).unwrap();
+    let prev = crate::engine::pdf::scan::startxref_before(base, base.len()).unwrap();
     let mut out = base.to_vec();
     let mut xref = String::from("xref\n");
     for (number, body) in objects {
@@ -570,7 +570,7 @@ fn attacks_found_in_review_are_caught() {
     assert_ne!(status, SignatureStatus::Trusted, "{changes:?}");
 
     // Objects appended behind a %%EOF whose startxref points back at the signed revision.
-    let prev = crate::pdf::scan::startxref_before(&signed, signed.len()).unwrap();
+    let prev = crate::engine::pdf::scan::startxref_before(&signed, signed.len()).unwrap();
     let mut fake = signed.clone();
     fake.extend_from_slice(
         format!("{contents} 0 obj\n{forged}\nendobj\nstartxref\n{prev}\n%%EOF\n").as_bytes(),
@@ -757,7 +757,7 @@ fn revocation_from_the_document_tells_before_from_after_signing() {
 /// whose chain is covered.
 #[test]
 fn services_may_require_revocation_data() {
-    use crate::model::{Outcome, ReasonCode, Verdict};
+    use crate::engine::findings::{Outcome, ReasonCode, Verdict};
     let policy = SignaturePolicy {
         anchors: anchors(),
         required_for: Default::default(),
@@ -902,7 +902,7 @@ fn form_resources_count_as_form_filling_only_when_viewers_redraw_fields() {
 #[test]
 fn the_engines_document_gives_the_same_verdicts() {
     let anchors = anchors();
-    let policy = crate::pdf::policy::PdfPolicy::default();
+    let policy = crate::engine::pdf::policy::PdfPolicy::default();
     let mut compared = 0;
     for entry in std::fs::read_dir(fixture_dir()).unwrap() {
         let path = entry.unwrap().path();
@@ -910,7 +910,7 @@ fn the_engines_document_gives_the_same_verdicts() {
             continue;
         }
         let bytes = std::fs::read(&path).unwrap();
-        let (_, parsed) = crate::pdf::inspect_document(&bytes, &policy);
+        let (_, parsed) = crate::engine::pdf::inspect_document(&bytes, &policy);
         let Some(parsed) = parsed else {
             continue;
         };

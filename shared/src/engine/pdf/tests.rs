@@ -1,8 +1,9 @@
 //! Every check with a file that triggers it and one that must not.
 
-use super::policy::{ActiveContent, ChannelPolicies, PdfPolicy, PolicyAction};
+use super::policy::{ActiveContent, PdfPolicy, PolicyAction};
 use super::samples::{PdfBuilder, minimal_pdf, with_incremental_update};
 use super::*;
+use crate::domain::channel_policies::ChannelPolicies;
 
 fn codes(v: &Verdict) -> Vec<ReasonCode> {
     v.findings.iter().map(|f| f.code).collect()
@@ -232,8 +233,8 @@ fn each_kind_of_active_content_is_found_and_judged_by_the_default_policy() {
         let code = active_content_code(kind);
         let finding = v.findings.iter().find(|f| f.code == code).expect("finding");
         let expected = match policy.action(kind) {
-            PolicyAction::Reject => crate::model::Severity::Reject,
-            _ => crate::model::Severity::Warning,
+            PolicyAction::Reject => crate::engine::findings::Severity::Reject,
+            _ => crate::engine::findings::Severity::Warning,
         };
         assert_eq!(finding.severity, expected, "{kind:?}");
     }

@@ -231,7 +231,8 @@ mod tests {
     #[test]
     fn scans_are_clean_multi_page_pdfs_that_differ_by_seed() {
         let scan = scan_pdf(3, 7);
-        let verdict = crate::pdf::inspect(&scan, &crate::pdf::policy::PdfPolicy::default());
+        let verdict =
+            crate::engine::pdf::inspect(&scan, &crate::engine::pdf::policy::PdfPolicy::default());
         assert!(verdict.findings.is_empty(), "{:?}", verdict.findings);
         assert_eq!(verdict.pages, Some(3));
         assert_ne!(scan, scan_pdf(3, 8));

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 /// The rules shipped with this build.
-pub const BUNDLED_RULES: &str = include_str!("../../config/routing.json");
+pub const BUNDLED_RULES: &str = include_str!("../../../config/routing.json");
 
 /// A department: a stable id and its Polish name.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -297,7 +297,10 @@ impl RoutingRules {
 
     /// Parses and checks a rules file against the web form's service catalogue.
     pub fn parse(text: &str) -> Result<Self, RulesError> {
-        let catalogue: Vec<&str> = crate::services::SERVICES.iter().map(|s| s.id).collect();
+        let catalogue: Vec<&str> = crate::domain::services::SERVICES
+            .iter()
+            .map(|s| s.id)
+            .collect();
         Self::parse_with_catalogue(text, &catalogue)
     }
 
@@ -401,7 +404,7 @@ mod tests {
         assert_eq!(web(Some("consumer-ombudsman")), "rzecznik-konsumentow");
         assert_eq!(web(Some("no-such-service")), "kancelaria");
         // Every department can be reached by some service.
-        let reached: BTreeSet<String> = crate::services::SERVICES
+        let reached: BTreeSet<String> = crate::domain::services::SERVICES
             .iter()
             .map(|s| web(Some(s.id)))
             .collect();

@@ -403,15 +403,15 @@ pub enum Detached<'a> {
 /// requires a trusted signature, when anything short of one rejects the document (it is kept
 /// in quarantine like every rejected document).
 pub fn judge(
-    verdict: &mut crate::model::Verdict,
+    verdict: &mut crate::engine::findings::Verdict,
     bytes: &[u8],
-    parsed: Option<&crate::pdf::Parsed>,
+    parsed: Option<&crate::engine::pdf::Parsed>,
     policy: &SignaturePolicy,
     service: Option<&str>,
     detached: Detached<'_>,
-    checkpoints: Option<&crate::hashing::HashCheckpoints>,
+    checkpoints: Option<&crate::engine::hashing::HashCheckpoints>,
 ) {
-    use crate::model::{Finding, ReasonCode};
+    use crate::engine::findings::{Finding, ReasonCode};
     // The checks are safe code over bounded input; should one still panic, the document is
     // reported as having a signature that could not be checked rather than crash the batch.
     let mut report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

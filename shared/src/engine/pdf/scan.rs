@@ -177,7 +177,7 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdf::samples::minimal_pdf;
+    use crate::engine::pdf::samples::minimal_pdf;
 
     #[test]
     fn a_simple_file_has_one_revision_covering_it_all() {
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn each_incremental_update_is_a_revision() {
-        let pdf = crate::pdf::samples::with_incremental_update(&minimal_pdf(1, "x"));
+        let pdf = crate::engine::pdf::samples::with_incremental_update(&minimal_pdf(1, "x"));
         let scan = scan(&pdf);
         assert_eq!(scan.revisions.len(), 2);
         assert_eq!(scan.revisions[0].end, scan.revisions[1].start);
