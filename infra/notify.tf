@@ -180,12 +180,13 @@ resource "aws_iam_role_policy" "notify" {
 }
 
 # The stream records notify acts on; Lambda drops the rest before invoking it (ledger items,
-# count-free hash claims, pending uploads, removals). Two filters, either matching: a document
-# item with a verdict (the verdict itself, notify's own department write, an operator's move),
-# and a station batch. notify's own department write stays: it completes a verdict whose own
-# record failed for good. The library says the same (intake::notification::wakes_notify: the
-# notifier's unit tests deliver only those records), and the integration suite checks every
-# record it sees against both.
+# hash claims, pending uploads, removals, and a batch's changes while its station is still
+# pushing, each of which carries the whole batch twice). Three filters, any matching: a document
+# item with a verdict (the verdict itself, notify's own department write, an operator's move);
+# a station batch that is closed or complete; one flagged overdue. notify's own department
+# write stays: it completes a verdict whose own record failed for good. The library says the
+# same (intake::notification::wakes_notify: the notifier's unit tests deliver only those
+# records), and the integration suite checks every record it sees against both.
 locals {
   notify_stream_filters = [
     {
@@ -194,7 +195,17 @@ locals {
     },
     {
       eventName = ["INSERT", "MODIFY"]
-      dynamodb  = { Keys = { id = { S = [{ prefix = "batch#" }] } } }
+      dynamodb = {
+        Keys     = { id = { S = [{ prefix = "batch#" }] } }
+        NewImage = { state = { S = ["closed", "complete"] } }
+      }
+    },
+    {
+      eventName = ["INSERT", "MODIFY"]
+      dynamodb = {
+        Keys     = { id = { S = [{ prefix = "batch#" }] } }
+        NewImage = { overdue_at = { S = [{ exists = true }] } }
+      }
     },
   ]
 }

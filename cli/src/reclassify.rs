@@ -8,6 +8,7 @@ use intake::adapters::Aws;
 use intake::adapters::dynamodb::DocumentTable;
 use intake::domain::routing::RoutingRules;
 use intake::notification::reclassify;
+use intake::ports::Clock;
 
 /// `intake reclassify`'s arguments.
 #[derive(clap::Args)]
@@ -65,7 +66,7 @@ async fn move_document(request: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let now = intake::domain::time::utc_rfc3339(intake::domain::time::Timestamp::now());
+    let now = intake::domain::time::utc_rfc3339(intake::ports::SystemClock.now());
     let (entry, history) = match reclassify(&rules, &record, &request.to, &request.by, &now) {
         Ok(moved) => moved,
         Err(e) => {

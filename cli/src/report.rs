@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use intake::adapters::Aws;
 use intake::aws::AwsReporter;
 use intake::lambda::config::{AggregateConfig, Env};
+use intake::ports::Clock;
 use intake::report::reporter::range_report_prefix;
 use jiff::civil::Date;
 
@@ -49,7 +50,7 @@ struct Request {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let today = intake::domain::time::office_date(intake::domain::time::Timestamp::now());
+    let today = intake::domain::time::office_date(intake::ports::SystemClock.now());
     if let Err(e) = intake::report::check_range(args.from, args.to, today) {
         eprintln!("intake report: {e}");
         return ExitCode::from(2);

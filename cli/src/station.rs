@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use intake::engine::hashing::DocumentHash;
+use intake::ports::Clock;
 use intake::station::{
     self, BatchReport, MANIFEST_SCHEMA, MAX_FILES_PER_REQUEST, Manifest, ManifestFile,
 };
@@ -207,7 +208,7 @@ impl Client {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
             }
-            let timestamp = intake::domain::time::Timestamp::now().as_second();
+            let timestamp = intake::ports::SystemClock.now().as_second();
             let authorization =
                 station::authorization(&self.station, &self.key, method, path, timestamp, body);
             let request = match method {
@@ -332,7 +333,7 @@ fn batch_of(dir: &Path, options: &Options) -> Result<Manifest, String> {
         schema: MANIFEST_SCHEMA.into(),
         station,
         batch_id: intake::domain::keys::new_document_id(),
-        created_at: intake::domain::time::utc_rfc3339(intake::domain::time::Timestamp::now()),
+        created_at: intake::domain::time::utc_rfc3339(intake::ports::SystemClock.now()),
         service: options.service.clone(),
         files,
     };

@@ -367,7 +367,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn notify_wakes_for_judged_documents_and_batches_only() {
+    fn notify_wakes_for_judged_documents_and_batches_that_can_have_news() {
         let record =
             |status: DocumentStatus, department: Option<&str>, moved: bool| DocumentRecord {
                 id: "d".into(),
@@ -429,9 +429,32 @@ mod tests {
         ] {
             assert_eq!(wakes_notify(&c), wanted, "{what}");
         }
-        let mut batch = change(None, None);
-        batch.new_batch = Some(crate::station::BatchRecord::default());
-        assert!(wakes_notify(&batch), "a batch's change");
+        use crate::station::{BatchRecord, BatchState};
+        let batch = |state: BatchState, overdue: bool| {
+            let mut c = change(None, None);
+            c.new_batch = Some(BatchRecord {
+                state: Some(state),
+                overdue_at: overdue.then(|| "2026-03-02T10:00:00Z".to_string()),
+                ..BatchRecord::default()
+            });
+            c
+        };
+        assert!(
+            !wakes_notify(&batch(BatchState::Open, false)),
+            "a batch being pushed"
+        );
+        assert!(
+            wakes_notify(&batch(BatchState::Open, true)),
+            "an overdue batch"
+        );
+        assert!(
+            wakes_notify(&batch(BatchState::Closed, false)),
+            "a closed batch"
+        );
+        assert!(
+            wakes_notify(&batch(BatchState::Complete, false)),
+            "a complete batch"
+        );
     }
     use crate::domain::model::{Finding, ReasonCode};
 
@@ -621,18 +644,26 @@ mod tests {
 }
 
 /// Whether a stream record can ask anything of notify, which is what the stream mapping's
-/// filter (`notify_stream_filters` in infra/notify.tf) lets through: any change that leaves a
-/// document judged (the verdict, an operator's move, and notify's own department write), and any
-/// change to a batch. Pending uploads, removals, ledger items and hash claims never wake it.
-/// notify's own department write wakes it on purpose: when the verdict's own record fails for
-/// good (its retries spent, it goes to the dead-letter queue), that later record finishes the
-/// work, so a placed document is still counted and told.
+/// filter (`notify_stream_filters` in infra/notify.tf) lets through:
+/// - any change that leaves a document judged: the verdict, an operator's move, and notify's own
+///   department write, which wakes it on purpose: when the verdict's own record fails for good
+///   (its retries spent, it goes to the dead-letter queue), that later record finishes the work,
+///   so a placed document is still counted and told;
+/// - a batch's change once the batch is closed or complete, or flagged overdue: only then can it
+///   complete or have news for a department. While a station is still pushing, its open batch
+///   changes with every file assigned and judged, and each record carries the whole batch twice.
+///
+/// Pending uploads, removals, ledger items and hash claims never wake it.
 pub fn wakes_notify(change: &StreamChange) -> bool {
-    change.new_batch.is_some()
-        || change
-            .new
-            .as_ref()
-            .is_some_and(|new| new.status.is_some_and(|s| s != DocumentStatus::Pending))
+    use crate::station::BatchState;
+    if let Some(batch) = &change.new_batch {
+        return matches!(batch.state, Some(BatchState::Closed | BatchState::Complete))
+            || batch.overdue_at.is_some();
+    }
+    change
+        .new
+        .as_ref()
+        .is_some_and(|new| new.status.is_some_and(|s| s != DocumentStatus::Pending))
 }
 
 /// One record of the table's stream, as Lambda delivers it.
