@@ -66,27 +66,35 @@ impl StreamPoller {
             // Per shard: the records read and not yet processed, and where to read next.
             let mut pending: HashMap<String, Vec<Record>> = HashMap::new();
             let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+            // The shards, described again each second: they change only when DynamoDB splits
+            // or rotates them, and moto serves every request on one thread, so describing the
+            // stream on every 100 ms poll slowed everything else.
+            let mut shard_ids: Vec<String> = Vec::new();
+            let mut described_at: Option<std::time::Instant> = None;
             loop {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 if state.paused.load(Ordering::SeqCst) {
                     continue;
                 }
-                let Ok(described) = client
-                    .describe_stream()
-                    .stream_arn(&stream_arn)
-                    .send()
-                    .await
-                else {
-                    continue;
-                };
-                let shards = described
-                    .stream_description
-                    .and_then(|d| d.shards)
-                    .unwrap_or_default();
-                for shard in shards {
-                    let Some(shard_id) = shard.shard_id else {
+                if described_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                    let Ok(described) = client
+                        .describe_stream()
+                        .stream_arn(&stream_arn)
+                        .send()
+                        .await
+                    else {
                         continue;
                     };
+                    shard_ids = described
+                        .stream_description
+                        .and_then(|d| d.shards)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|shard| shard.shard_id)
+                        .collect();
+                    described_at = Some(std::time::Instant::now());
+                }
+                for shard_id in shard_ids.clone() {
                     if !iterators.contains_key(&shard_id) {
                         let iterator = client
                             .get_shard_iterator()

@@ -366,6 +366,17 @@ fn a_pdfa_claim_is_read_from_the_xmp_metadata() {
 }
 
 #[test]
+fn an_rc4_file_without_its_key_length_is_refused_as_most_readers_refuse_it() {
+    // make-fixtures.sh: qpdf's 128-bit RC4 with the encryption dictionary's /Length lost (qpdf's
+    // bad-encryption-length test). At the spec's default of 40 bits the empty password fails;
+    // qpdf guesses 128 bits and opens it, poppler ("Incorrect password") and pyHanko
+    // (AuthStatus.FAILED) do not. A clerk's reader may not open it: refused, and said why.
+    let verdict = check_pdf(include_bytes!("fixtures/bad-key-length.pdf"));
+    assert_eq!(rejections(&verdict), vec![ReasonCode::PasswordRequired]);
+    assert_eq!(facts(&verdict).encryption, Encryption::PasswordRequired);
+}
+
+#[test]
 fn fixtures_made_by_qpdf() {
     // Made by make-fixtures.sh from base.pdf with qpdf (a reader that is not ours).
     let password = check_pdf(include_bytes!("fixtures/password.pdf"));
