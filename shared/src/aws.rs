@@ -50,10 +50,13 @@ impl AwsReporter {
 impl AwsFrontDesk {
     /// The desks `config` describes.
     pub fn new(aws: &Aws, config: ApiConfig, rules: RoutingRules) -> Self {
+        // One client of each service for both desks (the SDK clients share their connections).
+        let table = DocumentTable::new(aws, &config.table);
+        let store = DocumentStore::new(aws);
         FrontDesk {
             stations: StationDesk {
-                table: DocumentTable::new(aws, &config.table),
-                store: DocumentStore::new(aws),
+                table: table.clone(),
+                store: store.clone(),
                 keys: StationKeys::new(aws, &config.station_key_prefix, config.station_key_cache),
                 rules,
                 incoming_bucket: config.incoming_bucket.clone(),
@@ -62,8 +65,8 @@ impl AwsFrontDesk {
                 clock: SystemClock,
             },
             web: WebDesk {
-                table: DocumentTable::new(aws, &config.table),
-                store: DocumentStore::new(aws),
+                table,
+                store,
                 config,
                 clock: SystemClock,
             },

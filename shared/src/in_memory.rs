@@ -356,11 +356,13 @@ impl Batches for &InMemory {
         name: &str,
         verdict: &str,
     ) -> Result<(), PortError> {
-        self.change_batch("memory:record_batch_verdict", station, batch_id, |b| {
-            b.verdicts.insert(name.to_string(), verdict.to_string());
-            true
-        })
-        .map(|_| ())
+        self.set_batch_entry(
+            "memory:record_batch_verdict",
+            (station, batch_id),
+            |b| &mut b.verdicts,
+            name,
+            verdict,
+        )
     }
 
     async fn complete_batch(
@@ -783,6 +785,37 @@ impl InMemory {
 /// As many file names as a batch item takes (the adapter's bound, for the item's size).
 const MOST_BATCH_NAMES: usize = crate::station::MAX_BATCH_FILES + 50;
 
+/// Whether a batch takes an entry under `name` in one of its maps, as the adapter's condition
+/// has it: not once complete, nor past as many names as the item takes.
+fn takes_name(batch_state: Option<BatchState>, map: &BTreeMap<String, String>, name: &str) -> bool {
+    batch_state != Some(BatchState::Complete)
+        && (map.len() < MOST_BATCH_NAMES || map.contains_key(name))
+}
+
+impl InMemory {
+    /// Sets a batch's entry under `name` in the map `entries` picks, when the batch takes it
+    /// (a refused entry is no error, as with the adapter).
+    fn set_batch_entry(
+        &self,
+        operation: &'static str,
+        (station, batch_id): (&str, &str),
+        entries: fn(&mut BatchRecord) -> &mut BTreeMap<String, String>,
+        name: &str,
+        value: &str,
+    ) -> Result<(), PortError> {
+        self.change_batch(operation, station, batch_id, |b| {
+            let state = b.state;
+            let map = entries(b);
+            if !takes_name(state, map, name) {
+                return false;
+            }
+            map.insert(name.to_string(), value.to_string());
+            true
+        })
+        .map(|_| ())
+    }
+}
+
 impl crate::station::ports::BatchDesk for &InMemory {
     async fn open_batch(
         &self,
@@ -822,9 +855,7 @@ impl crate::station::ports::BatchDesk for &InMemory {
     ) -> Result<Option<String>, PortError> {
         let mut given = None;
         self.change_batch("memory:assign_batch_file", station, batch_id, |b| {
-            if b.state == Some(BatchState::Complete)
-                || (b.files.len() >= MOST_BATCH_NAMES && !b.files.contains_key(name))
-            {
+            if !takes_name(b.state, &b.files, name) {
                 return false;
             }
             let id = b
@@ -844,16 +875,13 @@ impl crate::station::ports::BatchDesk for &InMemory {
         name: &str,
         reason: &str,
     ) -> Result<(), PortError> {
-        self.change_batch("memory:refuse_batch_file", station, batch_id, |b| {
-            if b.state == Some(BatchState::Complete)
-                || (b.refused.len() >= MOST_BATCH_NAMES && !b.refused.contains_key(name))
-            {
-                return false;
-            }
-            b.refused.insert(name.to_string(), reason.to_string());
-            true
-        })
-        .map(|_| ())
+        self.set_batch_entry(
+            "memory:refuse_batch_file",
+            (station, batch_id),
+            |b| &mut b.refused,
+            name,
+            reason,
+        )
     }
 
     async fn close_batch(
@@ -908,21 +936,20 @@ impl crate::upload::ports::UploadForms for &InMemory {
         spec: &crate::upload::PostPolicySpec<'_>,
         now: Timestamp,
     ) -> Result<crate::upload::PresignedPost, PortError> {
-        let expires = now + jiff::SignedDuration::try_from(spec.ttl).unwrap_or_default();
-        let mut fields = vec![
-            ("key".to_string(), spec.key.to_string()),
-            ("Content-Type".to_string(), spec.content_type.to_string()),
-        ];
-        fields.extend(
-            spec.metadata
-                .iter()
-                .map(|(name, value)| (format!("x-amz-meta-{name}"), value.clone())),
-        );
-        Ok(crate::upload::PresignedPost {
-            url: format!("memory://{}", spec.bucket),
-            fields,
-            expires_at: crate::domain::time::utc_rfc3339(expires),
-        })
+        // The real form, signed with test credentials.
+        let credentials = crate::upload::SigningCredentials {
+            access_key_id: "memory".into(),
+            secret_access_key: "memory".into(),
+            session_token: None,
+        };
+        let url = format!("memory://{}", spec.bucket);
+        Ok(crate::upload::presign_post(
+            spec,
+            &url,
+            "eu-central-1",
+            &credentials,
+            crate::domain::time::system_time(now),
+        ))
     }
 
     async fn exists(&self, bucket: &str, key: &str) -> Result<bool, PortError> {

@@ -77,6 +77,11 @@ pub trait Documents {
 pub trait Clock {
     /// Now.
     fn now(&self) -> Timestamp;
+
+    /// Now, as the records write it (RFC 3339, UTC, milliseconds).
+    fn now_rfc3339(&self) -> String {
+        crate::domain::time::utc_rfc3339(self.now())
+    }
 }
 
 /// The system's clock.

@@ -145,7 +145,7 @@ impl Stack {
             );
         }
         let api_port = crate::function_url::start(functions["intake-api"].clone()).await?;
-        let sdk = sdk_config(&aws_endpoint, &region).await;
+        let sdk = sdk_config_for(&aws_endpoint, &region).await;
         // The mappings' stand-ins sign as themselves, not as the harness, so the local AWS's
         // request counts tell their requests apart.
         let event_source =
@@ -197,7 +197,7 @@ impl Stack {
     /// A fresh SDK configuration for the local AWS (one per caller: SDK connection pools belong
     /// to the runtime that made them).
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        sdk_config(&self.aws_endpoint, &self.region).await
+        sdk_config_for(&self.aws_endpoint, &self.region).await
     }
 
     /// An S3 client for the local AWS.
@@ -322,12 +322,8 @@ fn read_department_queues(
     });
 }
 
-/// An SDK configuration for a local AWS at `endpoint`, with the test credentials.
+/// An SDK configuration for a local AWS at `endpoint`, signing as the harness.
 pub async fn sdk_config_for(endpoint: &str, region: &str) -> aws_config::SdkConfig {
-    sdk_config(endpoint, region).await
-}
-
-async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     sdk_config_as(endpoint, region, crate::moto::HARNESS_KEY).await
 }
 

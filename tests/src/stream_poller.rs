@@ -24,10 +24,10 @@ pub struct StreamStats {
     pub retried: AtomicU64,
     /// Records the mapping's filters dropped (never handed to the function).
     pub filtered_out: AtomicU64,
+    /// Records whose filter decision was held against the library's
+    /// (`intake::notification::wakes_notify`).
+    pub checked: AtomicU64,
 }
-
-/// How many records [`StreamPoller::seen`] keeps (the whole suite reads fewer).
-pub const MAX_SEEN: usize = 50_000;
 
 /// A running stream poller.
 #[derive(Clone)]
@@ -36,9 +36,9 @@ pub struct StreamPoller {
     filtering: Arc<AtomicBool>,
     /// Every event handed to the function, in order (tests replay them).
     pub delivered: Arc<Mutex<Vec<Value>>>,
-    /// Every record read (the first [`MAX_SEEN`]), as Lambda shapes it, and whether the
-    /// mapping's filters let it through.
-    pub seen: Arc<Mutex<Vec<(Value, bool)>>>,
+    /// The records on which the mapping's filters and the library disagree (their keys, event
+    /// name and whether the filters let them through): none, while the two say the same.
+    pub disagreements: Arc<Mutex<Vec<String>>>,
     /// Counters.
     pub stats: Arc<StreamStats>,
 }
@@ -58,13 +58,14 @@ impl StreamPoller {
             paused: Arc::new(AtomicBool::new(false)),
             filtering: Arc::new(AtomicBool::new(true)),
             delivered: Arc::new(Mutex::new(Vec::new())),
-            seen: Arc::new(Mutex::new(Vec::new())),
+            disagreements: Arc::new(Mutex::new(Vec::new())),
             stats: Arc::new(StreamStats::default()),
         };
         let state = poller.clone();
         tokio::spawn(async move {
             // Per shard: the records read and not yet processed, and where to read next.
-            let mut pending: HashMap<String, Vec<Record>> = HashMap::new();
+            // Records are kept as Lambda shapes them, shaped once as they are read.
+            let mut pending: HashMap<String, Vec<Value>> = HashMap::new();
             let mut iterators: HashMap<String, Option<String>> = HashMap::new();
             // The shards, described again each second: they change only when DynamoDB splits
             // or rotates them, and moto serves every request on one thread, so describing the
@@ -94,12 +95,12 @@ impl StreamPoller {
                         .collect();
                     described_at = Some(std::time::Instant::now());
                 }
-                for shard_id in shard_ids.clone() {
-                    if !iterators.contains_key(&shard_id) {
+                for shard_id in &shard_ids {
+                    if !iterators.contains_key(shard_id) {
                         let iterator = client
                             .get_shard_iterator()
                             .stream_arn(&stream_arn)
-                            .shard_id(&shard_id)
+                            .shard_id(shard_id)
                             .shard_iterator_type(ShardIteratorType::TrimHorizon)
                             .send()
                             .await
@@ -111,7 +112,7 @@ impl StreamPoller {
                     let queue = pending.entry(shard_id.clone()).or_default();
                     if queue.len() < batch_size {
                         let before = queue.len();
-                        if let Some(Some(iterator)) = iterators.get(&shard_id).cloned() {
+                        if let Some(Some(iterator)) = iterators.get(shard_id).cloned() {
                             match client.get_records().shard_iterator(iterator).send().await {
                                 Ok(read) => {
                                     // As Lambda does, records no filter matches are dropped
@@ -119,16 +120,14 @@ impl StreamPoller {
                                     let records = read.records.unwrap_or_default();
                                     let read_count = records.len();
                                     let filtering = state.filtering.load(Ordering::SeqCst);
-                                    queue.extend(records.into_iter().filter(|r| {
-                                        let shaped = lambda_record(r, &stream_arn, &region);
+                                    for record in &records {
+                                        let shaped = lambda_record(record, &stream_arn, &region);
                                         let passed = passes(&filters, &shaped);
-                                        if let Ok(mut seen) = state.seen.lock()
-                                            && seen.len() < MAX_SEEN
-                                        {
-                                            seen.push((shaped, passed));
+                                        state.check_against_library(&shaped, passed);
+                                        if !filtering || passed {
+                                            queue.push(shaped);
                                         }
-                                        !filtering || passed
-                                    }));
+                                    }
                                     let dropped = (read_count + before - queue.len()) as u64;
                                     state
                                         .stats
@@ -144,13 +143,8 @@ impl StreamPoller {
                     if queue.is_empty() {
                         continue;
                     }
-                    let batch: Vec<Record> = queue.iter().take(batch_size).cloned().collect();
-                    let event = json!({
-                        "Records": batch
-                            .iter()
-                            .map(|r| lambda_record(r, &stream_arn, &region))
-                            .collect::<Vec<_>>()
-                    });
+                    let batch: Vec<Value> = queue.iter().take(batch_size).cloned().collect();
+                    let event = json!({ "Records": batch });
                     if let Ok(mut delivered) = state.delivered.lock() {
                         delivered.push(event.clone());
                     }
@@ -192,6 +186,24 @@ impl StreamPoller {
             }
         });
         poller
+    }
+
+    /// Holds the filters' decision on one record against the library's statement of what
+    /// wakes notify, noting any record on which they differ (or that the library cannot read).
+    fn check_against_library(&self, record: &Value, passed: bool) {
+        let event = json!({ "Records": [record] });
+        let wanted: Result<Vec<bool>, _> = intake::adapters::dynamodb::parse_stream_event(&event)
+            .into_iter()
+            .map(|change| change.map(|c| intake::notification::wakes_notify(&c)))
+            .collect();
+        self.stats.checked.fetch_add(1, Ordering::SeqCst);
+        let agrees = matches!(&wanted, Ok(wanted) if wanted.iter().all(|w| *w == passed));
+        if !agrees && let Ok(mut disagreements) = self.disagreements.lock() {
+            disagreements.push(format!(
+                "{} {} (the filters let it through: {passed}; the library: {wanted:?})",
+                record["eventName"], record["dynamodb"]["Keys"]
+            ));
+        }
     }
 
     /// Stops handing records to the function (they keep accumulating in the stream).
@@ -257,8 +269,8 @@ pub fn matches_pattern(pattern: &Value, event: &Value) -> bool {
     }
 }
 
-fn sequence_of(record: &Record) -> Option<&str> {
-    record.dynamodb.as_ref()?.sequence_number.as_deref()
+fn sequence_of(record: &Value) -> Option<&str> {
+    record["dynamodb"]["SequenceNumber"].as_str()
 }
 
 /// One stream record in the shape Lambda delivers it.

@@ -250,10 +250,7 @@ impl crate::upload::ports::UploadForms for DocumentStore {
         spec: &crate::upload::PostPolicySpec<'_>,
         now: crate::domain::time::Timestamp,
     ) -> Result<crate::upload::PresignedPost, PortError> {
-        // Times before 1970 do not occur; they would sign from the epoch.
-        let since_epoch = std::time::Duration::try_from(now.as_duration()).unwrap_or_default();
-        DocumentStore::presign_upload(self, spec, std::time::SystemTime::UNIX_EPOCH + since_epoch)
-            .await
+        DocumentStore::presign_upload(self, spec, now).await
     }
 
     async fn exists(&self, bucket: &str, key: &str) -> Result<bool, PortError> {

@@ -1,8 +1,6 @@
 //! S3: reading incoming documents once, archiving accepted ones, quarantining rejected ones, and
 //! presigning browser uploads.
 
-use std::time::SystemTime;
-
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
@@ -275,8 +273,9 @@ impl DocumentStore {
     pub async fn presign_upload(
         &self,
         spec: &PostPolicySpec<'_>,
-        now: SystemTime,
+        now: crate::domain::time::Timestamp,
     ) -> Result<PresignedPost, AwsError> {
+        let now = crate::domain::time::system_time(now);
         let provider = self
             .credentials
             .as_ref()

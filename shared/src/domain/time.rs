@@ -39,6 +39,13 @@ pub fn day_bounds(day: jiff::civil::Date) -> Option<(Timestamp, Timestamp)> {
 }
 
 /// An instant as RFC 3339 in UTC with millisecond precision, the form stored in records so that
+/// The same instant as a `SystemTime` (what SigV4 signing takes); an instant before 1970 is
+/// the epoch, which no clock of ours reads.
+pub fn system_time(at: Timestamp) -> std::time::SystemTime {
+    let since_epoch = std::time::Duration::try_from(at.as_duration()).unwrap_or_default();
+    std::time::SystemTime::UNIX_EPOCH + since_epoch
+}
+
 /// string order is time order.
 pub fn utc_rfc3339(at: Timestamp) -> String {
     format!("{at:.3}")

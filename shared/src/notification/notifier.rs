@@ -292,7 +292,7 @@ where
         batch: &BatchRecord,
     ) -> Result<(), PortError> {
         if station::ready_to_complete(batch) {
-            let now = crate::domain::time::utc_rfc3339(self.clock.now());
+            let now = self.clock.now_rfc3339();
             if self
                 .table
                 .complete_batch(&batch.station, &batch.batch_id, &now)
@@ -315,7 +315,7 @@ where
                 self.topic
                     .publish_batch(department, &subject, &notification)
                     .await?;
-                let now = crate::domain::time::utc_rfc3339(self.clock.now());
+                let now = self.clock.now_rfc3339();
                 self.table.mark_notified(&subject, department, &now).await?;
                 tracing::info!(
                     station = batch.station,
@@ -375,7 +375,7 @@ where
         // The department can read what it is told of.
         self.copy(plan).await?;
         self.topic.publish(&plan.notification).await?;
-        let at = crate::domain::time::utc_rfc3339(self.clock.now());
+        let at = self.clock.now_rfc3339();
         self.table
             .mark_notified(document_id, &plan.department, &at)
             .await?;

@@ -119,10 +119,6 @@ pub struct Reporter<S, F, M, K> {
 }
 
 impl<S: ReportStore, F: ReportFiles, M: ManagementNotice, K: Clock> Reporter<S, F, M, K> {
-    fn now(&self) -> String {
-        crate::domain::time::utc_rfc3339(self.clock.now())
-    }
-
     /// Runs a request; the answer names the day or range, its total and where the report is.
     pub async fn answer(&self, request: ReportRequest) -> Result<Value, ReportError> {
         let report = match request {
@@ -234,7 +230,7 @@ impl<S: ReportStore, F: ReportFiles, M: ManagementNotice, K: Clock> Reporter<S, 
         days.sort();
         days.dedup();
         let daily = self.counts(&days).await?;
-        let earlier = daily_report(before, &daily, &self.now());
+        let earlier = daily_report(before, &daily, &self.clock.now_rfc3339());
         self.keep_daily(&earlier).await?;
         tracing::info!(day = %before, total = earlier.the_day.counts.total, "daily report remade");
         self.daily_from(day, &daily).await
@@ -245,7 +241,7 @@ impl<S: ReportStore, F: ReportFiles, M: ManagementNotice, K: Clock> Reporter<S, 
         day: Date,
         daily: &BTreeMap<Date, Counts>,
     ) -> Result<DailyReport, ReportError> {
-        let report = daily_report(day, daily, &self.now());
+        let report = daily_report(day, daily, &self.clock.now_rfc3339());
         self.keep_daily(&report).await?;
         let title = format!("Dokumenty wpływające: raport dzienny {day}");
         self.tell_management(
@@ -271,7 +267,7 @@ impl<S: ReportStore, F: ReportFiles, M: ManagementNotice, K: Clock> Reporter<S, 
         let daily = self
             .counts(&report::days_needed(from.first_of_year(), to))
             .await?;
-        let generated_at = self.now();
+        let generated_at = self.clock.now_rfc3339();
         for day in report::days(from, to) {
             self.keep_daily(&daily_report(day, &daily, &generated_at))
                 .await?;

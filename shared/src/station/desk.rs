@@ -65,10 +65,6 @@ where
     S: StationKeyring,
     K: Clock,
 {
-    fn now_rfc3339(&self) -> String {
-        crate::domain::time::utc_rfc3339(self.clock.now())
-    }
-
     /// Checks that the request is signed by `station`'s current key. The error is the answer.
     pub async fn authenticate(
         &self,
@@ -134,7 +130,7 @@ where
                 station,
                 &request.batch_id,
                 request.service.as_deref(),
-                &self.now_rfc3339(),
+                &self.clock.now_rfc3339(),
             )
             .await;
         match opened {
@@ -252,7 +248,7 @@ where
                 }
             }
             None => {
-                let record = pending_scan(batch, file, &document_id, &self.now_rfc3339());
+                let record = pending_scan(batch, file, &document_id, &self.clock.now_rfc3339());
                 // `false`: written by a concurrent request for the same file; it stands.
                 self.table.create_pending(&record).await?;
             }
@@ -324,7 +320,7 @@ where
                 &stored,
                 &sha,
                 manifest.service.as_deref(),
-                &self.now_rfc3339(),
+                &self.clock.now_rfc3339(),
             )
             .await;
         let closed = match closing {
