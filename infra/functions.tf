@@ -15,6 +15,7 @@ locals {
         # Each scanning station's key: a SecureString per station under this prefix.
         INTAKE_STATION_KEY_PREFIX        = local.station_key_prefix
         INTAKE_STATION_KEY_CACHE_SECONDS = tostring(var.station_key_cache_seconds)
+        INTAKE_ARCHIVE_BUCKET            = aws_s3_bucket.documents["archive"].id
       }
     }
     validate = {
@@ -50,8 +51,27 @@ locals {
         INTAKE_BATCH_OVERDUE_SECONDS = tostring(var.batch_overdue_minutes * 60)
         INTAKE_COUNTS_TABLE          = aws_dynamodb_table.counts.name
         INTAKE_COUNTER_SHARDS        = tostring(var.counter_shards)
+        # The incoming register.
+        INTAKE_REGISTER_TABLE = aws_dynamodb_table.register.name
+        INTAKE_OFFICE_CODE    = var.office_code
         # notify copies each document into its department's prefix of the archive.
         INTAKE_S3_FORCE_PATH_STYLE = tostring(local.local_aws)
+      }
+    }
+    receipts = {
+      description = "Issues each registered document's receipt, signed by the office through KMS."
+      memory      = 256
+      # A delivery of 100 records signs (and time-stamps) up to 100 receipts, 8 at a time.
+      timeout = 60
+      environment = {
+        INTAKE_OFFICE_CODE                   = var.office_code
+        INTAKE_OFFICE_NAME                   = var.office_name
+        INTAKE_OFFICE_ADDRESS                = var.office_address
+        INTAKE_ARCHIVE_BUCKET                = aws_s3_bucket.documents["archive"].id
+        INTAKE_RECEIPT_KEY_ID                = aws_kms_key.receipts.arn
+        INTAKE_RECEIPT_CERTIFICATE_PARAMETER = local.receipt_certificate_parameter
+        INTAKE_TSA_URL                       = var.tsa_url
+        INTAKE_S3_FORCE_PATH_STYLE           = tostring(local.local_aws)
       }
     }
     aggregate = {

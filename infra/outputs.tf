@@ -63,6 +63,15 @@ output "notify_event_source" {
   }
 }
 
+output "receipts_event_source" {
+  description = "How Lambda feeds the receipts function from the table's stream."
+  value = {
+    stream_arn      = aws_dynamodb_table.documents.stream_arn
+    batch_size      = var.notify_batch_size
+    filter_patterns = [for f in local.receipts_stream_filters : jsonencode(f)]
+  }
+}
+
 output "notification_topic_arn" {
   description = "The departments' FIFO notification topic."
   value       = aws_sns_topic.notifications.arn
@@ -110,4 +119,19 @@ output "daily_report_schedule" {
 output "alarm_topic_arn" {
   description = "The topic every alarm publishes to: subscribe a pager or chat integration here."
   value       = aws_sns_topic.alarms.arn
+}
+
+output "receipt_key_id" {
+  description = "The KMS key that signs receipts (`intake receipt-key csr --key-id`)."
+  value       = aws_kms_key.receipts.arn
+}
+
+output "receipt_certificate_parameter" {
+  description = "Where the receipt key's certificate chain is installed (`intake receipt-key install --parameter`)."
+  value       = local.receipt_certificate_parameter
+}
+
+output "register_table" {
+  description = "The incoming register: counters, entries (entry#<office>#RPW#<year>#<number>) and marks (document#<id>)."
+  value       = aws_dynamodb_table.register.name
 }

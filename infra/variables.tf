@@ -208,3 +208,35 @@ variable "log_level" {
     error_message = "log_level is one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
   }
 }
+
+variable "office_code" {
+  description = "The office's short code, which register numbers start with (UMK/RPW/2026/000123)."
+  type        = string
+  default     = "UMK"
+  validation {
+    condition     = can(regex("^[A-Z][A-Z0-9]{1,11}$", var.office_code))
+    error_message = "office_code is 2-12 capital letters or digits, starting with a letter."
+  }
+}
+
+variable "office_name" {
+  description = "The office's name, as its receipts state it."
+  type        = string
+  default     = "Urząd Miasta Krakowa"
+}
+
+variable "office_address" {
+  description = "The office's address, as its receipts state it."
+  type        = string
+  default     = "pl. Wszystkich Świętych 3-4, 31-004 Kraków"
+}
+
+variable "tsa_url" {
+  description = "An RFC 3161 time-stamping authority that stamps each receipt's signature; empty for none (the receipt then says its time is the office's own)."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.tsa_url == "" || can(regex("^https?://", var.tsa_url))
+    error_message = "tsa_url is an http(s) URL, or empty."
+  }
+}

@@ -12,6 +12,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod receipt_key;
 mod reclassify;
 mod report;
 mod station;
@@ -50,6 +51,9 @@ enum Command {
     Station(station::Command),
     /// Remakes the daily reports of a range of days (AWS).
     Report(report::Args),
+    /// The office's receipt-signing key: its certificate request and certificate (AWS).
+    #[command(subcommand)]
+    ReceiptKey(receipt_key::Command),
 }
 
 /// Whose policy applies.
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
         Command::Reclassify(args) => reclassify::run(args),
         Command::Station(command) => station::run(command),
         Command::Report(args) => report::run(args),
+        Command::ReceiptKey(command) => receipt_key::run(command),
     }
 }
 

@@ -15,6 +15,26 @@ pub struct ErrorBody {
 /// An API answer: the HTTP status and the JSON body.
 pub type Answer = (i64, serde_json::Value);
 
+/// What the API sends back: a JSON answer, or a document (a receipt).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// An HTTP status and a JSON body.
+    Json(Answer),
+    /// A PDF, sent as itself (200).
+    Pdf {
+        /// The file name it is offered as.
+        file_name: String,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+impl From<Answer> for Reply {
+    fn from(answer: Answer) -> Self {
+        Reply::Json(answer)
+    }
+}
+
 /// A refusal: `status` with our code and sentence.
 pub fn refusal(status: i64, code: &str, message: impl Into<String>) -> Answer {
     let body = ErrorBody::new(code, message);

@@ -2,8 +2,9 @@
 //! `/stations/{station}/batches`, to the station desk once the station's signature is checked.
 //! Answers are (HTTP status, JSON body); the function only turns them into HTTP.
 
-use crate::api::{self, Answer};
+use crate::api::{self, Answer, Reply};
 use crate::ports::{Clock, Documents};
+use crate::receipt::ports::ReceiptFiles;
 use crate::station::desk::{StationDesk, StationRequest};
 use crate::station::ports::{BatchDesk, StationKeyring};
 use crate::upload::desk::WebDesk;
@@ -16,6 +17,8 @@ pub enum Route {
     CreateUpload,
     /// `GET /uploads/{id}`: the status of an upload.
     UploadStatus(String),
+    /// `GET /uploads/{id}/receipt`: its signed receipt.
+    Receipt(String),
     /// `POST /stations/{station}/batches`: open (or resume) a batch.
     OpenBatch(String),
     /// `POST /stations/{station}/batches/{batch}/uploads`: upload forms for some files.
@@ -39,6 +42,8 @@ pub fn route(method: &str, path: &str) -> Route {
         (_, ["uploads"]) => Route::MethodNotAllowed("POST"),
         ("GET", ["uploads", id]) => Route::UploadStatus((*id).to_string()),
         (_, ["uploads", _]) => Route::MethodNotAllowed("GET"),
+        ("GET", ["uploads", id, "receipt"]) => Route::Receipt((*id).to_string()),
+        (_, ["uploads", _, "receipt"]) => Route::MethodNotAllowed("GET"),
         ("POST", ["stations", station, "batches"]) => Route::OpenBatch((*station).to_string()),
         (_, ["stations", _, "batches"]) => Route::MethodNotAllowed("POST"),
         ("POST", ["stations", station, "batches", batch, "uploads"]) => {
@@ -69,29 +74,32 @@ pub struct HttpRequest<'a> {
 }
 
 /// Both desks.
-pub struct FrontDesk<T, U, S, K> {
+pub struct FrontDesk<T, U, S, K, R> {
     /// Citizens' uploads.
-    pub web: WebDesk<T, U, K>,
+    pub web: WebDesk<T, U, K, R>,
     /// The scanning stations' batches.
     pub stations: StationDesk<T, U, S, K>,
 }
 
-impl<T, U, S, K> FrontDesk<T, U, S, K>
+impl<T, U, S, K, R> FrontDesk<T, U, S, K, R>
 where
     T: BatchDesk + PendingRecords + Documents,
     U: UploadForms,
     S: StationKeyring,
     K: Clock,
+    R: ReceiptFiles,
 {
     /// Answers one request.
-    pub async fn handle(&self, request: HttpRequest<'_>) -> Answer {
+    pub async fn handle(&self, request: HttpRequest<'_>) -> Reply {
         let path = request.path;
-        match route(request.method, path) {
+        let answer: Answer = match route(request.method, path) {
             Route::CreateUpload => match &request.body {
                 Ok(body) => self.web.create_upload(body).await,
                 Err(e) => api::refusal(400, "malformed_request", e.clone()),
             },
             Route::UploadStatus(id) => self.web.upload_status(&id).await,
+            // The one answer that may be a document rather than JSON.
+            Route::Receipt(id) => return self.web.receipt(&id).await,
             Route::OpenBatch(station) => match self.signed_body(&request, &station).await {
                 Ok(body) => self.stations.open(&station, body).await,
                 Err(refused) => refused,
@@ -120,9 +128,10 @@ where
             Route::NotFound => api::refusal(
                 404,
                 "not_found",
-                "no such resource: use POST /uploads, GET /uploads/{id}, or /stations/{station}/batches",
+                "no such resource: use POST /uploads, GET /uploads/{id}, GET /uploads/{id}/receipt, or /stations/{station}/batches",
             ),
-        }
+        };
+        answer.into()
     }
 
     /// The body of a station request, once its signature is checked.
@@ -165,6 +174,14 @@ mod tests {
         );
         assert_eq!(route("GET", "/"), Route::NotFound);
         assert_eq!(route("GET", "/uploads/a/b"), Route::NotFound);
+        assert_eq!(
+            route("GET", "/uploads/abc/receipt"),
+            Route::Receipt("abc".into())
+        );
+        assert_eq!(
+            route("POST", "/uploads/abc/receipt"),
+            Route::MethodNotAllowed("GET")
+        );
         assert_eq!(
             route("POST", "/stations/mogilska/batches"),
             Route::OpenBatch("mogilska".into())

@@ -18,6 +18,7 @@ use crate::notification::ports::{
 };
 use crate::notification::{Notification, StreamChange};
 use crate::ports::{Clock, Documents, PortError};
+use crate::register::ports::{Entered, RegisterBook};
 use crate::station::{BatchNotification, BatchRecord, BatchState};
 use crate::validation::ports::{DocumentBuckets, HashClaim, RecordWrite, Verdicts};
 use crate::validation::s3_event::ObjectCreated;
@@ -117,6 +118,8 @@ pub struct InMemory {
     reports: RefCell<BTreeMap<String, (String, u64)>>,
     summaries: RefCell<Vec<(String, String)>>,
     station_keys: RefCell<BTreeMap<String, Vec<u8>>>,
+    registers: RefCell<BTreeMap<(String, i16), u64>>,
+    register_marks: RefCell<BTreeMap<String, String>>,
 }
 
 /// An object in a bucket.
@@ -149,6 +152,8 @@ impl InMemory {
             reports: RefCell::default(),
             summaries: RefCell::default(),
             station_keys: RefCell::default(),
+            registers: RefCell::default(),
+            register_marks: RefCell::default(),
         }
     }
 
@@ -269,12 +274,145 @@ impl InMemory {
     }
 }
 
+impl RegisterBook for &InMemory {
+    async fn last_number(&self, office: &str, year: i16) -> Result<u64, PortError> {
+        Ok(self.register_last(office, year))
+    }
+
+    async fn enter(
+        &self,
+        office: &str,
+        year: i16,
+        last: u64,
+        entries: &[(String, String)],
+    ) -> Result<Entered, PortError> {
+        if self.register_last(office, year) != last {
+            return Ok(Entered::RegisterMoved);
+        }
+        if entries
+            .iter()
+            .any(|(id, _)| self.register_marks.borrow().contains_key(id))
+        {
+            return Ok(Entered::DocumentTaken);
+        }
+        // One transaction: the counter and every entry and mark, or nothing.
+        self.faults.effect("memory:enter_register", || {
+            self.registers
+                .borrow_mut()
+                .insert((office.to_string(), year), last + entries.len() as u64);
+            let mut marks = self.register_marks.borrow_mut();
+            for (id, number) in entries {
+                marks.insert(id.clone(), number.clone());
+            }
+            Entered::Done
+        })
+    }
+
+    async fn number_of(&self, document_id: &str) -> Result<Option<String>, PortError> {
+        Ok(self.register_marks.borrow().get(document_id).cloned())
+    }
+}
+
+/// The key the in-memory key store signs with (a test key, never a real one).
+pub const RECEIPT_TEST_KEY: [u8; 32] = [0x17; 32];
+
+/// What KMS does with the receipt key: signs (SHA-256, ECDSA P-256, DER) and shows the public
+/// half, here with [`RECEIPT_TEST_KEY`].
+impl crate::receipt::ports::ReceiptKey for &InMemory {
+    async fn public_key(&self) -> Result<Vec<u8>, PortError> {
+        use der::Encode;
+        let key = receipt_signing_key()?;
+        let point = key.verifying_key().to_encoded_point(false);
+        let der = (|| {
+            spki::SubjectPublicKeyInfoOwned {
+                algorithm: spki::AlgorithmIdentifierOwned {
+                    oid: const_oid::db::rfc5912::ID_EC_PUBLIC_KEY,
+                    parameters: Some(der::Any::encode_from(
+                        &const_oid::db::rfc5912::SECP_256_R_1,
+                    )?),
+                },
+                subject_public_key: der::asn1::BitString::from_bytes(point.as_bytes())?,
+            }
+            .to_der()
+        })();
+        der.map_err(|e| PortError::permanent("memory:public_key", e.to_string()))
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PortError> {
+        use p256::ecdsa::signature::Signer;
+        let key = receipt_signing_key()?;
+        self.faults.effect("memory:sign", || {
+            let signature: p256::ecdsa::Signature = key.sign(message);
+            signature.to_der().as_bytes().to_vec()
+        })
+    }
+}
+
+fn receipt_signing_key() -> Result<p256::ecdsa::SigningKey, PortError> {
+    p256::ecdsa::SigningKey::from_bytes(&RECEIPT_TEST_KEY.into())
+        .map_err(|e| PortError::permanent("memory:key", e.to_string()))
+}
+
+/// The in-memory receipts' bucket: the archive.
+const RECEIPTS_BUCKET: &str = "archive";
+
+impl crate::receipt::ports::ReceiptFiles for &InMemory {
+    async fn receipt_exists(&self, document_id: &str) -> Result<bool, PortError> {
+        Ok(self.receipt_file(document_id).is_some())
+    }
+
+    async fn put_receipt(&self, document_id: &str, pdf: &[u8]) -> Result<bool, PortError> {
+        let key = (
+            RECEIPTS_BUCKET.to_string(),
+            format!("receipts/{document_id}.pdf"),
+        );
+        self.faults.effect("memory:put_receipt", || {
+            let mut objects = self.objects.borrow_mut();
+            if objects.contains_key(&key) {
+                return false;
+            }
+            let object = StoredObject {
+                bytes: pdf.to_vec(),
+                metadata: BTreeMap::from([("document-id".to_string(), document_id.to_string())]),
+            };
+            objects.insert(key, object);
+            true
+        })
+    }
+
+    async fn receipt(&self, document_id: &str) -> Result<Option<Vec<u8>>, PortError> {
+        Ok(self.receipt_file(document_id))
+    }
+}
+
+impl InMemory {
+    /// A document's receipt file, as stored.
+    pub fn receipt_file(&self, document_id: &str) -> Option<Vec<u8>> {
+        let key = (
+            RECEIPTS_BUCKET.to_string(),
+            format!("receipts/{document_id}.pdf"),
+        );
+        self.objects.borrow().get(&key).map(|o| o.bytes.clone())
+    }
+
+    /// The last number of an office's register for a year.
+    pub fn register_last(&self, office: &str, year: i16) -> u64 {
+        let key = (office.to_string(), year);
+        self.registers.borrow().get(&key).copied().unwrap_or(0)
+    }
+}
+
 impl Documents for &InMemory {
     async fn get(&self, id: &str) -> Result<Option<DocumentRecord>, PortError> {
         Ok(self.document(id))
     }
 
-    async fn set_department(&self, id: &str, department: &str) -> Result<bool, PortError> {
+    async fn set_department(
+        &self,
+        id: &str,
+        department: &str,
+        register_number: Option<&str>,
+    ) -> Result<bool, PortError> {
         let current = self.document(id);
         self.faults.effect("memory:set_department", || {
             let Some(old) = current.filter(|r| r.department.is_none()) else {
@@ -282,9 +420,49 @@ impl Documents for &InMemory {
             };
             let mut new = old.clone();
             new.department = Some(department.to_string());
+            if new.register_number.is_none() {
+                new.register_number = register_number.map(str::to_string);
+            }
             self.documents
                 .borrow_mut()
                 .insert(id.to_string(), new.clone());
+            self.emit(StreamChange {
+                sequence_number: self.next_sequence(),
+                event_name: "MODIFY".into(),
+                new: Some(new),
+                old: Some(old),
+                new_batch: None,
+                old_batch: None,
+            });
+            true
+        })
+    }
+
+    async fn record_register_number(
+        &self,
+        document_id: &str,
+        number: &str,
+    ) -> Result<bool, PortError> {
+        let Some(old) = self.document(document_id) else {
+            return Ok(false);
+        };
+        // As the table's condition: a number that stands is kept.
+        match old.register_number.as_deref() {
+            Some(standing) if standing == number => return Ok(true),
+            Some(standing) => {
+                return Err(PortError::permanent(
+                    "memory:record_register_number",
+                    format!("{document_id} holds {standing}, not {number}"),
+                ));
+            }
+            None => {}
+        }
+        self.faults.effect("memory:record_register_number", || {
+            let mut new = old.clone();
+            new.register_number = Some(number.to_string());
+            self.documents
+                .borrow_mut()
+                .insert(new.id.clone(), new.clone());
             self.emit(StreamChange {
                 sequence_number: self.next_sequence(),
                 event_name: "MODIFY".into(),

@@ -11,7 +11,11 @@
 //! - [`ports`]: what the logic needs of the world, as narrow traits (each concern adds its
 //!   own in its `ports` module), and the one error they fail with.
 //! - [`lambda`]: what a function reads at cold start (its configuration) and how it logs.
-//! - [`api`]: the answers of the HTTP API (status and JSON body) and their refusals.
+//! - [`api`]: the answers of the HTTP API (status and JSON body, or a document) and their
+//!   refusals.
+//! - [`register`]: the incoming register (unique, gapless numbers per office and year), and
+//!   [`receipt`]: the office's signed receipt for every document (content, XML, PDF, the PAdES
+//!   signature through KMS, its certificates, the receipt desk).
 //! - The concerns, each plain logic over its ports: [`upload`] (the web-form desk), [`station`]
 //!   (scanning stations: the station desk, manifests, batch reconciliation), [`validation`]
 //!   (the validation path: the verdict, duplicate detection, archive and quarantine),
@@ -38,6 +42,8 @@ pub mod in_memory;
 pub mod lambda;
 pub mod notification;
 pub mod ports;
+pub mod receipt;
+pub mod register;
 pub mod report;
 pub mod station;
 pub mod upload;

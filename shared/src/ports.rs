@@ -69,8 +69,18 @@ pub trait Documents {
     async fn get(&self, id: &str) -> Result<Option<DocumentRecord>, PortError>;
 
     /// Writes the routed department into a judged document's record unless one stands there
-    /// already: `false` then, or when there is no such record.
-    async fn set_department(&self, id: &str, department: &str) -> Result<bool, PortError>;
+    /// already: `false` then, or when there is no such record. With `register_number`, the
+    /// document's number goes in with it (in the same write), unless one stands there.
+    async fn set_department(
+        &self,
+        id: &str,
+        department: &str,
+        register_number: Option<&str>,
+    ) -> Result<bool, PortError>;
+
+    /// Writes a document's register number into its record unless it holds it already (then
+    /// nothing is written); `false` when there is no such record.
+    async fn record_register_number(&self, id: &str, number: &str) -> Result<bool, PortError>;
 }
 
 /// The time, so that a test can pin it.

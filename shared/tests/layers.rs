@@ -12,6 +12,8 @@ const LAYERS: &[&[&str]] = &[
     &["ports"],
     &["lambda"],
     &["api"],
+    &["register"],
+    &["receipt"],
     &["upload"],
     &["station"],
     &["report"],

@@ -7,7 +7,11 @@ backup back. Every write other requests made to that table meanwhile is lost wit
 records: the reports tests lost counts that way when they ran side by side. DynamoDB cancels
 only the transaction. Here DynamoDB and DynamoDB Streams requests run one at a time, so a
 restored backup holds everything but the cancelled transaction's own writes. moto runs its
-Python under one lock anyway, so little concurrency is given up.
+Python under one lock anyway, so little concurrency is given up. The backup is a deep copy,
+stream included, while the stream's readers (shard iterators) hold the live table's stream: a
+cancelled transaction on a table with a stream (the register's, on the documents table) left
+them reading a stream nothing was written to any more, so notify heard of nothing after it.
+The restored table keeps the live stream, without the records the cancelled transaction wrote.
 
 Request counts. `scripts/bench-requests` measures the AWS requests a document costs, and
 everything in the local stack talks to this one server, so a WSGI middleware around moto's app
@@ -50,7 +54,7 @@ from urllib.parse import parse_qs
 
 import moto.server
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
@@ -70,6 +74,31 @@ def _serialized(call_action):
 
 for handler in (DynamoHandler, DynamoDBStreamsHandler):
     handler.call_action = _serialized(handler.call_action)
+
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_keeping_streams(self, transact_items):
+    live = dict(self.tables)
+    streamed = {
+        name: len(table.stream_shard.items)
+        for name, table in live.items()
+        if getattr(table, "stream_shard", None) is not None
+    }
+    try:
+        return _moto_transact_write_items(self, transact_items)
+    except Exception:
+        for name, length in streamed.items():
+            table, restored = live[name], self.tables.get(name)
+            if restored is not None and restored is not table:
+                shard = table.stream_shard
+                del shard.items[length:]
+                shard.table = restored
+                restored.stream_shard = shard
+        raise
+
+
+DynamoDBBackend.transact_write_items = _transact_keeping_streams
 
 
 COUNTS_PATH = "/_intake/requests"

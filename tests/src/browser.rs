@@ -197,3 +197,44 @@ pub async fn wait_for_verdict(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Polls `GET /uploads/{id}/receipt` until the receipt is issued; its PDF. Any answer but the
+/// PDF and `409 receipt_not_ready` is an error.
+pub async fn wait_for_receipt(
+    http: &reqwest::Client,
+    api: &str,
+    upload_id: &str,
+    timeout: Duration,
+) -> anyhow::Result<Vec<u8>> {
+    let start = Instant::now();
+    loop {
+        let response = http
+            .get(format!("{api}/uploads/{upload_id}/receipt"))
+            .send()
+            .await
+            .context("GET /uploads/{id}/receipt")?;
+        let status = response.status().as_u16();
+        if status == 200 {
+            let kind = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            if kind != "application/pdf" {
+                bail!("the receipt of {upload_id} came as {kind}");
+            }
+            return Ok(response.bytes().await.context("the receipt")?.to_vec());
+        }
+        let body: Value = response.json().await.unwrap_or_default();
+        if status != 409 || body["error"] != "receipt_not_ready" {
+            bail!("the receipt of {upload_id}: {status} {body}");
+        }
+        if start.elapsed() > timeout {
+            bail!("no receipt for {upload_id} after {timeout:?}");
+        }
+        // A receipt takes seconds; every look is an invocation of intake-api, which the
+        // stations and browsers of the other tests share.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

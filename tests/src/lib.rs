@@ -13,6 +13,7 @@ pub mod browser;
 pub mod function_url;
 pub mod http;
 pub mod moto;
+pub mod office_pki;
 pub mod poller;
 pub mod process;
 pub mod proxy;

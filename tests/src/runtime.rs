@@ -114,6 +114,11 @@ struct Shared {
 #[derive(Clone)]
 pub struct FunctionHost {
     shared: Arc<Shared>,
+    /// The runtime the host was started on (the stack's, which lives as long as the harness):
+    /// the process is started from one of its threads, because the parent-death signal that
+    /// ties it to the harness fires when the thread that started it ends, and a test's own
+    /// runtime ends with the test while other tests still use the function.
+    home: tokio::runtime::Handle,
     child: Arc<tokio::sync::Mutex<Option<Child>>>,
     invoke_lock: Arc<tokio::sync::Mutex<()>>,
 }
@@ -164,6 +169,7 @@ impl FunctionHost {
             .set(format!("http://127.0.0.1:{proxy_port}"));
         Ok(FunctionHost {
             shared,
+            home: tokio::runtime::Handle::current(),
             child: Arc::new(tokio::sync::Mutex::new(None)),
             invoke_lock: Arc::new(tokio::sync::Mutex::new(())),
         })
@@ -209,10 +215,13 @@ impl FunctionHost {
             None => false,
         };
         if !running {
-            *child_slot = Some(
-                self.spawn()
-                    .map_err(|e| InvokeError::Start(format!("{e:#}")))?,
-            );
+            let host = self.clone();
+            let spawned = self.home.spawn(async move { host.spawn() }).await;
+            *child_slot = Some(match spawned {
+                Ok(Ok(child)) => child,
+                Ok(Err(e)) => return Err(InvokeError::Start(format!("{e:#}"))),
+                Err(e) => return Err(InvokeError::Start(e.to_string())),
+            });
         }
         let timeout = self.shared.spec.timeout;
         let id = uuid::Uuid::now_v7().to_string();

@@ -8,14 +8,18 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::process::Command;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
 use crate::moto::Moto;
+use crate::office_pki::OfficePki;
 use crate::poller::Poller;
 use crate::runtime::{FunctionHost, FunctionSpec};
 use crate::stream_poller::StreamPoller;
 use crate::terraform::{StackOutputs, Terraform};
 
 /// The functions the stack deploys and runs.
-pub const FUNCTIONS: &[&str] = &["intake-api", "validate", "notify", "aggregate"];
+pub const FUNCTIONS: &[&str] = &["intake-api", "validate", "notify", "receipts", "aggregate"];
 
 /// How to set up a stack.
 #[derive(Debug, Clone)]
@@ -82,6 +86,12 @@ pub struct Stack {
     pub validate_poller: Poller,
     /// The stream poller feeding notify.
     pub notify_poller: StreamPoller,
+    /// The stream poller feeding the receipts function.
+    pub receipts_poller: StreamPoller,
+    /// The test CA that issued the receipt key's certificate, and the TSA.
+    pub pki: OfficePki,
+    /// Requests the TSA answered.
+    pub tsa_answered: Arc<AtomicU64>,
     /// Every notification read from the department queues, when collected.
     pub notifications: NotificationLog,
     /// Where logs and state are.
@@ -109,9 +119,14 @@ impl Stack {
         let packages = work.join("packages");
         package_functions(&options.bin_dir, &packages).await?;
 
+        let pki = OfficePki::create(&work.join("pki")).await?;
+        let tsa_answered = Arc::new(AtomicU64::new(0));
+        let tsa_url = pki.serve_tsa(tsa_answered.clone()).await?;
+
         let terraform = Terraform::new(&crate::workspace_root().join("infra"), work, &aws_endpoint);
         terraform.init().await?;
         let mut vars = vec![
+            ("tsa_url", tsa_url),
             ("region", region.clone()),
             ("lambda_package_dir", packages.display().to_string()),
             ("lambda_architecture", "x86_64".to_string()),
@@ -121,6 +136,8 @@ impl Stack {
         ];
         vars.extend(options.terraform_vars.iter().cloned());
         let outputs = terraform.apply(&vars).await?;
+        install_receipt_certificate(&options.bin_dir, &aws_endpoint, &region, &outputs, &pki)
+            .await?;
 
         let mut functions = HashMap::new();
         for name in FUNCTIONS {
@@ -158,20 +175,51 @@ impl Stack {
             outputs.validate_event_source.batch_size,
             functions["validate"].clone(),
         );
-        let notify_poller = StreamPoller::start(
-            aws_sdk_dynamodbstreams::Client::new(&event_source),
-            outputs.notify_event_source.stream_arn.clone(),
-            region.clone(),
-            outputs.notify_event_source.batch_size,
-            outputs
-                .notify_event_source
+        let filters = |source: &crate::terraform::StreamSourceOutput| {
+            source
                 .filter_patterns
                 .iter()
                 .map(|p| serde_json::from_str(p))
-                .collect::<Result<Vec<_>, _>>()?,
-            functions["notify"].clone(),
-            work.join("logs/notify-stream-poller.log"),
-        );
+                .collect::<Result<Vec<serde_json::Value>, _>>()
+        };
+        let mapping = |source: &crate::terraform::StreamSourceOutput,
+                       wakes: crate::stream_poller::Wakes,
+                       function: &str|
+         -> anyhow::Result<crate::stream_poller::StreamMapping> {
+            Ok(crate::stream_poller::StreamMapping {
+                host: functions[function].clone(),
+                batch_size: source.batch_size,
+                filters: filters(source)?,
+                wakes,
+                log: work.join(format!("logs/{function}-stream-poller.log")),
+            })
+        };
+        let mut pollers = StreamPoller::start(
+            aws_sdk_dynamodbstreams::Client::new(&event_source),
+            outputs.notify_event_source.stream_arn.clone(),
+            region.clone(),
+            vec![
+                mapping(
+                    &outputs.notify_event_source,
+                    intake::notification::wakes_notify,
+                    "notify",
+                )?,
+                mapping(
+                    &outputs.receipts_event_source,
+                    |change| {
+                        intake::receipt::desk::wakes_receipts(
+                            change.old.as_ref(),
+                            change.new.as_ref(),
+                        )
+                    },
+                    "receipts",
+                )?,
+            ],
+        )
+        .into_iter();
+        let (Some(notify_poller), Some(receipts_poller)) = (pollers.next(), pollers.next()) else {
+            bail!("the stream poller started no mappings");
+        };
         let notifications = NotificationLog::default();
         if options.collect_notifications {
             read_department_queues(
@@ -189,6 +237,9 @@ impl Stack {
             functions,
             validate_poller,
             notify_poller,
+            receipts_poller,
+            pki,
+            tsa_answered,
             notifications,
             work_dir: work.clone(),
         })
@@ -320,6 +371,66 @@ fn read_department_queues(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
+}
+
+/// The office's step after deploying: a certificate request for the receipt key made through
+/// KMS by `intake receipt-key csr`, the certificate the test CA issues for it, installed with
+/// `intake receipt-key install` (before notify starts, which reads it at its cold start).
+async fn install_receipt_certificate(
+    bin_dir: &Path,
+    endpoint: &str,
+    region: &str,
+    outputs: &StackOutputs,
+    pki: &OfficePki,
+) -> anyhow::Result<()> {
+    let request = pki.dir.join("office.csr");
+    let chain = pki.dir.join("office-chain.pem");
+    let intake = |args: &[&str]| {
+        let mut command = Command::new(bin_dir.join("intake"));
+        command
+            .args(args)
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_REGION", region)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("INTAKE_RECEIPT_KEY_ID", &outputs.receipt_key_id);
+        command
+    };
+    let run = |mut command: Command, what: &'static str| async move {
+        let output = command
+            .output()
+            .await
+            .with_context(|| format!("{what} runs"))?;
+        if !output.status.success() {
+            bail!("{what} failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        anyhow::Ok(())
+    };
+    let request_arg = request.display().to_string();
+    run(
+        intake(&[
+            "receipt-key",
+            "csr",
+            "--office-name",
+            "Urząd Miasta Krakowa",
+            "--out",
+            &request_arg,
+        ]),
+        "intake receipt-key csr",
+    )
+    .await?;
+    pki.issue_office_certificate(&request, &chain).await?;
+    run(
+        intake(&[
+            "receipt-key",
+            "install",
+            "--parameter",
+            &outputs.receipt_certificate_parameter,
+            &chain.display().to_string(),
+        ]),
+        "intake receipt-key install",
+    )
+    .await
 }
 
 /// An SDK configuration for a local AWS at `endpoint`, signing as the harness.

@@ -1,6 +1,6 @@
-//! Lambda's DynamoDB stream event source mapping, for the local stack: read each shard of the
-//! table's stream from its start, invoke the function with batches in Lambda's event shape,
-//! and move on only past what succeeded. A partial batch response retries from the first
+//! Lambda's DynamoDB stream event source mappings, for the local stack: read each shard of the
+//! table's stream from its start, invoke each mapping's function with batches in Lambda's event
+//! shape, and move on only past what succeeded. A partial batch response retries from the first
 //! failed record; an error or crash retries the whole batch, as on AWS.
 
 use std::collections::HashMap;
@@ -29,9 +29,27 @@ pub struct StreamStats {
     pub checked: AtomicU64,
 }
 
-/// A running stream poller.
+/// What the library says wakes a function (held against the filters on every record).
+pub type Wakes = fn(&intake::notification::StreamChange) -> bool;
+
+/// One event source mapping of the stream: its function, batch size and filters.
+pub struct StreamMapping {
+    /// The function fed.
+    pub host: FunctionHost,
+    /// Records per invocation.
+    pub batch_size: usize,
+    /// The mapping's filter patterns: a record reaches the function when any matches.
+    pub filters: Vec<Value>,
+    /// The library's statement of the same.
+    pub wakes: Wakes,
+    /// Where trouble is noted.
+    pub log: std::path::PathBuf,
+}
+
+/// A running mapping of the stream poller: what tests see of it.
 #[derive(Clone)]
 pub struct StreamPoller {
+    wakes: Wakes,
     paused: Arc<AtomicBool>,
     filtering: Arc<AtomicBool>,
     /// Every event handed to the function, in order (tests replay them).
@@ -43,40 +61,60 @@ pub struct StreamPoller {
     pub stats: Arc<StreamStats>,
 }
 
+/// Per shard, the records read for a mapping and not yet processed.
+type Queues = Arc<Mutex<HashMap<String, Vec<Value>>>>;
+
 impl StreamPoller {
-    /// Starts polling `stream_arn` into `host`, noting trouble in `log`.
+    /// Starts reading `stream_arn` and feeding each mapping, as Lambda runs several mappings on
+    /// one stream: one reader (moto serves one request at a time, and each GetRecords carries
+    /// every record's images), and for each mapping its own queue per shard, batches,
+    /// invocations and retries, so a slow function never holds up another. Returns one handle
+    /// per mapping, in order.
     pub fn start(
         client: aws_sdk_dynamodbstreams::Client,
         stream_arn: String,
         region: String,
-        batch_size: usize,
-        filters: Vec<Value>,
-        host: FunctionHost,
-        log: std::path::PathBuf,
-    ) -> StreamPoller {
-        let poller = StreamPoller {
-            paused: Arc::new(AtomicBool::new(false)),
-            filtering: Arc::new(AtomicBool::new(true)),
-            delivered: Arc::new(Mutex::new(Vec::new())),
-            disagreements: Arc::new(Mutex::new(Vec::new())),
-            stats: Arc::new(StreamStats::default()),
-        };
-        let state = poller.clone();
+        mappings: Vec<StreamMapping>,
+    ) -> Vec<StreamPoller> {
+        let mut handles = Vec::new();
+        let mut feeds: Vec<(StreamPoller, Vec<Value>, usize, Queues, std::path::PathBuf)> =
+            Vec::new();
+        for mapping in mappings {
+            let handle = StreamPoller {
+                wakes: mapping.wakes,
+                paused: Arc::new(AtomicBool::new(false)),
+                filtering: Arc::new(AtomicBool::new(true)),
+                delivered: Arc::new(Mutex::new(Vec::new())),
+                disagreements: Arc::new(Mutex::new(Vec::new())),
+                stats: Arc::new(StreamStats::default()),
+            };
+            let queues: Queues = Arc::default();
+            tokio::spawn(invoke_loop(
+                handle.clone(),
+                queues.clone(),
+                mapping.host,
+                mapping.batch_size,
+                mapping.log.clone(),
+            ));
+            feeds.push((
+                handle.clone(),
+                mapping.filters,
+                mapping.batch_size,
+                queues,
+                mapping.log,
+            ));
+            handles.push(handle);
+        }
         tokio::spawn(async move {
-            // Per shard: the records read and not yet processed, and where to read next.
-            // Records are kept as Lambda shapes them, shaped once as they are read.
-            let mut pending: HashMap<String, Vec<Value>> = HashMap::new();
             let mut iterators: HashMap<String, Option<String>> = HashMap::new();
             // The shards, described again each second: they change only when DynamoDB splits
-            // or rotates them, and moto serves every request on one thread, so describing the
-            // stream on every 100 ms poll slowed everything else.
+            // or rotates them, and describing the stream on every 100 ms poll slowed everything
+            // else.
             let mut shard_ids: Vec<String> = Vec::new();
             let mut described_at: Option<std::time::Instant> = None;
+            let log = feeds.first().map(|f| f.4.clone()).unwrap_or_default();
             loop {
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                if state.paused.load(Ordering::SeqCst) {
-                    continue;
-                }
                 if described_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
                     let Ok(described) = client
                         .describe_stream()
@@ -109,92 +147,68 @@ impl StreamPoller {
                             .and_then(|r| r.shard_iterator);
                         iterators.insert(shard_id.clone(), iterator);
                     }
-                    let queue = pending.entry(shard_id.clone()).or_default();
-                    if queue.len() < batch_size {
-                        let before = queue.len();
-                        if let Some(Some(iterator)) = iterators.get(shard_id).cloned() {
-                            match client.get_records().shard_iterator(iterator).send().await {
-                                Ok(read) => {
-                                    // As Lambda does, records no filter matches are dropped
-                                    // as they are read (they count as processed).
-                                    let records = read.records.unwrap_or_default();
-                                    let read_count = records.len();
-                                    let filtering = state.filtering.load(Ordering::SeqCst);
-                                    for record in &records {
-                                        let shaped = lambda_record(record, &stream_arn, &region);
-                                        let passed = passes(&filters, &shaped);
-                                        state.check_against_library(&shaped, passed);
-                                        if !filtering || passed {
-                                            queue.push(shaped);
-                                        }
-                                    }
-                                    let dropped = (read_count + before - queue.len()) as u64;
-                                    state
-                                        .stats
-                                        .filtered_out
-                                        .fetch_add(dropped, Ordering::SeqCst);
-                                    state.stats.processed.fetch_add(dropped, Ordering::SeqCst);
-                                    iterators.insert(shard_id.clone(), read.next_shard_iterator);
-                                }
-                                Err(e) => note(&log, &format!("GetRecords: {e:?}")),
-                            }
-                        }
-                    }
-                    if queue.is_empty() {
+                    // Read on only while some mapping has room for a batch (as Lambda reads
+                    // a shard no further than its mappings have taken).
+                    let room = feeds.iter().any(|(handle, _, batch_size, queues, _)| {
+                        !handle.paused.load(Ordering::SeqCst)
+                            && queues
+                                .lock()
+                                .map(|q| q.get(shard_id).map_or(0, Vec::len) < *batch_size)
+                                .unwrap_or(false)
+                    });
+                    if !room {
                         continue;
                     }
-                    let batch: Vec<Value> = queue.iter().take(batch_size).cloned().collect();
-                    let event = json!({ "Records": batch });
-                    if let Ok(mut delivered) = state.delivered.lock() {
-                        delivered.push(event.clone());
-                    }
-                    state.stats.batches.fetch_add(1, Ordering::SeqCst);
-                    let done = match host.invoke(event.to_string().into()).await {
-                        Ok(answer) => {
-                            let failed = serde_json::from_slice::<Value>(&answer)
-                                .ok()
-                                .and_then(|a| {
-                                    a["batchItemFailures"]
-                                        .as_array()
-                                        .and_then(|f| f.first().cloned())
-                                })
-                                .and_then(|f| f["itemIdentifier"].as_str().map(str::to_string));
-                            match failed {
-                                // Everything before the first failure is done.
-                                Some(sequence) => batch
-                                    .iter()
-                                    .position(|r| sequence_of(r) == Some(sequence.as_str()))
-                                    .unwrap_or(0),
-                                None => batch.len(),
-                            }
-                        }
-                        Err(e) => {
-                            note(&log, &format!("invoke: {e:?}"));
-                            0
-                        }
+                    let Some(Some(iterator)) = iterators.get(shard_id).cloned() else {
+                        continue;
                     };
-                    if done < batch.len() {
-                        state.stats.retried.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    match client.get_records().shard_iterator(iterator).send().await {
+                        Ok(read) => {
+                            let records = read.records.unwrap_or_default();
+                            let shaped: Vec<Value> = records
+                                .iter()
+                                .map(|record| lambda_record(record, &stream_arn, &region))
+                                .collect();
+                            for (handle, filters, _, queues, _) in &feeds {
+                                handle.take(shard_id, &shaped, filters, queues);
+                            }
+                            iterators.insert(shard_id.clone(), read.next_shard_iterator);
+                        }
+                        Err(e) => note(&log, &format!("GetRecords: {e:?}")),
                     }
-                    queue.drain(..done);
-                    state
-                        .stats
-                        .processed
-                        .fetch_add(done as u64, Ordering::SeqCst);
                 }
             }
         });
-        poller
+        handles
+    }
+
+    /// Takes the records a shard gave into this mapping's queue: as Lambda does, the records
+    /// no filter matches are dropped as they are read (they count as processed).
+    fn take(&self, shard_id: &str, records: &[Value], filters: &[Value], queues: &Queues) {
+        let filtering = self.filtering.load(Ordering::SeqCst);
+        let mut kept = Vec::new();
+        for record in records {
+            let passed = passes(filters, record);
+            self.check_against_library(record, passed);
+            if !filtering || passed {
+                kept.push(record.clone());
+            }
+        }
+        let dropped = (records.len() - kept.len()) as u64;
+        self.stats.filtered_out.fetch_add(dropped, Ordering::SeqCst);
+        self.stats.processed.fetch_add(dropped, Ordering::SeqCst);
+        if let Ok(mut queues) = queues.lock() {
+            queues.entry(shard_id.to_string()).or_default().extend(kept);
+        }
     }
 
     /// Holds the filters' decision on one record against the library's statement of what
-    /// wakes notify, noting any record on which they differ (or that the library cannot read).
+    /// wakes the function, noting any record on which they differ (or that the library cannot read).
     fn check_against_library(&self, record: &Value, passed: bool) {
         let event = json!({ "Records": [record] });
         let wanted: Result<Vec<bool>, _> = intake::adapters::dynamodb::parse_stream_event(&event)
             .into_iter()
-            .map(|change| change.map(|c| intake::notification::wakes_notify(&c)))
+            .map(|change| change.map(|c| (self.wakes)(&c)))
             .collect();
         self.stats.checked.fetch_add(1, Ordering::SeqCst);
         let agrees = matches!(&wanted, Ok(wanted) if wanted.iter().all(|w| *w == passed));
@@ -222,6 +236,83 @@ impl StreamPoller {
     /// measures both).
     pub fn set_filtering(&self, on: bool) {
         self.filtering.store(on, Ordering::SeqCst);
+    }
+}
+
+/// A mapping's invocations: a batch from each shard's queue at a time, moving on only past
+/// what succeeded. A partial batch response retries from the first failed record; an error or
+/// crash retries the whole batch, as on AWS.
+async fn invoke_loop(
+    state: StreamPoller,
+    queues: Queues,
+    host: FunctionHost,
+    batch_size: usize,
+    log: std::path::PathBuf,
+) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if state.paused.load(Ordering::SeqCst) {
+            continue;
+        }
+        let shards: Vec<String> = queues
+            .lock()
+            .map(|q| q.keys().cloned().collect())
+            .unwrap_or_default();
+        for shard_id in shards {
+            let batch: Vec<Value> = queues
+                .lock()
+                .map(|q| {
+                    q.get(&shard_id)
+                        .map(|queue| queue.iter().take(batch_size).cloned().collect())
+                        .unwrap_or_default()
+                })
+                .unwrap_or_default();
+            if batch.is_empty() {
+                continue;
+            }
+            let event = json!({ "Records": batch });
+            if let Ok(mut delivered) = state.delivered.lock() {
+                delivered.push(event.clone());
+            }
+            state.stats.batches.fetch_add(1, Ordering::SeqCst);
+            let done = match host.invoke(event.to_string().into()).await {
+                Ok(answer) => {
+                    let failed = serde_json::from_slice::<Value>(&answer)
+                        .ok()
+                        .and_then(|a| {
+                            a["batchItemFailures"]
+                                .as_array()
+                                .and_then(|f| f.first().cloned())
+                        })
+                        .and_then(|f| f["itemIdentifier"].as_str().map(str::to_string));
+                    match failed {
+                        // Everything before the first failure is done.
+                        Some(sequence) => batch
+                            .iter()
+                            .position(|r| sequence_of(r) == Some(sequence.as_str()))
+                            .unwrap_or(0),
+                        None => batch.len(),
+                    }
+                }
+                Err(e) => {
+                    note(&log, &format!("invoke: {e:?}"));
+                    0
+                }
+            };
+            if done < batch.len() {
+                state.stats.retried.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            if let Ok(mut q) = queues.lock()
+                && let Some(queue) = q.get_mut(&shard_id)
+            {
+                queue.drain(..done.min(queue.len()));
+            }
+            state
+                .stats
+                .processed
+                .fetch_add(done as u64, Ordering::SeqCst);
+        }
     }
 }
 

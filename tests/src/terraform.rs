@@ -78,6 +78,8 @@ pub struct StackOutputs {
     pub validate_event_source: EventSourceOutput,
     /// How notify is fed.
     pub notify_event_source: StreamSourceOutput,
+    /// How the receipts function is fed.
+    pub receipts_event_source: StreamSourceOutput,
     /// The departments' notification topic.
     pub notification_topic_arn: String,
     /// Each department's queue URL, by department id.
@@ -94,6 +96,12 @@ pub struct StackOutputs {
     pub management_topic_arn: String,
     /// The daily report's schedule: `expression` and `timezone`.
     pub daily_report_schedule: HashMap<String, String>,
+    /// The incoming register's table.
+    pub register_table: String,
+    /// The KMS key that signs receipts.
+    pub receipt_key_id: String,
+    /// Where the receipt key's certificate chain is installed.
+    pub receipt_certificate_parameter: String,
 }
 
 /// A stream event source mapping, as Terraform describes it.
@@ -234,6 +242,7 @@ fn parse_outputs(json: &[u8]) -> anyhow::Result<StackOutputs> {
         functions: serde_json::from_value(value("functions")?)?,
         validate_event_source: serde_json::from_value(value("validate_event_source")?)?,
         notify_event_source: serde_json::from_value(value("notify_event_source")?)?,
+        receipts_event_source: serde_json::from_value(value("receipts_event_source")?)?,
         notification_topic_arn: serde_json::from_value(value("notification_topic_arn")?)?,
         department_queues: serde_json::from_value(value("department_queues")?)?,
         department_consumer_roles: serde_json::from_value(value("department_consumer_roles")?)?,
@@ -242,5 +251,10 @@ fn parse_outputs(json: &[u8]) -> anyhow::Result<StackOutputs> {
         reports_bucket: serde_json::from_value(value("reports_bucket")?)?,
         management_topic_arn: serde_json::from_value(value("management_topic_arn")?)?,
         daily_report_schedule: serde_json::from_value(value("daily_report_schedule")?)?,
+        register_table: serde_json::from_value(value("register_table")?)?,
+        receipt_key_id: serde_json::from_value(value("receipt_key_id")?)?,
+        receipt_certificate_parameter: serde_json::from_value(value(
+            "receipt_certificate_parameter",
+        )?)?,
     })
 }

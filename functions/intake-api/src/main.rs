@@ -1,7 +1,8 @@
 //! `intake-api`: the web-form channel behind a Lambda function URL.
 //!
 //! `POST /uploads` answers with an upload id and a presigned S3 POST for exactly one document;
-//! `GET /uploads/{id}` answers with that upload's verdict. Under `/stations/{station}/batches`
+//! `GET /uploads/{id}` answers with that upload's verdict, and `GET /uploads/{id}/receipt` with
+//! its signed receipt. Under `/stations/{station}/batches`
 //! the scanning stations open, fill, close and follow their batches, every request signed with
 //! the station's own key.
 
@@ -15,7 +16,7 @@ use aws_lambda_events::lambda_function_urls::{
 };
 use base64::Engine;
 use intake::adapters::Aws;
-use intake::api::Answer;
+use intake::api::Reply;
 use intake::aws::AwsFrontDesk;
 use intake::front_desk::HttpRequest;
 use intake::lambda::config::{ApiConfig, Env};
@@ -70,8 +71,30 @@ fn request_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, String> {
     }
 }
 
-fn answer((status, body): Answer) -> LambdaFunctionUrlResponse {
-    respond(status, &body)
+fn answer(reply: Reply) -> LambdaFunctionUrlResponse {
+    match reply {
+        Reply::Json((status, body)) => respond(status, &body),
+        Reply::Pdf { file_name, bytes } => document(&file_name, &bytes),
+    }
+}
+
+/// A PDF as itself: base64 in the function URL's answer, which Lambda decodes.
+fn document(file_name: &str, bytes: &[u8]) -> LambdaFunctionUrlResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    if let Ok(disposition) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut response = LambdaFunctionUrlResponse::default();
+    response.status_code = 200;
+    response.headers = headers;
+    response.body = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+    response.is_base64_encoded = true;
+    response
 }
 
 fn respond(status: i64, body: &impl serde::Serialize) -> LambdaFunctionUrlResponse {

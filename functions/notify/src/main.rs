@@ -1,18 +1,15 @@
 //! `notify`: the documents table's stream and the overdue-batch schedule, handed to the
 //! library's notifier (`intake::notification::notifier`, which says what it does and how it
-//! keeps each department's notification exactly once) over the AWS adapters. Failures are
+//! keeps each department's notification exactly once and numbers each document in the
+//! register) over the AWS adapters. Failures are
 //! reported per record (partial batch response), so the stream is retried from the first one
 //! that failed.
 
 use intake::adapters::Aws;
-use intake::adapters::counters::CountsTable;
-use intake::adapters::dynamodb::{DocumentTable, parse_stream_event};
-use intake::adapters::s3::DocumentStore;
-use intake::adapters::sns::{EmailTopic, NotificationTopic};
+use intake::adapters::dynamodb::parse_stream_event;
+use intake::aws::AwsNotifier;
 use intake::domain::routing::RoutingRules;
 use intake::lambda::config::{Env, NotifyConfig};
-use intake::notification::notifier::Notifier;
-use intake::ports::SystemClock;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -24,20 +21,7 @@ async fn main() -> Result<(), Error> {
     // The rules are checked at build; checked again here, a broken file stops the cold start.
     let rules = RoutingRules::bundled()?;
     let aws = Aws::from_env().await?;
-    let notifier = Notifier {
-        rules,
-        batch_overdue_seconds: config.batch_overdue_seconds,
-        counter_shards: config.counter_shards,
-        table: DocumentTable::new(&aws, &config.table),
-        counts: CountsTable::new(&aws, &config.counts_table),
-        store: DocumentStore::new(&aws),
-        topic: NotificationTopic::new(&aws, &config.topic_arn),
-        mail: config
-            .email_topic_arn
-            .as_ref()
-            .map(|arn| EmailTopic::new(&aws, arn)),
-        clock: SystemClock,
-    };
+    let notifier = AwsNotifier::new(&aws, &config, rules);
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let span = intake::lambda::telemetry::invocation(&event.context.request_id);
@@ -45,16 +29,6 @@ async fn main() -> Result<(), Error> {
     }))
     .await
 }
-
-/// The notifier over the AWS adapters.
-type AwsNotifier = Notifier<
-    DocumentTable,
-    CountsTable,
-    DocumentStore,
-    NotificationTopic,
-    Option<EmailTopic>,
-    SystemClock,
->;
 
 /// One invocation: the schedule's sweep, or a batch of stream records.
 async fn handle(notifier: &AwsNotifier, payload: Value) -> Result<Value, Error> {

@@ -192,21 +192,82 @@ impl DocumentTable {
     /// Writes the routed department into a judged document's record, unless one is there
     /// already (an operator's or an earlier run's stands): `false` then, or when there is no
     /// such record.
-    pub async fn set_department(&self, id: &str, department: &str) -> Result<bool, AwsError> {
-        let result = self
+    pub async fn set_department(
+        &self,
+        id: &str,
+        department: &str,
+        register_number: Option<&str>,
+    ) -> Result<bool, AwsError> {
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("id", AttributeValue::S(id.into()))
-            .update_expression("SET department = :department")
             .condition_expression("attribute_exists(id) AND attribute_not_exists(department)")
-            .expression_attribute_values(":department", AttributeValue::S(department.into()))
-            .send()
-            .await;
+            .expression_attribute_values(":department", AttributeValue::S(department.into()));
+        update = match register_number {
+            // A number standing there already is the register's own: it stays.
+            Some(number) => update
+                .update_expression(
+                    "SET department = :department, register_number = if_not_exists(register_number, :number)",
+                )
+                .expression_attribute_values(":number", AttributeValue::S(number.into())),
+            None => update.update_expression("SET department = :department"),
+        };
+        let result = update.send().await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(dynamo_error("dynamodb:UpdateItem", &e)),
+        }
+    }
+
+    /// Writes a document's number into its item, unless it holds it already (then nothing is
+    /// written, and the stream gets no record). `false` when there is no such document.
+    pub async fn record_register_number(
+        &self,
+        document_id: &str,
+        number: &str,
+    ) -> Result<bool, AwsError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(document_id.into()))
+            .update_expression("SET register_number = :number")
+            .condition_expression("attribute_exists(id) AND attribute_not_exists(register_number)")
+            .expression_attribute_values(":number", AttributeValue::S(number.into()))
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(true),
+            Err(e) if is_condition_failure(&e) => e,
+            Err(e) => return Err(dynamo_error("dynamodb:UpdateItem", &e)),
+        };
+        let standing = err
+            .as_service_error()
+            .and_then(|e| match e {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
+                    c.item()
+                }
+                _ => None,
+            })
+            .map(|item| item.get("register_number").and_then(|v| v.as_s().ok()).cloned());
+        match standing {
+            // No such document.
+            None => Ok(false),
+            Some(Some(standing)) if standing == number => Ok(true),
+            // The register's marks give each document one number: another one here is a
+            // damaged record, for the operators.
+            Some(other) => Err(AwsError::permanent(
+                "dynamodb:UpdateItem",
+                format!(
+                    "document {document_id} holds register number {other:?}, the register gave it {number}"
+                ),
+            )),
         }
     }
 
@@ -411,6 +472,7 @@ pub fn to_item(record: &DocumentRecord) -> Item {
     s("received_day", record.received_day.as_deref());
     s("validated_at", record.validated_at.as_deref());
     s("duplicate_of", record.duplicate_of.as_deref());
+    s("register_number", record.register_number.as_deref());
     s("batch_id", record.batch_id.as_deref());
     s("envelope", record.envelope.as_deref());
     s("scanned_at", record.scanned_at.as_deref());
@@ -497,6 +559,7 @@ pub fn from_item(item: &Item) -> DocumentRecord {
         findings,
         storage,
         duplicate_of: s("duplicate_of"),
+        register_number: s("register_number"),
         batch_id: s("batch_id"),
         envelope: s("envelope"),
         scanned_at: s("scanned_at"),

@@ -3,10 +3,13 @@
 pub mod batches;
 pub mod counters;
 pub mod dynamodb;
+pub mod kms;
 pub mod ports;
+pub mod register;
 pub mod s3;
 pub mod sns;
 pub mod ssm;
+pub mod tsa;
 
 use aws_config::SdkConfig;
 

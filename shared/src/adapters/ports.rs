@@ -18,13 +18,76 @@ use crate::station::{BatchNotification, BatchRecord};
 use crate::validation::ports::{DocumentBuckets, HashClaim, RecordWrite, Verdicts};
 use crate::validation::s3_event::ObjectCreated;
 
+impl crate::register::ports::RegisterBook for super::register::RegisterTable {
+    async fn last_number(&self, office: &str, year: i16) -> Result<u64, PortError> {
+        super::register::RegisterTable::last_number(self, office, year).await
+    }
+
+    async fn enter(
+        &self,
+        office: &str,
+        year: i16,
+        last: u64,
+        entries: &[(String, String)],
+    ) -> Result<crate::register::ports::Entered, PortError> {
+        super::register::RegisterTable::enter(self, office, year, last, entries).await
+    }
+
+    async fn number_of(&self, document_id: &str) -> Result<Option<String>, PortError> {
+        super::register::RegisterTable::number_of(self, document_id).await
+    }
+}
+
+impl crate::receipt::ports::ReceiptFiles for super::s3::ReceiptStore {
+    async fn receipt_exists(&self, document_id: &str) -> Result<bool, PortError> {
+        super::s3::ReceiptStore::receipt_exists(self, document_id).await
+    }
+
+    async fn put_receipt(&self, document_id: &str, pdf: &[u8]) -> Result<bool, PortError> {
+        super::s3::ReceiptStore::put_receipt(self, document_id, pdf).await
+    }
+
+    async fn receipt(&self, document_id: &str) -> Result<Option<Vec<u8>>, PortError> {
+        super::s3::ReceiptStore::receipt(self, document_id).await
+    }
+}
+
+impl crate::receipt::ports::ReceiptKey for super::kms::ReceiptSigningKey {
+    async fn public_key(&self) -> Result<Vec<u8>, PortError> {
+        super::kms::ReceiptSigningKey::public_key(self).await
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PortError> {
+        super::kms::ReceiptSigningKey::sign(self, message).await
+    }
+}
+
+impl crate::receipt::ports::TimestampAuthority for super::tsa::HttpTimestampAuthority {
+    fn url(&self) -> &str {
+        super::tsa::HttpTimestampAuthority::url(self)
+    }
+
+    async fn stamp(&self, request: &[u8]) -> Result<Vec<u8>, PortError> {
+        super::tsa::HttpTimestampAuthority::stamp(self, request).await
+    }
+}
+
 impl Documents for DocumentTable {
     async fn get(&self, id: &str) -> Result<Option<DocumentRecord>, PortError> {
         DocumentTable::get(self, id).await
     }
 
-    async fn set_department(&self, id: &str, department: &str) -> Result<bool, PortError> {
-        DocumentTable::set_department(self, id, department).await
+    async fn set_department(
+        &self,
+        id: &str,
+        department: &str,
+        register_number: Option<&str>,
+    ) -> Result<bool, PortError> {
+        DocumentTable::set_department(self, id, department, register_number).await
+    }
+
+    async fn record_register_number(&self, id: &str, number: &str) -> Result<bool, PortError> {
+        DocumentTable::record_register_number(self, id, number).await
     }
 }
 

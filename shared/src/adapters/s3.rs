@@ -198,6 +198,35 @@ impl DocumentStore {
         Ok(())
     }
 
+    /// Writes an object unless one stands at its key (`If-None-Match: *`): `false` then, and
+    /// the one that stands is kept.
+    pub async fn put_new(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        body: &[u8],
+        metadata: &[(&str, &str)],
+    ) -> Result<bool, AwsError> {
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .if_none_match("*")
+            .body(ByteStream::from(body.to_vec()))
+            .server_side_encryption(ServerSideEncryption::Aes256);
+        for (name, value) in metadata {
+            request = request.metadata(*name, *value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
+            Err(e) => Err(AwsError::new("s3:PutObject", &e)),
+        }
+    }
+
     /// Reads a small object whole, if it is there.
     pub async fn get_text(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
         Ok(self
@@ -329,4 +358,56 @@ async fn read_body(
         reader.push(&chunk);
     }
     Ok(reader.finish())
+}
+
+/// The receipts, in the archive bucket under `receipts/<document id>.pdf`: beside the
+/// documents, written once each.
+#[derive(Clone, Debug)]
+pub struct ReceiptStore {
+    store: DocumentStore,
+    bucket: String,
+}
+
+/// Where a document's receipt is kept.
+pub fn receipt_key(document_id: &str) -> String {
+    format!("receipts/{document_id}.pdf")
+}
+
+impl ReceiptStore {
+    /// The receipts in `bucket`.
+    pub fn new(store: DocumentStore, bucket: impl Into<String>) -> Self {
+        ReceiptStore {
+            store,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// Whether the document's receipt is stored.
+    pub async fn receipt_exists(&self, document_id: &str) -> Result<bool, AwsError> {
+        self.store
+            .exists(&self.bucket, &receipt_key(document_id))
+            .await
+    }
+
+    /// Stores a receipt once: `false` when one stands there already.
+    pub async fn put_receipt(&self, document_id: &str, pdf: &[u8]) -> Result<bool, AwsError> {
+        self.store
+            .put_new(
+                &self.bucket,
+                &receipt_key(document_id),
+                "application/pdf",
+                pdf,
+                &[("document-id", document_id)],
+            )
+            .await
+    }
+
+    /// The document's receipt, when stored.
+    pub async fn receipt(&self, document_id: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        Ok(self
+            .store
+            .read_optional(&self.bucket, &receipt_key(document_id), 4 * 1024 * 1024)
+            .await?
+            .and_then(|(bytes, _)| bytes))
+    }
 }

@@ -123,3 +123,52 @@ impl StationKeys {
         }
     }
 }
+
+/// The office's receipt certificate chain (PEM, signer first), one parameter written by
+/// `intake receipt-key install` once the office's trust service has issued the certificate.
+#[derive(Debug, Clone)]
+pub struct CertificateParameter {
+    client: aws_sdk_ssm::Client,
+    name: String,
+}
+
+impl CertificateParameter {
+    /// The parameter `name`.
+    pub fn new(aws: &Aws, name: impl Into<String>) -> Self {
+        CertificateParameter {
+            client: aws_sdk_ssm::Client::new(&aws.config),
+            name: name.into(),
+        }
+    }
+
+    /// The chain, `None` when none is installed.
+    pub async fn read(&self) -> Result<Option<String>, AwsError> {
+        match self.client.get_parameter().name(&self.name).send().await {
+            Ok(answer) => Ok(answer.parameter.and_then(|p| p.value)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(AwsError::new("ssm:GetParameter", &e)),
+        }
+    }
+
+    /// Installs a chain (a renewal replaces the one before).
+    pub async fn write(&self, pem: &str) -> Result<(), AwsError> {
+        self.client
+            .put_parameter()
+            .name(&self.name)
+            .value(pem)
+            .r#type(ParameterType::String)
+            // A chain of three certificates outgrows the standard tier's 4 KB.
+            .tier(aws_sdk_ssm::types::ParameterTier::Advanced)
+            .overwrite(true)
+            .description("intake: the office's receipt-signing certificate chain")
+            .send()
+            .await
+            .map_err(|e| AwsError::new("ssm:PutParameter", &e))?;
+        Ok(())
+    }
+}

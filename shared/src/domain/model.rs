@@ -5,6 +5,17 @@ use serde::{Deserialize, Serialize};
 // The engine's verdict vocabulary is the records' too.
 pub use crate::engine::findings::{Finding, Outcome, ReasonCode, Severity, Verdict};
 
+/// The office that receives and confirms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Office {
+    /// The office's name, as on its letterhead ("Urząd Miasta Krakowa").
+    pub name: String,
+    /// The short code register numbers start with ("UMK").
+    pub code: String,
+    /// Its address.
+    pub address: String,
+}
+
 /// How a document reached the city hall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,6 +160,9 @@ pub struct DocumentRecord {
     pub storage: Option<StorageLocation>,
     /// For a duplicate, the id of the document first received with the same bytes.
     pub duplicate_of: Option<String>,
+    /// Its number in the office's incoming register (`UMK/RPW/2026/000123`), given once
+    /// after the verdict.
+    pub register_number: Option<String>,
     /// For a scan, the station batch it came in.
     pub batch_id: Option<String>,
     /// For a scan, the envelope its papers came in.

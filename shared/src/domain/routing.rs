@@ -48,6 +48,11 @@ pub struct ServiceRule {
     pub id: String,
     /// The department handling it whatever the channel.
     pub department: String,
+    /// The period the office has to settle it (KPA art. 35): one month when not given,
+    /// `{"months": 2}` for a particularly complicated case, `{"days": n}` where a statute sets
+    /// days, `"none"` for a matter without one.
+    #[serde(default)]
+    pub period: crate::domain::deadline::StatutoryPeriod,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +72,7 @@ pub struct RoutingRules {
     departments: BTreeMap<String, Department>,
     sites: BTreeMap<String, Site>,
     services: BTreeMap<String, String>,
+    periods: BTreeMap<String, crate::domain::deadline::StatutoryPeriod>,
 }
 
 /// Why a rules file was refused: what is wrong, and on which line.
@@ -252,7 +258,9 @@ impl RoutingRules {
             }
         }
         let mut services = BTreeMap::new();
+        let mut periods = BTreeMap::new();
         for (i, rule) in file.services.iter().enumerate() {
+            periods.insert(rule.id.clone(), rule.period);
             if !catalogue.contains(&rule.id.as_str()) {
                 return Err(at(
                     "services",
@@ -292,7 +300,17 @@ impl RoutingRules {
             departments,
             sites,
             services,
+            periods,
         })
+    }
+
+    /// The statutory period of a service (KPA art. 35); one month for a document that names
+    /// no service or an unknown one, the general rule.
+    pub fn period(&self, service: Option<&str>) -> crate::domain::deadline::StatutoryPeriod {
+        service
+            .and_then(|s| self.periods.get(s))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Parses and checks a rules file against the web form's service catalogue.
@@ -392,6 +410,30 @@ mod tests {
             .map(|s| s.id.as_str())
             .collect();
         assert_eq!(several, ["os-zgody", "powstania-warszawskiego", "wielicka"]);
+    }
+
+    #[test]
+    fn each_service_has_its_statutory_period_one_month_unless_configured() {
+        use crate::domain::deadline::StatutoryPeriod;
+        let rules = RoutingRules::bundled().expect("the bundled rules");
+        assert_eq!(
+            rules.period(Some("building-permit")),
+            StatutoryPeriod::Days(65)
+        );
+        assert_eq!(
+            rules.period(Some("environmental-decision")),
+            StatutoryPeriod::PARTICULARLY_COMPLICATED
+        );
+        assert_eq!(rules.period(Some("crisis-report")), StatutoryPeriod::None);
+        assert_eq!(
+            rules.period(Some("child-benefit")),
+            StatutoryPeriod::ONE_MONTH
+        );
+        assert_eq!(rules.period(None), StatutoryPeriod::ONE_MONTH);
+        assert_eq!(
+            rules.period(Some("no-such-service")),
+            StatutoryPeriod::ONE_MONTH
+        );
     }
 
     #[test]

@@ -81,10 +81,13 @@ pub struct ApiConfig {
     pub station_key_prefix: String,
     /// How long a station key read is kept (a revocation takes effect within it).
     pub station_key_cache: Duration,
+    /// Where the receipts are (`receipts/<id>.pdf`).
+    pub archive_bucket: String,
 }
 
 impl ApiConfig {
-    /// Reads `INTAKE_TABLE`, `INTAKE_INCOMING_BUCKET`, `INTAKE_MAX_UPLOAD_BYTES` and
+    /// Reads `INTAKE_TABLE`, `INTAKE_INCOMING_BUCKET`, `INTAKE_ARCHIVE_BUCKET`,
+    /// `INTAKE_MAX_UPLOAD_BYTES` and
     /// `INTAKE_UPLOAD_URL_TTL_SECONDS` (at most 900).
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let ttl = env.u64_or("INTAKE_UPLOAD_URL_TTL_SECONDS", 900)?;
@@ -97,6 +100,7 @@ impl ApiConfig {
         Ok(ApiConfig {
             table: env.required("INTAKE_TABLE")?,
             incoming_bucket: env.required("INTAKE_INCOMING_BUCKET")?,
+            archive_bucket: env.required("INTAKE_ARCHIVE_BUCKET")?,
             max_upload_bytes: env.u64_or(
                 "INTAKE_MAX_UPLOAD_BYTES",
                 crate::domain::limits::DEFAULT_MAX_UPLOAD_BYTES,
@@ -221,6 +225,69 @@ pub struct NotifyConfig {
     pub counts_table: String,
     /// Counter shards per day.
     pub counter_shards: u32,
+    /// The incoming register's table.
+    pub register_table: String,
+    /// The office's code, which its register numbers start with.
+    pub office_code: String,
+}
+
+/// The receipts function's settings.
+#[derive(Debug, Clone)]
+pub struct ReceiptsConfig {
+    /// The office that confirms.
+    pub office: crate::domain::model::Office,
+    /// Where receipts are kept (`receipts/<id>.pdf`).
+    pub archive_bucket: String,
+    /// The KMS key that signs receipts.
+    pub key_id: String,
+    /// The SSM parameter the key's certificate chain is installed in.
+    pub certificate_parameter: String,
+    /// The RFC 3161 time-stamping authority, when one is configured.
+    pub tsa_url: Option<String>,
+}
+
+impl ReceiptsConfig {
+    /// Reads the office (`INTAKE_OFFICE_CODE`, `INTAKE_OFFICE_NAME`, `INTAKE_OFFICE_ADDRESS`),
+    /// `INTAKE_ARCHIVE_BUCKET`, `INTAKE_RECEIPT_KEY_ID`, `INTAKE_RECEIPT_CERTIFICATE_PARAMETER`
+    /// and the optional `INTAKE_TSA_URL`.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(ReceiptsConfig {
+            office: office(env)?,
+            archive_bucket: env.required("INTAKE_ARCHIVE_BUCKET")?,
+            key_id: env.required("INTAKE_RECEIPT_KEY_ID")?,
+            certificate_parameter: env.required("INTAKE_RECEIPT_CERTIFICATE_PARAMETER")?,
+            tsa_url: (env.0)("INTAKE_TSA_URL").filter(|u| !u.trim().is_empty()),
+        })
+    }
+}
+
+/// The office, from `INTAKE_OFFICE_CODE` (2-12 capital letters or digits), `INTAKE_OFFICE_NAME`
+/// and `INTAKE_OFFICE_ADDRESS`.
+fn office<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<crate::domain::model::Office, ConfigError> {
+    Ok(crate::domain::model::Office {
+        code: office_code(env)?,
+        name: env.required("INTAKE_OFFICE_NAME")?,
+        address: env.required("INTAKE_OFFICE_ADDRESS")?,
+    })
+}
+
+/// `INTAKE_OFFICE_CODE`: 2-12 capital letters or digits, starting with a letter.
+fn office_code<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<String, ConfigError> {
+    let code = env.required("INTAKE_OFFICE_CODE")?;
+    let valid = (2..=12).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_uppercase())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if !valid {
+        return Err(ConfigError::Invalid {
+            name: "INTAKE_OFFICE_CODE",
+            reason: format!("'{code}' is not 2-12 capital letters or digits"),
+        });
+    }
+    Ok(code)
 }
 
 fn counter_shards<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, ConfigError> {
@@ -266,8 +333,8 @@ impl AggregateConfig {
 
 impl NotifyConfig {
     /// Reads `INTAKE_TABLE`, `INTAKE_COUNTS_TABLE`, `INTAKE_NOTIFY_TOPIC_ARN`, the optional
-    /// `INTAKE_EMAIL_TOPIC_ARN`, `INTAKE_BATCH_OVERDUE_SECONDS` (default six hours) and
-    /// `INTAKE_COUNTER_SHARDS` (default 16).
+    /// `INTAKE_EMAIL_TOPIC_ARN`, `INTAKE_BATCH_OVERDUE_SECONDS` (default six hours),
+    /// `INTAKE_COUNTER_SHARDS` (default 16), `INTAKE_REGISTER_TABLE` and `INTAKE_OFFICE_CODE`.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(NotifyConfig {
             table: env.required("INTAKE_TABLE")?,
@@ -279,6 +346,8 @@ impl NotifyConfig {
             .unwrap_or(i64::MAX),
             counts_table: env.required("INTAKE_COUNTS_TABLE")?,
             counter_shards: counter_shards(env)?,
+            register_table: env.required("INTAKE_REGISTER_TABLE")?,
+            office_code: office_code(env)?,
         })
     }
 }
@@ -301,6 +370,7 @@ mod tests {
         let cfg = ApiConfig::from_env(&env(&[
             ("INTAKE_TABLE", "docs"),
             ("INTAKE_INCOMING_BUCKET", "in"),
+            ("INTAKE_ARCHIVE_BUCKET", "a"),
         ]))
         .unwrap();
         assert_eq!(cfg.max_upload_bytes, 50 * 1024 * 1024);
@@ -338,7 +408,11 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_the_variable_name() {
-        let base = [("INTAKE_TABLE", "docs"), ("INTAKE_INCOMING_BUCKET", "in")];
+        let base = [
+            ("INTAKE_TABLE", "docs"),
+            ("INTAKE_INCOMING_BUCKET", "in"),
+            ("INTAKE_ARCHIVE_BUCKET", "a"),
+        ];
         for (name, value) in [
             ("INTAKE_UPLOAD_URL_TTL_SECONDS", "3600"),
             ("INTAKE_UPLOAD_URL_TTL_SECONDS", "0"),
@@ -351,5 +425,43 @@ mod tests {
         }
         assert!(env(&[("X", "maybe")]).bool_or("X", false).is_err());
         assert_eq!(env(&[("X", "1")]).bool_or("X", false), Ok(true));
+    }
+
+    #[test]
+    fn the_office_is_read_and_a_code_no_register_can_carry_is_refused() {
+        let base = [
+            ("INTAKE_TABLE", "docs"),
+            ("INTAKE_NOTIFY_TOPIC_ARN", "arn:topic"),
+            ("INTAKE_COUNTS_TABLE", "counts"),
+            ("INTAKE_REGISTER_TABLE", "register"),
+            ("INTAKE_OFFICE_CODE", "UMK"),
+            ("INTAKE_OFFICE_NAME", "Urząd Miasta Krakowa"),
+            ("INTAKE_OFFICE_ADDRESS", "pl. Wszystkich Świętych 3-4"),
+            ("INTAKE_ARCHIVE_BUCKET", "a"),
+            ("INTAKE_RECEIPT_KEY_ID", "alias/receipts"),
+            (
+                "INTAKE_RECEIPT_CERTIFICATE_PARAMETER",
+                "/intake/receipts/certificate",
+            ),
+            ("INTAKE_TSA_URL", ""),
+        ];
+        assert_eq!(
+            NotifyConfig::from_env(&env(&base)).unwrap().office_code,
+            "UMK"
+        );
+        let receipts = ReceiptsConfig::from_env(&env(&base)).unwrap();
+        assert_eq!(receipts.office.name, "Urząd Miasta Krakowa");
+        assert_eq!(receipts.tsa_url, None);
+        for bad in ["umk", "U", "UMK/RPW", "UMK 1", "1UMK", "ABCDEFGHIJKLM"] {
+            let mut pairs = base.to_vec();
+            pairs.retain(|(name, _)| *name != "INTAKE_OFFICE_CODE");
+            pairs.push(("INTAKE_OFFICE_CODE", bad));
+            let err = NotifyConfig::from_env(&env(&pairs)).unwrap_err();
+            assert!(
+                err.to_string().contains("INTAKE_OFFICE_CODE"),
+                "{bad}: {err}"
+            );
+            assert!(ReceiptsConfig::from_env(&env(&pairs)).is_err());
+        }
     }
 }

@@ -115,6 +115,8 @@ pub struct Notification {
     pub schema: &'static str,
     /// The document id.
     pub document_id: String,
+    /// Its number in the incoming register.
+    pub register_number: Option<String>,
     /// The department notified.
     pub department: String,
     /// Its Polish name.
@@ -224,6 +226,7 @@ pub fn plan(rules: &RoutingRules, new: &DocumentRecord) -> Option<Plan> {
     let notification = Notification {
         schema: NOTIFICATION_SCHEMA,
         document_id: new.id.clone(),
+        register_number: new.register_number.clone(),
         department: department.clone(),
         department_name,
         routing,

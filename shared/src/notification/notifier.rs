@@ -8,6 +8,11 @@
 //! batch once every file of its manifest is recorded, and tells the site's departments; run by
 //! its schedule, it flags batches that take too long.
 //!
+//! Before any of that, the documents judged in a delivery are numbered in the incoming
+//! register together (one entry per delivery, see [`crate::register`]); the department's
+//! notification carries the number. (The number's own write wakes the `receipts` function,
+//! which issues the document's receipt: [`crate::receipt::desk`].)
+//!
 //! Exactly once per (document, department), as the department sees it: the ledger records each
 //! notification sent, and the topic drops a repeat of the same pair within five minutes, which
 //! covers a function killed between publishing and writing the ledger. A record whose handling
@@ -16,18 +21,38 @@
 use crate::domain::model::{DocumentRecord, StorageLocation};
 use crate::domain::routing::RoutingRules;
 use crate::notification::ports::{
-    Batches, Counters, DepartmentCopies, DepartmentTopic, Mailer, NotificationLedger,
+    Batches, Counters, DepartmentCopies, DepartmentTopic, Mailer, NotificationLedger, Registry,
 };
 use crate::notification::{Attention, Plan, StreamChange, attention, plan, withdrawn_copies};
 use crate::ports::{Clock, Documents, PortError};
 use crate::station::{self, BatchRecord};
 use tracing::Instrument;
 
+/// How many items (documents, batches) of a delivery are handled at once: each waits on the
+/// table, the counters, the bucket and the topic in turn.
+pub const ITEMS_AT_ONCE: usize = 8;
+
+/// A record of a delivery: its place, the change, and the number its image lacks.
+type Numbered = (usize, StreamChange, Option<String>);
+
+/// The table item a stream record is of: a batch's, or a document's (or another item's) id.
+fn item_of(change: &StreamChange) -> String {
+    if let Some(batch) = change.new_batch.as_ref().or(change.old_batch.as_ref()) {
+        return batch.item_id();
+    }
+    change
+        .new
+        .as_ref()
+        .or(change.old.as_ref())
+        .map(|r| r.id.clone())
+        .unwrap_or_default()
+}
+
 /// A stream record that could not be read: its sequence number when it has one, and why.
 pub type UnreadableRecord = (Option<String>, String);
 
 /// The notifier and the ports it works over.
-pub struct Notifier<T, C, S, P, M, K> {
+pub struct Notifier<T, C, S, P, M, K, G> {
     /// The routing rules.
     pub rules: RoutingRules,
     /// After how long an unfinished batch is flagged.
@@ -46,6 +71,8 @@ pub struct Notifier<T, C, S, P, M, K> {
     pub mail: M,
     /// The time.
     pub clock: K,
+    /// The incoming register.
+    pub register: G,
 }
 
 /// A document placed in its department, with the plan to tell it.
@@ -87,7 +114,7 @@ impl<'a> DepartmentNow<'a> {
     }
 }
 
-impl<T, C, S, P, M, K> Notifier<T, C, S, P, M, K>
+impl<T, C, S, P, M, K, G> Notifier<T, C, S, P, M, K, G>
 where
     T: Documents + NotificationLedger + Batches,
     C: Counters,
@@ -95,42 +122,126 @@ where
     P: DepartmentTopic,
     M: Mailer,
     K: Clock,
+    G: Registry,
 {
-    /// Handles a batch of stream records in order, stopping at the first that fails: its
-    /// sequence number is returned, so the stream retries from it (what follows with it).
-    /// `None` when every record was handled.
+    /// Handles a batch of stream records: each item's in order, [`ITEMS_AT_ONCE`] items at a
+    /// time. The sequence number of the first record that failed is returned, so the stream
+    /// retries from it (what follows with it); `None` when every record was handled.
     pub async fn handle_records(
         &self,
         records: impl IntoIterator<Item = Result<StreamChange, UnreadableRecord>>,
     ) -> Option<Option<String>> {
-        for record in records {
-            let change = match record {
+        let records: Vec<_> = records.into_iter().collect();
+        let numbers = match self.number(&records).await {
+            Ok(numbers) => numbers,
+            Err(e) => {
+                tracing::error!(error = %e, retry = ?e.retry, "documents not registered");
+                // Nothing of the delivery was handled: it is retried whole.
+                return records.first().map(|first| match first {
+                    Ok(change) => Some(change.sequence_number.clone()),
+                    Err((sequence, _)) => sequence.clone(),
+                });
+            }
+        };
+        // The records up to the first unreadable one, each with the number its image lacks,
+        // grouped by item: an item's records are handled in order, items side by side.
+        let mut unreadable = None;
+        let mut groups: Vec<(String, Vec<Numbered>)> = Vec::new();
+        for (at, record) in records.into_iter().enumerate() {
+            let mut change = match record {
                 Ok(change) => change,
                 Err((sequence, error)) => {
                     tracing::error!(error, "unreadable stream record");
-                    return Some(sequence);
+                    unreadable = Some((at, sequence));
+                    break;
                 }
             };
-            let span = tracing::info_span!(
-                "stream_record",
-                sequence_number = change.sequence_number,
-                document_id = change
-                    .new
-                    .as_ref()
-                    .or(change.old.as_ref())
-                    .map(|r| r.id.as_str()),
-            );
-            if let Err(e) = self.handle_change(&change).instrument(span).await {
-                tracing::error!(error = %e, retry = ?e.retry, "stream record not handled");
-                return Some(Some(change.sequence_number));
+            // A number the record's image does not carry yet: written with the department (or
+            // on its own), and told.
+            let mut unwritten = None;
+            if let Some(new) = change.new.as_mut()
+                && new.register_number.is_none()
+            {
+                new.register_number = numbers.get(&new.id).cloned();
+                unwritten = new.register_number.clone();
+            }
+            let item = item_of(&change);
+            match groups.iter_mut().find(|(key, _)| *key == item) {
+                Some((_, group)) => group.push((at, change, unwritten)),
+                None => groups.push((item, vec![(at, change, unwritten)])),
             }
         }
-        None
+        use futures_util::stream::{self, StreamExt};
+        let failed: Vec<(usize, String)> = stream::iter(groups)
+            .map(|(_, group)| async move {
+                for (at, change, unwritten) in group {
+                    let span = tracing::info_span!(
+                        "stream_record",
+                        sequence_number = change.sequence_number,
+                        document_id = change
+                            .new
+                            .as_ref()
+                            .or(change.old.as_ref())
+                            .map(|r| r.id.as_str()),
+                    );
+                    let handled = self
+                        .handle_numbered_change(&change, unwritten.as_deref())
+                        .instrument(span)
+                        .await;
+                    if let Err(e) = handled {
+                        tracing::error!(error = %e, retry = ?e.retry, "stream record not handled");
+                        return Some((at, change.sequence_number));
+                    }
+                }
+                None
+            })
+            .buffer_unordered(ITEMS_AT_ONCE)
+            .filter_map(|failed| async move { failed })
+            .collect()
+            .await;
+        // The stream retries from the first record that failed (what follows it was handled,
+        // or is handled again: every step can be repeated).
+        let first_failed = failed.into_iter().min();
+        match (first_failed, unreadable) {
+            (Some((at, sequence)), Some((bad, unreadable))) => {
+                Some(if at < bad { Some(sequence) } else { unreadable })
+            }
+            (Some((_, sequence)), None) => Some(Some(sequence)),
+            (None, Some((_, unreadable))) => Some(unreadable),
+            (None, None) => None,
+        }
+    }
+
+    /// Numbers the documents of a delivery in the register, in the order they arrived.
+    async fn number(
+        &self,
+        records: &[Result<StreamChange, UnreadableRecord>],
+    ) -> Result<std::collections::BTreeMap<String, String>, PortError> {
+        let judged: Vec<&DocumentRecord> = records
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .filter_map(|change| change.new.as_ref())
+            .filter(|new| crate::register::is_registrable(new))
+            .collect();
+        if judged.is_empty() {
+            return Ok(Default::default());
+        }
+        self.register.number(&judged).await
     }
 
     /// Handles one stream record. Every step can be repeated: a record that failed half-way is
     /// handled again from its start.
     pub async fn handle_change(&self, change: &StreamChange) -> Result<(), PortError> {
+        self.handle_numbered_change(change, None).await
+    }
+
+    /// Handles one stream record whose document the register gave `unwritten`, a number its
+    /// record does not carry yet.
+    async fn handle_numbered_change(
+        &self,
+        change: &StreamChange,
+        unwritten: Option<&str>,
+    ) -> Result<(), PortError> {
         if let Some(batch) = &change.new_batch {
             return self.follow_batch(change.old_batch.as_ref(), batch).await;
         }
@@ -150,7 +261,7 @@ where
         let Some(plan) = plan(&self.rules, new) else {
             return Ok(());
         };
-        let Some(placed) = self.place(new, plan).await? else {
+        let Some(placed) = self.place(new, plan, unwritten).await? else {
             return Ok(());
         };
         // Counted before the department is told, so that a notification that keeps failing
@@ -192,12 +303,22 @@ where
     /// Writes the routed department into the record. When a department stands there already
     /// (an operator moved the document before this record was handled, or an earlier attempt
     /// wrote it), the record is read again and the department it names is the one told.
+    ///
+    /// `unwritten`, the register number the record does not carry yet, is written with the
+    /// department in one write (its record is the one that wakes the receipts), or on its own
+    /// when a department stands there already.
     async fn place(
         &self,
         record: &DocumentRecord,
         plan: Plan,
+        unwritten: Option<&str>,
     ) -> Result<Option<Placed>, PortError> {
         if !plan.record_department {
+            if let Some(number) = unwritten {
+                self.table
+                    .record_register_number(&record.id, number)
+                    .await?;
+            }
             return Ok(Some(Placed {
                 record: record.clone(),
                 plan,
@@ -206,7 +327,7 @@ where
         }
         if self
             .table
-            .set_department(&record.id, &plan.department)
+            .set_department(&record.id, &plan.department, unwritten)
             .await?
         {
             return Ok(Some(Placed {
@@ -215,9 +336,17 @@ where
                 current: true,
             }));
         }
-        let Some(current) = self.table.get(&record.id).await? else {
+        let Some(mut current) = self.table.get(&record.id).await? else {
             return Ok(None);
         };
+        if let Some(number) = unwritten
+            && current.register_number.is_none()
+        {
+            self.table
+                .record_register_number(&record.id, number)
+                .await?;
+            current.register_number = Some(number.to_string());
+        }
         Ok(
             crate::notification::plan(&self.rules, &current).map(|plan| Placed {
                 record: current,

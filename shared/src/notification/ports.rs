@@ -6,7 +6,9 @@
 
 use jiff::civil::Date;
 
-use crate::domain::model::StorageLocation;
+use std::collections::BTreeMap;
+
+use crate::domain::model::{DocumentRecord, StorageLocation};
 use crate::notification::Notification;
 use crate::ports::PortError;
 use crate::station::{BatchNotification, BatchRecord};
@@ -138,5 +140,27 @@ impl<M: Mailer> Mailer for Option<M> {
             Some(mailer) => mailer.send(notification).await,
             None => Ok(()),
         }
+    }
+}
+
+/// The incoming register, which numbers each judged document before its department is told.
+pub trait Registry {
+    /// Numbers the registrable documents among `records` that have no number yet; answers the
+    /// number of each registrable one, by document id.
+    async fn number(
+        &self,
+        records: &[&DocumentRecord],
+    ) -> Result<BTreeMap<String, String>, PortError>;
+}
+
+impl<B> Registry for crate::register::Register<B>
+where
+    B: crate::register::ports::RegisterBook,
+{
+    async fn number(
+        &self,
+        records: &[&DocumentRecord],
+    ) -> Result<BTreeMap<String, String>, PortError> {
+        crate::register::Register::number(self, records).await
     }
 }

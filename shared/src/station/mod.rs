@@ -535,13 +535,12 @@ impl BatchRecord {
 /// A judged document's one-line verdict in its batch: `accepted`, `duplicate:<first id>`, or
 /// `rejected:<code>,<code>`.
 pub fn file_verdict(record: &DocumentRecord) -> Option<String> {
-    match record.status? {
-        DocumentStatus::Pending => None,
-        DocumentStatus::Accepted => Some("accepted".into()),
-        DocumentStatus::Duplicate => Some(format!(
-            "duplicate:{}",
-            record.duplicate_of.as_deref().unwrap_or("")
-        )),
+    let verdict = match record.status? {
+        DocumentStatus::Pending => return None,
+        DocumentStatus::Accepted => "accepted".to_string(),
+        DocumentStatus::Duplicate => {
+            format!("duplicate:{}", record.duplicate_of.as_deref().unwrap_or(""))
+        }
         DocumentStatus::Rejected => {
             let codes: Vec<&str> = record
                 .findings
@@ -549,9 +548,35 @@ pub fn file_verdict(record: &DocumentRecord) -> Option<String> {
                 .filter(|f| f.severity == Severity::Reject)
                 .map(|f| f.code.as_str())
                 .collect();
-            Some(format!("rejected:{}", codes.join(",")))
+            format!("rejected:{}", codes.join(","))
         }
+    };
+    // The register number follows after a space: neither a verdict nor a number has one.
+    Some(match &record.register_number {
+        Some(number) => format!("{verdict} {number}"),
+        None => verdict,
+    })
+}
+
+/// A batch entry's verdict and register number, as [`file_verdict`] writes them.
+pub fn split_file_verdict(entry: &str) -> (&str, Option<&str>) {
+    match entry.split_once(' ') {
+        Some((verdict, number)) => (verdict, Some(number)),
+        None => (entry, None),
     }
+}
+
+/// A registered file of a batch: its number in the incoming register and where its receipt is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredFile {
+    /// The file name.
+    pub name: String,
+    /// Its document id.
+    pub document_id: String,
+    /// Its number in the incoming register.
+    pub register_number: String,
+    /// Where its signed receipt is (`GET`, once issued).
+    pub receipt: String,
 }
 
 /// One file named in a batch report.
@@ -605,6 +630,8 @@ pub struct BatchReport {
     pub duplicates: Vec<ReportFile>,
     /// Files rejected by validation, or refused before upload.
     pub invalid: Vec<ReportFile>,
+    /// Every judged file with its register number and receipt, in name order.
+    pub registered: Vec<RegisteredFile>,
 }
 
 impl BatchReport {
@@ -649,8 +676,19 @@ pub fn reconcile(batch: &BatchRecord) -> BatchReport {
         hash_mismatches: Vec::new(),
         duplicates: Vec::new(),
         invalid: Vec::new(),
+        registered: Vec::new(),
     };
-    for (name, verdict) in &batch.verdicts {
+    for (name, entry) in &batch.verdicts {
+        let (verdict, number) = split_file_verdict(entry);
+        if let (Some(number), Some(document_id)) = (number, batch.files.get(name)) {
+            report.registered.push(RegisteredFile {
+                name: name.clone(),
+                document_id: document_id.clone(),
+                register_number: number.to_string(),
+                receipt: crate::upload::receipt_path(document_id),
+            });
+        }
+        let verdict = verdict.to_string();
         if manifest.is_some() && !listed.contains(name.as_str()) {
             report.not_in_manifest.push(file(name, verdict.clone()));
         }

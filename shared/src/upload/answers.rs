@@ -126,6 +126,12 @@ pub struct UploadStatus {
     /// For a duplicate, the upload first received with the same bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
+    /// Its number in the incoming register, once judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register_number: Option<String>,
+    /// Where its signed receipt is, once registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
     /// Why it was rejected, and any warnings.
     pub reasons: Vec<ReasonView>,
 }
@@ -143,6 +149,11 @@ pub fn upload_status(record: &DocumentRecord) -> UploadStatus {
         pages: record.pages,
         received_at: record.received_at.clone(),
         duplicate_of: record.duplicate_of.clone(),
+        register_number: record.register_number.clone(),
+        receipt: record
+            .register_number
+            .as_ref()
+            .map(|_| crate::upload::receipt_path(&record.id)),
         reasons: record
             .findings
             .iter()

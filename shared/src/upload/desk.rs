@@ -4,9 +4,10 @@
 //! that upload's verdict. Answers are (HTTP status, JSON body). Over the ports of
 //! [`crate::upload::ports`] and a clock.
 
-use crate::api::{Answer, refusal, unavailable};
+use crate::api::{Answer, Reply, refusal, unavailable};
 use crate::lambda::config::ApiConfig;
 use crate::ports::{Clock, Documents};
+use crate::receipt::ports::ReceiptFiles;
 use crate::upload::ports::{PendingRecords, UploadForms};
 use crate::upload::{
     MAX_DETACHED_SIGNATURE_BYTES, PostPolicySpec, UploadRequestError, parse_upload_request,
@@ -14,7 +15,7 @@ use crate::upload::{
 };
 
 /// What the desk needs.
-pub struct WebDesk<T, U, K> {
+pub struct WebDesk<T, U, K, R> {
     /// The documents table (pending records, verdicts).
     pub table: T,
     /// The upload forms.
@@ -23,13 +24,21 @@ pub struct WebDesk<T, U, K> {
     pub config: ApiConfig,
     /// The clock (the forms' validity, the records' times).
     pub clock: K,
+    /// The receipts.
+    pub receipts: R,
 }
 
 fn json(value: impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
-impl<T: PendingRecords + Documents, U: UploadForms, K: Clock> WebDesk<T, U, K> {
+impl<T, U, K, R> WebDesk<T, U, K, R>
+where
+    T: PendingRecords + Documents,
+    U: UploadForms,
+    K: Clock,
+    R: ReceiptFiles,
+{
     /// `POST /uploads`: checks the request, writes the pending record and answers the forms.
     pub async fn create_upload(&self, body: &[u8]) -> Answer {
         let spec = match parse_upload_request(body, self.config.max_upload_bytes) {
@@ -120,6 +129,39 @@ impl<T: PendingRecords + Documents, U: UploadForms, K: Clock> WebDesk<T, U, K> {
             Err(e) => unavailable("reading the upload", &e),
         }
     }
+
+    /// `GET /uploads/{id}/receipt`: the document's signed receipt, once it is judged and
+    /// registered.
+    pub async fn receipt(&self, id: &str) -> Reply {
+        let not_found = || refusal(404, "unknown_upload", "no upload with this id").into();
+        if !crate::domain::keys::is_document_id(id) {
+            return not_found();
+        }
+        let not_yet = |why: &str| -> Reply {
+            refusal(
+                409,
+                "receipt_not_ready",
+                format!("{why}; ask again in a few seconds"),
+            )
+            .into()
+        };
+        let record = match self.table.get(id).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return not_found(),
+            Err(e) => return unavailable("reading the upload", &e).into(),
+        };
+        if record.register_number.is_none() {
+            return not_yet("the document is not judged and registered yet");
+        }
+        match self.receipts.receipt(id).await {
+            Ok(Some(bytes)) => Reply::Pdf {
+                file_name: format!("potwierdzenie-{id}.pdf"),
+                bytes,
+            },
+            Ok(None) => not_yet("the receipt is being issued"),
+            Err(e) => unavailable("reading the receipt", &e).into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -133,7 +175,7 @@ mod tests {
     use crate::domain::model::DocumentStatus;
     use crate::in_memory::{Fault, InMemory, block_on};
 
-    type InMemoryDesk<'a> = WebDesk<&'a InMemory, &'a InMemory, &'a InMemory>;
+    type InMemoryDesk<'a> = WebDesk<&'a InMemory, &'a InMemory, &'a InMemory, &'a InMemory>;
 
     fn desk(world: &InMemory) -> InMemoryDesk<'_> {
         WebDesk {
@@ -146,8 +188,10 @@ mod tests {
                 upload_url_ttl: Duration::from_secs(900),
                 station_key_prefix: "/intake/stations/".into(),
                 station_key_cache: Duration::from_secs(60),
+                archive_bucket: "archive".into(),
             },
             clock: world,
+            receipts: world,
         }
     }
 

@@ -224,6 +224,11 @@ fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
 
+/// Where the API serves a document's signed receipt (`GET`).
+pub fn receipt_path(document_id: &str) -> String {
+    format!("/uploads/{document_id}/receipt")
+}
+
 /// The key under which a web-form upload lands in the incoming bucket.
 pub fn web_upload_key(upload_id: &str) -> String {
     format!(

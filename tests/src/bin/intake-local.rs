@@ -75,6 +75,8 @@ async fn push_samples(stack: &Stack) -> anyhow::Result<()> {
         s3_force_path_style: true,
     };
     let table = DocumentTable::new(&aws, &stack.outputs.documents_table);
+    let receipts = stack.work_dir.join("receipts");
+    std::fs::create_dir_all(&receipts)?;
 
     let mut rows = Vec::new();
     let mut all_right = true;
@@ -95,6 +97,18 @@ async fn push_samples(stack: &Stack) -> anyhow::Result<()> {
             Duration::from_secs(60),
         )
         .await?;
+        // The receipt, as its sender gets it.
+        let receipt = intake_local::browser::wait_for_receipt(
+            &http,
+            &stack.api_url,
+            &submission.upload_id,
+            Duration::from_secs(60),
+        )
+        .await?;
+        std::fs::write(
+            receipts.join(format!("{}.pdf", submission.upload_id)),
+            receipt,
+        )?;
         let record = table
             .get(&submission.upload_id)
             .await?
@@ -121,6 +135,7 @@ async fn push_samples(stack: &Stack) -> anyhow::Result<()> {
             sample.label.to_string(),
             short_id(&submission.upload_id),
             status,
+            record.register_number.clone().unwrap_or_else(|| "-".into()),
             detail,
             verdict["pages"]
                 .as_u64()
@@ -137,6 +152,7 @@ async fn push_samples(stack: &Stack) -> anyhow::Result<()> {
             "sample",
             "upload",
             "status",
+            "register number",
             "reasons",
             "pages",
             "stored at",
@@ -144,6 +160,7 @@ async fn push_samples(stack: &Stack) -> anyhow::Result<()> {
         ],
         &rows,
     );
+    println!("  receipts: {}", receipts.display());
     anyhow::ensure!(
         all_right,
         "some samples did not get the outcome they should"

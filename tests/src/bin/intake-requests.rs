@@ -50,6 +50,8 @@ const QUIET: Duration = Duration::from_secs(3);
 // - Lambda, https://aws.amazon.com/lambda/pricing/: $0.20 per million requests; duration
 //   $0.0000133334 per GB-second on arm64 (infra/'s default architecture).
 // - Systems Manager Parameter Store, standard parameters at standard throughput: free.
+// - KMS, https://aws.amazon.com/kms/pricing/: $0.15 per 10,000 requests with asymmetric keys
+//   other than RSA 2048 (the receipt key is ECC_NIST_P256), plus $1 a month for the key.
 const DYNAMODB_WRU: f64 = 0.7625e-6;
 const DYNAMODB_RRU: f64 = 0.1525e-6;
 const S3_TIER1: f64 = 0.0054e-3;
@@ -59,6 +61,7 @@ const SQS_FIFO: f64 = 0.50e-6;
 const SNS_STANDARD: f64 = 0.50e-6;
 const SNS_FIFO: f64 = 0.30e-6;
 const LAMBDA_REQUEST: f64 = 0.20e-6;
+const KMS_ASYMMETRIC: f64 = 0.15e-4;
 const LAMBDA_GB_SECOND_ARM: f64 = 0.0000133334;
 /// SQS bills each 64 KB chunk of a request's payload as a request.
 const SQS_CHUNK: u64 = 64 * 1024;
@@ -516,6 +519,7 @@ fn price(key: &Key, usage: &Usage) -> (f64, &'static str) {
         "sns" if fifo => (usage.requests * SNS_FIFO, "SNS FIFO publish"),
         "sns" => (usage.requests * SNS_STANDARD, "SNS publish"),
         "ssm" => (0.0, "free (standard parameter)"),
+        "kms" => (usage.requests * KMS_ASYMMETRIC, "KMS asymmetric request"),
         _ => (0.0, "not priced"),
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! - [`pipeline`]: web-form uploads, verdicts, signatures, departments and their notifications;
 //! - [`stations`]: scanning-station batches;
+//! - [`receipts`]: the incoming register and the signed receipts;
 //! - [`reports`]: the daily and range reports.
 //!
 //! Terraform against moto takes a minute and more, so every test of the suite shares the one
@@ -13,6 +14,7 @@
 //! another's.
 
 mod pipeline;
+mod receipts;
 mod reports;
 mod stations;
 

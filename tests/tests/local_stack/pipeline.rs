@@ -222,6 +222,24 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
         disagreements.is_empty(),
         "the filters and wakes_notify disagree on {disagreements:?}"
     );
+    // And the receipts function's filter lets through what wakes_receipts says.
+    let receipts = &s.receipts_poller;
+    assert!(
+        receipts
+            .stats
+            .checked
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+    );
+    let disagreements = receipts
+        .disagreements
+        .lock()
+        .map(|d| d.clone())
+        .unwrap_or_default();
+    assert!(
+        disagreements.is_empty(),
+        "the filters and wakes_receipts disagree on {disagreements:?}"
+    );
 }
 
 #[tokio::test]

@@ -156,7 +156,9 @@ async fn a_day_of_250_scans_is_recorded_routed_and_reconciled() {
     assert_eq!(b.state, Some(BatchState::Complete));
     assert_eq!(b.files.len(), 250);
     assert!(
-        b.verdicts.values().all(|v| v == "accepted"),
+        b.verdicts
+            .values()
+            .all(|v| intake::station::split_file_verdict(v).0 == "accepted"),
         "{:?}",
         b.verdicts
     );
@@ -199,6 +201,36 @@ async fn a_day_of_250_scans_is_recorded_routed_and_reconciled() {
     assert_eq!(told[0].0, department);
     assert_eq!(told[0].1["event"], "batch_complete");
     assert_eq!(told[0].1["report"]["accepted"], 250);
+    // The report lists each scan with its register number and its receipt; a scan's receipt
+    // is signed like a web document's.
+    let registered = told[0].1["report"]["registered"]
+        .as_array()
+        .expect("the registered files");
+    assert_eq!(registered.len(), 250);
+    let mut numbers = std::collections::BTreeSet::new();
+    for file in registered {
+        let id = file["document_id"].as_str().expect("an id");
+        let number = file["register_number"].as_str().expect("a number");
+        assert_eq!(
+            table
+                .get(id)
+                .await
+                .expect("read")
+                .and_then(|r| r.register_number)
+                .as_deref(),
+            Some(number)
+        );
+        assert_eq!(file["receipt"], format!("/uploads/{id}/receipt"));
+        numbers.insert(number.to_string());
+    }
+    assert_eq!(numbers.len(), 250, "every scan has a number of its own");
+    let first = registered[0]["document_id"].as_str().expect("an id");
+    let receipt = crate::receipts::receipt_of(&reqwest::Client::new(), first).await;
+    let verdict = crate::receipts::pyhanko(&[crate::receipts::keep(&dir, first, &receipt)]);
+    crate::receipts::assert_trusted(
+        &verdict[0],
+        &table.get(first).await.expect("read").expect("record"),
+    );
     let count = |id: &str| {
         stack()
             .notifications

@@ -6,8 +6,15 @@ use crate::domain::model::{Channel, DocumentStatus};
 use crate::in_memory::{Fault, InMemory, block_on};
 use crate::station::{BatchState, MANIFEST_SCHEMA, Manifest, ManifestFile};
 
-type InMemoryNotifier<'a> =
-    Notifier<&'a InMemory, &'a InMemory, &'a InMemory, &'a InMemory, &'a InMemory, &'a InMemory>;
+type InMemoryNotifier<'a> = Notifier<
+    &'a InMemory,
+    &'a InMemory,
+    &'a InMemory,
+    &'a InMemory,
+    &'a InMemory,
+    &'a InMemory,
+    crate::register::Register<&'a InMemory>,
+>;
 
 const DAY: &str = "2026-03-02";
 const BENEFITS: &str = "centrum-swiadczen";
@@ -28,6 +35,10 @@ fn notifier(world: &InMemory) -> InMemoryNotifier<'_> {
         topic: world,
         mail: world,
         clock: world,
+        register: crate::register::Register {
+            office: "UMK".into(),
+            book: world,
+        },
     }
 }
 
@@ -95,6 +106,11 @@ fn assert_told_once(world: &InMemory, id: &str, department: &str) {
     );
     assert_eq!(delivered[0].subject, id);
     assert_eq!(delivered[0].body["department"], department);
+    // Registered once, and the department and the receipt carry that number.
+    let number = world.document(id).and_then(|r| r.register_number);
+    assert_eq!(number.as_deref(), Some("UMK/RPW/2026/000001"));
+    assert_eq!(world.register_last("UMK", 2026), 1);
+    assert_eq!(delivered[0].body["register_number"], "UMK/RPW/2026/000001");
     assert!(copy_of(world, department, id), "{department} can read it");
     assert_eq!(world.counter(day(), "total"), 1, "counted once");
     assert_eq!(world.counter(day(), &format!("department:{department}")), 1);
@@ -135,8 +151,8 @@ fn exactly_once_whatever_step_fails_or_the_function_dies_after() {
     };
     let steps = side_effects(scenario);
     assert!(
-        steps >= 5,
-        "placing, counting, copying, publishing, the ledger: {steps}"
+        steps >= 7,
+        "registering, placing, counting, copying, publishing, the ledger: {steps}"
     );
     for step in 1..=steps {
         for fault in [Fault::FailBefore, Fault::DieAfter] {
@@ -360,4 +376,55 @@ fn an_overdue_batch_is_flagged_once_and_its_site_told_once() {
         .filter(|m| m.body["event"] == "batch_overdue")
         .collect();
     assert_eq!(told.len(), 1);
+}
+
+#[test]
+fn the_documents_of_one_delivery_are_registered_together_in_their_order() {
+    let world = world();
+    let notifier = notifier(&world);
+    for i in 1..=30 {
+        world.put_document(judged(&format!("doc-{i:02}"), "child-benefit"));
+    }
+    let made = world.faults.made();
+    let records = world.take_stream();
+    assert_eq!(
+        block_on(notifier.handle_records(records.into_iter().map(Ok))),
+        None
+    );
+    run(&notifier, &world);
+    for i in 1..=30 {
+        let id = format!("doc-{i:02}");
+        let number = format!("UMK/RPW/2026/{i:06}");
+        assert_eq!(
+            world.document(&id).and_then(|r| r.register_number),
+            Some(number)
+        );
+    }
+    let told = world.delivered(BENEFITS);
+    assert_eq!(told.len(), 30);
+    assert!(told.iter().all(|m| m.body["register_number"].is_string()));
+    // One register entry for the delivery; then per document its department and number (one
+    // write), a count, a copy, a publication, a ledger entry and an e-mail.
+    assert_eq!(world.faults.made() - made, 1 + 30 * 6);
+}
+
+#[test]
+fn a_register_that_fails_leaves_the_delivery_whole_for_its_retry() {
+    let world = world();
+    let notifier = notifier(&world);
+    world.put_document(judged("doc-1", "child-benefit"));
+    world.faults.at(1, Fault::FailBefore);
+    let records = world.take_stream();
+    let first = records[0].sequence_number.clone();
+    assert_eq!(
+        block_on(notifier.handle_records(records.clone().into_iter().map(Ok))),
+        Some(Some(first))
+    );
+    assert!(
+        world.published().is_empty(),
+        "no one is told of an unregistered document"
+    );
+    world.redeliver(records);
+    run(&notifier, &world);
+    assert_told_once(&world, "doc-1", BENEFITS);
 }
