@@ -5,7 +5,7 @@ locals {
     intake-api = {
       description = "Web-form API: upload requests and upload status."
       memory      = 128
-      timeout     = 10
+      timeout     = var.api_timeout_seconds
       environment = {
         INTAKE_TABLE                  = aws_dynamodb_table.documents.name
         INTAKE_INCOMING_BUCKET        = aws_s3_bucket.documents["incoming"].id

@@ -87,6 +87,16 @@ variable "validate_memory_mb" {
   default     = 512
 }
 
+variable "api_timeout_seconds" {
+  description = "Timeout of intake-api for one request (a station's request for the upload forms of a whole batch writes a pending record per file)."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.api_timeout_seconds >= 3 && var.api_timeout_seconds <= 60
+    error_message = "api_timeout_seconds is from 3 to 60."
+  }
+}
+
 variable "validate_timeout_seconds" {
   description = "Timeout of the validate function for one batch. Keep it above validate_batch_size times the PDF engine's time budget (20 s by default) plus the S3 transfers, or one slow batch fails whole."
   type        = number

@@ -38,6 +38,10 @@ pub fn stack() -> &'static Stack {
             // Redelivery and the dead-letter queue within a test's patience: a message comes
             // back 15 s after a failed or killed delivery and goes to the DLQ after its third.
             ("validate_timeout_seconds", "30".into()),
+            // moto serves every DynamoDB request one at a time, and a batch's upload forms
+            // write 250 pending records while the other tests' documents are judged: more
+            // than AWS's 10 s would need.
+            ("api_timeout_seconds", "30".into()),
             ("validate_visibility_timeout_seconds", "15".into()),
             ("validate_max_receive_count", "3".into()),
             (
