@@ -13,6 +13,7 @@
 //!    `application/timestamp-query`), [`timestamp_token`] checks the answer, and the token goes
 //!    into [`signed_data`] as the unsigned attribute id-aa-signatureTimeStampToken.
 
+use crate::engine::signature::cms::{MessageImprint, TstInfo};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
@@ -20,7 +21,7 @@ use cms::signed_data::{
 };
 use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc5911, rfc5912};
-use der::asn1::{BitString, Int, OctetString, SetOfVec};
+use der::asn1::{BitString, OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence};
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
@@ -308,13 +309,6 @@ pub fn signed_data(
     content_info.to_der().map_err(encoding("signed data"))
 }
 
-/// RFC 3161 MessageImprint.
-#[derive(Sequence)]
-struct MessageImprint {
-    hash_algorithm: AlgorithmIdentifierOwned,
-    hashed_message: OctetString,
-}
-
 /// RFC 3161 TimeStampReq, without a policy or extensions.
 #[derive(Sequence)]
 struct TimeStampReq {
@@ -343,38 +337,6 @@ struct PkiStatusInfo {
     status_string: Option<Vec<String>>,
     #[asn1(optional = "true")]
     fail_info: Option<BitString>,
-}
-
-/// RFC 3161 TSTInfo; the fields not checked are read as they come.
-#[derive(Sequence)]
-struct TstInfo {
-    version: u8,
-    policy: ObjectIdentifier,
-    message_imprint: MessageImprint,
-    serial_number: Int,
-    /// Any value: RFC 3161 allows fractional seconds, which `der`'s GeneralizedTime refuses.
-    gen_time: Any,
-    #[asn1(optional = "true")]
-    accuracy: Option<Accuracy>,
-    #[asn1(default = "Default::default")]
-    ordering: bool,
-    #[asn1(optional = "true")]
-    nonce: Option<Int>,
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    tsa: Option<Any>,
-    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-    extensions: Option<Any>,
-}
-
-/// RFC 3161 Accuracy; typed (not `Any`) so an absent one is not confused with the nonce.
-#[derive(Sequence)]
-struct Accuracy {
-    #[asn1(optional = "true")]
-    seconds: Option<Int>,
-    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
-    millis: Option<Int>,
-    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-    micros: Option<Int>,
 }
 
 fn imprint_of(signature: &[u8]) -> Vec<u8> {
@@ -472,6 +434,7 @@ fn check_token_shape(token: &[u8]) -> Result<TstInfo, ReceiptCmsError> {
 mod tests {
     use super::*;
     use crate::receipt::certificate::tests::{self_signed, sign};
+    use der::asn1::Int;
 
     fn digest_of(content: &[u8]) -> [u8; 32] {
         Sha256::digest(content).into()

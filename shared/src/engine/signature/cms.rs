@@ -375,42 +375,42 @@ struct EssCertId {
     issuer_serial: Option<der::Any>,
 }
 
-/// RFC 3161 TSTInfo.
+/// RFC 3161 TSTInfo (the receipts' timestamps are read with it too).
 #[derive(Sequence)]
-struct TstInfo {
-    version: u8,
-    policy: ObjectIdentifier,
-    message_imprint: MessageImprint,
-    serial_number: Int,
+pub(crate) struct TstInfo {
+    pub(crate) version: u8,
+    pub(crate) policy: ObjectIdentifier,
+    pub(crate) message_imprint: MessageImprint,
+    pub(crate) serial_number: Int,
     /// Read as any value: RFC 3161 allows fractional seconds, which `der`'s GeneralizedTime
     /// (DER's profile of X.680) refuses; see [`generalized_time`].
-    gen_time: der::Any,
+    pub(crate) gen_time: der::Any,
     #[asn1(optional = "true")]
-    accuracy: Option<Accuracy>,
+    pub(crate) accuracy: Option<Accuracy>,
     #[asn1(default = "Default::default")]
-    ordering: bool,
+    pub(crate) ordering: bool,
     #[asn1(optional = "true")]
-    nonce: Option<Int>,
+    pub(crate) nonce: Option<Int>,
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    tsa: Option<der::Any>,
+    pub(crate) tsa: Option<der::Any>,
     #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-    extensions: Option<der::Any>,
+    pub(crate) extensions: Option<der::Any>,
 }
 
 #[derive(Sequence)]
-struct MessageImprint {
-    hash_algorithm: AlgorithmIdentifierOwned,
-    hashed_message: OctetString,
+pub(crate) struct MessageImprint {
+    pub(crate) hash_algorithm: AlgorithmIdentifierOwned,
+    pub(crate) hashed_message: OctetString,
 }
 
 #[derive(Sequence)]
-struct Accuracy {
+pub(crate) struct Accuracy {
     #[asn1(optional = "true")]
-    seconds: Option<Int>,
+    pub(crate) seconds: Option<Int>,
     #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
-    millis: Option<Int>,
+    pub(crate) millis: Option<Int>,
     #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-    micros: Option<Int>,
+    pub(crate) micros: Option<Int>,
 }
 
 /// What a CMS SignedData says, checked against the content it signs.

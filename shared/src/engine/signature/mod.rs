@@ -9,7 +9,7 @@
 
 mod ber;
 mod changes;
-mod cms;
+pub(crate) mod cms;
 mod pades;
 mod revocation;
 #[cfg(test)]
