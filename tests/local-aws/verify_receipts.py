@@ -34,7 +34,8 @@ def attachment(reader):
 
 def field(xml, name):
     found = re.search(r"<%s[^>]*>([^<]*)</%s>" % (name, name), xml)
-    return found.group(1) if found else None
+    # An element with no text states nothing, as an absent one.
+    return (found.group(1) or None) if found else None
 
 
 def verify(path, ca):

@@ -119,6 +119,14 @@ impl<B: RegisterBook> Register<B> {
         let mut waiting: BTreeMap<i16, Vec<String>> = BTreeMap::new();
         for record in records {
             let Some(year) = register_year(record) else {
+                if is_registrable(record) {
+                    // Every judged record has its time of receipt; one without is left for an
+                    // operator to see, not numbered in a year guessed.
+                    tracing::warn!(
+                        document_id = record.id,
+                        "not registered: the record has no time of receipt"
+                    );
+                }
                 continue;
             };
             if let Some(number) = &record.register_number {

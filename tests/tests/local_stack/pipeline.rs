@@ -78,6 +78,14 @@ async fn submit_for_service_and_wait(
         .expect("verdict")
 }
 
+/// The upload id a status answer names.
+fn id_of(status: &serde_json::Value) -> String {
+    status["upload_id"]
+        .as_str()
+        .expect("an upload id")
+        .to_string()
+}
+
 async fn queue_depth(queue_url: &str) -> (u64, u64) {
     let sqs = aws_sdk_sqs::Client::new(&stack().sdk_config().await);
     let attributes = sqs
@@ -107,6 +115,7 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
     let table = table().await;
     let samples = intake_local::samples::web_form_samples(&uuid::Uuid::now_v7().to_string());
     let mut first_valid: Option<(String, String)> = None;
+    let mut ids = Vec::new();
     for sample in samples {
         let submission = browser::submit(
             &http,
@@ -117,6 +126,7 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
         )
         .await
         .expect("submission");
+        ids.push(submission.upload_id.clone());
         let verdict =
             browser::wait_for_verdict(&http, &s.api_url, &submission.upload_id, VERDICT_TIMEOUT)
                 .await
@@ -240,6 +250,7 @@ async fn web_form_samples_get_the_right_verdicts_and_everything_is_kept() {
         disagreements.is_empty(),
         "the filters and wakes_receipts disagree on {disagreements:?}"
     );
+    crate::receipts::assert_every_receipt_trusted("web-samples", &ids).await;
 }
 
 #[tokio::test]
@@ -380,7 +391,7 @@ async fn bytes_that_differ_from_the_declaration_or_exceed_the_limit_are_rejected
     let request = json!({"service": "general-letter", "file_name": "a.pdf", "size": declared.len(),
         "sha256": DocumentHash::of(&declared).to_hex()});
     // moto does not check the form's checksum field; real S3 would refuse this POST already.
-    send_other_than_declared(&http, &request, &sent, "hash_mismatch").await;
+    let mismatched = send_other_than_declared(&http, &request, &sent, "hash_mismatch").await;
 
     // Declared small, sent more than the limit (S3 enforces the form's size range; moto does not).
     let mut oversized = minimal_pdf(1, &format!("big {tag}"));
@@ -391,6 +402,11 @@ async fn bytes_that_differ_from_the_declaration_or_exceed_the_limit_are_rejected
         verdict["sha256"],
         DocumentHash::of(&oversized).to_hex().as_str()
     );
+    crate::receipts::assert_every_receipt_trusted(
+        "declared",
+        &[id_of(&mismatched), id_of(&verdict)],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -461,6 +477,7 @@ async fn a_redelivered_message_leaves_one_archive_object_and_one_record() {
             .len(),
         1
     );
+    crate::receipts::assert_every_receipt_trusted("redelivered", &[id]).await;
 }
 
 #[tokio::test]
@@ -519,6 +536,7 @@ async fn a_function_killed_in_the_middle_of_a_batch_loses_nothing_and_stores_onc
         "the injected crash happened: {:?}",
         validate.stats()
     );
+    crate::receipts::assert_every_receipt_trusted("killed", &ids).await;
 }
 
 #[tokio::test]
@@ -539,6 +557,7 @@ async fn an_unreadable_message_goes_to_the_dead_letter_queue_and_holds_nothing_b
     );
     let verdict = submit_and_wait(&http, "ok.pdf", bytes).await;
     assert_eq!(verdict["status"], "accepted");
+    let id = id_of(&verdict);
 
     wait_until(
         "the poison message in the DLQ",
@@ -559,6 +578,7 @@ async fn an_unreadable_message_goes_to_the_dead_letter_queue_and_holds_nothing_b
         },
     )
     .await;
+    crate::receipts::assert_every_receipt_trusted("beside-poison", &[id]).await;
 }
 
 #[tokio::test]
@@ -581,6 +601,7 @@ async fn validate_runs_the_pdf_engine_with_the_channel_policy() {
         .filter_map(|r| r["code"].as_str())
         .collect();
     assert!(codes.contains(&"javascript"), "{verdict}");
+    let scripted = id_of(&verdict);
     let record = table
         .get(verdict["upload_id"].as_str().expect("id"))
         .await
@@ -611,14 +632,15 @@ async fn validate_runs_the_pdf_engine_with_the_channel_policy() {
     assert_eq!(facts["revisions"].as_array().expect("revisions").len(), 1);
     // Two places carry it: the file specification and the embedded file stream.
     assert_eq!(facts["active_content"]["embedded_file"], 2);
+    crate::receipts::assert_every_receipt_trusted("engine", &[scripted, id_of(&verdict)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signatures_are_judged_against_the_deployed_trust_anchors() {
     let http = reqwest::Client::new();
     let table = table().await;
-    let record_of =
-        |verdict: &serde_json::Value| verdict["upload_id"].as_str().expect("id").to_string();
+    let record_of = id_of;
+    let mut ids = Vec::new();
 
     // A trusted signature (the anchors were deployed by Terraform and read at cold start).
     let verdict = submit_for_service_and_wait(
@@ -629,6 +651,7 @@ async fn signatures_are_judged_against_the_deployed_trust_anchors() {
     )
     .await;
     assert_eq!(verdict["status"], "accepted", "{verdict}");
+    ids.push(record_of(&verdict));
     let record = table
         .get(&record_of(&verdict))
         .await
@@ -656,6 +679,7 @@ async fn signatures_are_judged_against_the_deployed_trust_anchors() {
         verdict["reasons"][0]["code"], "signature_invalid",
         "{verdict}"
     );
+    ids.push(record_of(&verdict));
     let record = table
         .get(&record_of(&verdict))
         .await
@@ -677,6 +701,7 @@ async fn signatures_are_judged_against_the_deployed_trust_anchors() {
         verdict["reasons"][0]["code"], "signature_required",
         "{verdict}"
     );
+    ids.push(record_of(&verdict));
     let record = table
         .get(&record_of(&verdict))
         .await
@@ -686,6 +711,7 @@ async fn signatures_are_judged_against_the_deployed_trust_anchors() {
     let storage = record.storage.expect("kept");
     assert_eq!(storage.bucket, bucket("quarantine"));
     assert_eq!(object_bytes(&storage.bucket, &storage.key).await, untrusted);
+    crate::receipts::assert_every_receipt_trusted("signatures", &ids).await;
 }
 
 /// Submits a document with its `.p7s`, waits for the verdict, and reads the record.
@@ -719,6 +745,7 @@ async fn a_detached_signature_is_verified_against_its_document_and_kept_beside_i
     let http = reqwest::Client::new();
     let api = &stack().api_url;
     let p7s = signature_fixture("detached-valid.p7s");
+    let mut ids = Vec::new();
 
     // The document with its .p7s, for a service that requires a trusted signature.
     let (verdict, record) = submit_signed_and_wait(
@@ -730,6 +757,7 @@ async fn a_detached_signature_is_verified_against_its_document_and_kept_beside_i
     .await;
     assert_eq!(verdict["status"], "accepted", "{verdict}");
     assert_eq!(record.signature_status.as_deref(), Some("trusted"));
+    ids.push(record.id.clone());
     let signatures: serde_json::Value =
         serde_json::from_str(record.signatures.as_deref().expect("signatures")).expect("JSON");
     assert_eq!(signatures[0]["format"], "cades", "{signatures}");
@@ -749,6 +777,7 @@ async fn a_detached_signature_is_verified_against_its_document_and_kept_beside_i
     .await;
     assert_eq!(verdict["status"], "rejected", "{verdict}");
     assert_eq!(record.signature_status.as_deref(), Some("invalid"));
+    ids.push(record.id.clone());
     let stored = record.detached_signature_stored.expect("signature kept");
     assert!(stored.starts_with(&bucket("quarantine")), "{stored}");
 
@@ -772,6 +801,8 @@ async fn a_detached_signature_is_verified_against_its_document_and_kept_beside_i
         verdict["reasons"][0]["code"], "detached_signature_missing",
         "{verdict}"
     );
+    ids.push(submission.upload_id);
+    crate::receipts::assert_every_receipt_trusted("detached", &ids).await;
 }
 
 /// The notifications of `documents` (department, body), read by the stack's queue reader:
@@ -882,6 +913,10 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
             channel: Some(intake::domain::model::Channel::Web),
             service: Some("a-retired-service".into()),
             status: Some(DocumentStatus::Accepted),
+            // The day of receipt, which every record has and the register numbers by.
+            received_at: Some(intake::domain::time::utc_rfc3339(
+                intake::domain::time::Timestamp::now(),
+            )),
             ..intake::domain::model::DocumentRecord::default()
         })
         .await
@@ -1020,6 +1055,7 @@ async fn each_department_is_notified_once_of_exactly_its_own_documents() {
     assert!(!object_exists(&archive, &format!("departments/skarb/{letter}.pdf")).await);
     let seen = collect_notifications(std::slice::from_ref(&letter), Duration::from_secs(1)).await;
     assert_eq!(seen.get(&letter).map_or(0, Vec::len), 2, "{seen:?}");
+    crate::receipts::assert_every_receipt_trusted("departments", &ids).await;
 }
 
 /// A policy document as IAM returns it (URL-encoded JSON).
@@ -1280,4 +1316,5 @@ async fn notify_killed_after_publishing_sends_no_second_notification() {
     // The retry wrote the ledger entry.
     let table = table().await;
     assert!(table.notified(&id, "skarb").await.expect("ledger"));
+    crate::receipts::assert_every_receipt_trusted("notify-killed", &[id]).await;
 }

@@ -288,6 +288,7 @@ async fn the_schedule_reports_the_warsaw_day_before_and_the_daylight_saving_days
         let answer = aggregate(json!({ "day": day })).await;
         assert_eq!(answer["total"], total, "{day}: {answer}");
     }
+    crate::receipts::assert_every_receipt_trusted("schedule", &ids).await;
 }
 
 /// The report without the time it was made.
@@ -363,6 +364,8 @@ async fn a_rerun_replaces_the_report_never_counts_twice_and_picks_up_a_late_docu
     let departments = &moved["the_day"]["counts"]["by_department"];
     assert_eq!(departments["centrum-swiadczen"], 2);
     assert_eq!(departments["skarb"], 1);
+    ids.push(late);
+    crate::receipts::assert_every_receipt_trusted("rerun", &ids).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -450,4 +453,5 @@ async fn a_verdict_handled_after_an_operators_move_tells_and_counts_the_operator
     assert_eq!(mark.department, "skarb");
     let record = table.get(&id).await.expect("read").expect("record");
     assert_eq!(record.department.as_deref(), Some("skarb"));
+    crate::receipts::assert_every_receipt_trusted("moved", &[id]).await;
 }

@@ -248,6 +248,8 @@ async fn a_day_of_250_scans_is_recorded_routed_and_reconciled() {
     for id in b.files.values() {
         assert_eq!(count(id), 1, "{id}");
     }
+    let ids: Vec<String> = b.files.values().cloned().collect();
+    crate::receipts::assert_every_receipt_trusted("day-of-250", &ids).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,6 +324,8 @@ async fn an_interrupted_push_resumes_without_sending_anything_twice() {
     let b = batch(station, &manifest_in(&dir).batch_id).await;
     assert_eq!(b.state, Some(BatchState::Complete));
     assert_eq!(b.verdicts.len(), 80);
+    let ids: Vec<String> = b.files.values().cloned().collect();
+    crate::receipts::assert_every_receipt_trusted("interrupted", &ids).await;
 }
 
 fn entry_for(dir: &Path, name: &str, bytes: &[u8]) -> ManifestFile {
@@ -436,6 +440,16 @@ async fn a_batch_reports_an_altered_file_a_rescan_a_non_pdf_and_an_oversized_fil
     assert_eq!(replayed.status.code(), Some(1), "{out}");
     assert!(out.contains("cannot be reopened"), "{out}");
     assert_eq!(batch(station, &manifest.batch_id).await, b);
+    // Every scan that was judged, rejected ones too, has its receipt.
+    let mut judged: Vec<String> = b
+        .verdicts
+        .keys()
+        .map(|name| b.files[name].clone())
+        .collect();
+    assert_eq!(judged.len(), 4, "{b:?}");
+    let yesterday = batch(station, &manifest_in(&first).batch_id).await;
+    judged.extend(yesterday.files.values().cloned());
+    crate::receipts::assert_every_receipt_trusted("altered", &judged).await;
 }
 
 /// A signed request as a station sends it, with `key` (hex file) of `signer`.
