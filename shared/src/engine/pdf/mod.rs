@@ -6,10 +6,12 @@
 //! ([`scan`]), then lopdf with its own limits (nesting depth, per-stream decompression), then the
 //! engine's walks over the parsed objects, each bounded by the object limit and the time budget.
 
+mod fold;
 pub mod policy;
 #[cfg(any(test, feature = "test-support"))]
 pub mod samples;
 pub mod scan;
+mod tokens;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -97,6 +99,32 @@ pub struct Parsed(pub(crate) Document);
 /// [`inspect`], also giving the document as read when the engine read it in full (a file
 /// refused before or while reading gives none).
 pub fn inspect_document(bytes: &[u8], policy: &PdfPolicy) -> (Verdict, Option<Parsed>) {
+    // A signed file is read whole from the start (its signature dictionaries are never in a
+    // compressed object stream, so their /ByteRange shows in the bytes).
+    let reading = if memchr::memmem::find(bytes, b"/ByteRange").is_some() {
+        Reading::Whole
+    } else {
+        Reading::ForChecks
+    };
+    inspect_reading(bytes, policy, reading)
+}
+
+/// How much of each object the engine keeps as lopdf reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// What the checks of an unsigned document read ([`fold`]); a signature met on the way
+    /// makes it [`Reading::Whole`].
+    ForChecks,
+    /// Every object as it is, for the signatures' comparisons between revisions.
+    Whole,
+}
+
+/// [`inspect_document`], reading the objects as `reading` says.
+pub(crate) fn inspect_reading(
+    bytes: &[u8],
+    policy: &PdfPolicy,
+    reading: Reading,
+) -> (Verdict, Option<Parsed>) {
     let started = Instant::now();
     let limits = &policy.limits;
     let mut verdict = Verdict::default();
@@ -146,6 +174,22 @@ pub fn inspect_document(bytes: &[u8], policy: &PdfPolicy) -> (Verdict, Option<Pa
         return (verdict, None);
     }
 
+    // lopdf parses a whole object before the engine sees any of it: one too large to read
+    // within the memory limit is refused before it is read.
+    let largest = tokens::TokenCount::of_file(bytes).largest;
+    if largest.saturating_mul(tokens::TOKEN_BYTES) > limits.max_structure_bytes {
+        reject(
+            &mut verdict,
+            ReasonCode::TooManyObjects,
+            format!(
+                "one object of the PDF holds {largest} values: reading it would need more than \
+                 {} of memory, the limit",
+                memory_size(limits.max_structure_bytes)
+            ),
+        );
+        return (verdict, None);
+    }
+
     if let Some(filter) = unsupported_structural_filter(bytes) {
         let filter: String = filter.chars().take(64).collect();
         reject(
@@ -160,7 +204,13 @@ pub fn inspect_document(bytes: &[u8], policy: &PdfPolicy) -> (Verdict, Option<Pa
     }
 
     let deadline = started + Duration::from_millis(limits.time_budget_ms);
-    let (document, mut inflated) = match load(bytes, limits, deadline) {
+    let loaded = match load(bytes, limits, deadline, reading) {
+        Ok((_, inflation)) if inflation.signature_seen => {
+            load(bytes, limits, deadline, Reading::Whole)
+        }
+        other => other,
+    };
+    let (document, mut inflated) = match loaded {
         Ok(loaded) => loaded,
         Err(Failure::Load(e)) => {
             let (code, message) = load_failure(bytes, &e);
@@ -305,9 +355,9 @@ pub fn inspect_document(bytes: &[u8], policy: &PdfPolicy) -> (Verdict, Option<Pa
         }
         facts.active_content = found;
         facts.pdfa = pdfa_claim(&document);
-        for object in document.objects.values() {
+        for (id, object) in &document.objects {
             if let Object::Stream(stream) = object {
-                if !stream.content.is_empty() {
+                if !stream.content.is_empty() && !inflated.measured.contains(id) {
                     inflated.measure(&stream.dict, &stream.content);
                 }
             }
@@ -712,10 +762,18 @@ struct Inflation {
     max_structure: u64,
     /// The limit was passed: objects after it were dropped, the document is incomplete.
     over_structure: bool,
+    /// What is kept of each object, and the nesting the checks walk.
+    reading: Reading,
+    max_depth: usize,
+    /// A signature was met while reading [`Reading::ForChecks`]: the document is read again,
+    /// whole.
+    signature_seen: bool,
+    /// Streams measured as they were read (lopdf may read an emptied stream's bytes again).
+    measured: HashSet<ObjectId>,
 }
 
 impl Inflation {
-    fn new(limits: &policy::PdfLimits, deadline: Instant) -> Self {
+    fn new(limits: &policy::PdfLimits, deadline: Instant, reading: Reading) -> Self {
         Inflation {
             max_stream: limits.max_stream_decompressed_bytes,
             max_total: limits.max_total_decompressed_bytes,
@@ -729,6 +787,10 @@ impl Inflation {
             structure_bytes: 0,
             max_structure: limits.max_structure_bytes,
             over_structure: false,
+            reading,
+            max_depth: limits.max_depth,
+            signature_seen: false,
+            measured: HashSet::new(),
         }
     }
 
@@ -874,7 +936,14 @@ thread_local! {
 
 /// lopdf keeps the object as the filter leaves it for a top-level object, and the object the
 /// filter returns for a member of an object stream (never a stream itself).
-fn drop_large_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
+fn keep_what_is_checked(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
+    let (reading, max_depth) = LOADING.with(|loading| {
+        loading
+            .borrow()
+            .as_ref()
+            .map_or((Reading::Whole, 0), |i| (i.reading, i.max_depth))
+    });
+    let for_checks = reading == Reading::ForChecks;
     let is_stream = match object {
         Object::Stream(stream) => {
             expand_filter_names(&mut stream.dict);
@@ -883,18 +952,47 @@ fn drop_large_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Ob
                 stream.dict.get(b"Type").and_then(Object::as_name),
                 Ok(b"ObjStm" | b"XRef")
             );
-            if stream.content.len() >= KEEP_STREAM_BYTES && !structural {
+            if structural && !object_stream_fits(stream) {
+                // Its members would be parsed together before any is seen: not read at all.
+                LOADING.with(|loading| {
+                    if let Some(inflation) = loading.borrow_mut().as_mut() {
+                        inflation.over_structure = true;
+                    }
+                });
+                return None;
+            }
+            // The checks of an unsigned document read no stream's bytes but the XMP metadata's.
+            let metadata = matches!(
+                stream.dict.get(b"Type").and_then(Object::as_name),
+                Ok(b"Metadata")
+            );
+            let dropped = !structural
+                && (stream.content.len() >= KEEP_STREAM_BYTES
+                    || (for_checks && !metadata && !stream.content.is_empty()));
+            if dropped {
                 LOADING.with(|loading| {
                     if let Some(inflation) = loading.borrow_mut().as_mut() {
                         inflation.measure(&stream.dict, &stream.content);
+                        inflation.measured.insert(id);
                     }
                 });
                 stream.content = Vec::new();
+                if for_checks {
+                    // lopdf reads an empty stream's bytes again from its start: not these.
+                    stream.start_position = None;
+                }
             }
             true
         }
         _ => false,
     };
+    if for_checks && !is_stream && fold::fold(object, max_depth) == fold::Need::Signature {
+        LOADING.with(|loading| {
+            if let Some(inflation) = loading.borrow_mut().as_mut() {
+                inflation.signature_seen = true;
+            }
+        });
+    }
     // Past the memory limit nothing more is kept: the load is refused once it ends.
     let within = LOADING.with(|loading| {
         let mut loading = loading.borrow_mut();
@@ -918,6 +1016,52 @@ fn drop_large_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Ob
     } else {
         Some((id, object.clone()))
     }
+}
+
+/// Whether the members of an object stream (`stream`, of any type) can be parsed within the
+/// memory limit: lopdf parses them all before the filter sees one.
+fn object_stream_fits(stream: &lopdf::Stream) -> bool {
+    if !matches!(
+        stream.dict.get(b"Type").and_then(Object::as_name),
+        Ok(b"ObjStm")
+    ) {
+        return true;
+    }
+    let limit = LOADING.with(|loading| {
+        loading
+            .borrow()
+            .as_ref()
+            .map_or(u64::MAX, |i| i.max_structure)
+    });
+    let limit_bytes = EAGER_DECOMPRESSION_LIMIT;
+    let plain_flate = matches!(
+        stream.dict.get(b"Filter").and_then(Object::as_name),
+        Ok(b"FlateDecode")
+    ) && !stream.dict.has(b"DecodeParms");
+    let tokens = if !stream.dict.has(b"Filter") {
+        tokens::TokenCount::of_content(stream.content.as_slice(), limit_bytes)
+    } else if plain_flate {
+        // Counted as it is inflated, a buffer at a time: nothing of it is kept.
+        tokens::TokenCount::of_content(
+            flate2::read::ZlibDecoder::new(stream.content.as_slice()),
+            limit_bytes,
+        )
+    } else {
+        None
+    };
+    let tokens = match tokens {
+        Some(tokens) => tokens,
+        // Another filter, a predictor, or a stream the plain inflate could not read (lopdf
+        // tries raw deflate then): decoded as lopdf decodes it.
+        None => match stream.decompressed_content_with_limit(limit_bytes as usize) {
+            Ok(content) => {
+                tokens::TokenCount::of_content(content.as_slice(), limit_bytes).unwrap_or(0)
+            }
+            // lopdf's own reading of it fails the same way, keeping nothing.
+            Err(_) => return true,
+        },
+    };
+    tokens.saturating_mul(tokens::TOKEN_BYTES) <= limit
 }
 
 /// What one object costs in lopdf's map of objects besides its own heap: its id and value in a
@@ -1135,6 +1279,7 @@ fn load(
     bytes: &[u8],
     limits: &policy::PdfLimits,
     deadline: Instant,
+    reading: Reading,
 ) -> Result<(Document, Inflation), Failure> {
     // What lopdf reads without the filter (a repair, an encrypted file) is not accounted
     // object by object: only a file small enough for the worst ratio measured is read so.
@@ -1148,7 +1293,11 @@ fn load(
                 unaccounted: true,
             });
         }
-        LOADING.with(|loading| *loading.borrow_mut() = Some(Inflation::new(limits, deadline)));
+        // Without the filter (a repair, an encrypted file) every object is read whole.
+        let reading = if filtered { reading } else { Reading::Whole };
+        LOADING.with(|loading| {
+            *loading.borrow_mut() = Some(Inflation::new(limits, deadline, reading));
+        });
         let options = lopdf::LoadOptions {
             // lopdf unpacks object and cross-reference streams into memory: keep that far below
             // the function's memory (legitimate ones are a few MiB).
@@ -1159,7 +1308,7 @@ fn load(
             )
             .ok(),
             // lopdf repairs only an unfiltered load: the repairing attempt has no filter.
-            filter: filtered.then_some(drop_large_streams as lopdf::FilterFunc),
+            filter: filtered.then_some(keep_what_is_checked as lopdf::FilterFunc),
             force_reconstruct,
             ..lopdf::LoadOptions::default()
         };
@@ -1168,7 +1317,7 @@ fn load(
         let result = std::panic::catch_unwind(|| Document::load_mem_with_options(bytes, options));
         let inflation = LOADING
             .with(|loading| loading.borrow_mut().take())
-            .unwrap_or_else(|| Inflation::new(limits, deadline));
+            .unwrap_or_else(|| Inflation::new(limits, deadline, reading));
         if inflation.over_structure {
             // Objects were dropped past the limit: what was read is not the document.
             return Err(Failure::OverMemory {
@@ -1249,7 +1398,7 @@ fn declares_encryption(bytes: &[u8]) -> bool {
 pub(crate) fn load_for_signatures(bytes: &[u8]) -> Option<Document> {
     let limits = policy::PdfLimits::default();
     let deadline = Instant::now() + Duration::from_millis(limits.time_budget_ms);
-    load(bytes, &limits, deadline)
+    load(bytes, &limits, deadline, Reading::Whole)
         .ok()
         .map(|(document, _)| document)
 }

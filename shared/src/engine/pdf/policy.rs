@@ -104,10 +104,12 @@ pub struct PdfLimits {
     /// Most objects.
     pub max_objects: usize,
     /// Most memory the document's objects may take once read, in bytes (estimated from each
-    /// object as it is read; streams' bytes over 256 KiB are measured, not kept). A file whose
-    /// objects would take more is refused `too_many_objects` before it can exhaust the
-    /// function. A damaged or encrypted file, which is read without that object-by-object
-    /// accounting, may be at most a 32nd of this in size.
+    /// object as it is kept: of an unsigned file only what the checks read; streams' bytes are
+    /// measured, not kept). A file whose objects would take more, or one object (or object
+    /// stream) whose values alone would, counted before it is parsed, is refused
+    /// `too_many_objects` before it can exhaust the function. A damaged or encrypted file,
+    /// which is read without that object-by-object accounting, may be at most a 32nd of this
+    /// in size.
     pub max_structure_bytes: u64,
     /// Deepest nesting of arrays and dictionaries in one object; a deeper file is rejected.
     /// lopdf's parser refuses more than 100 levels whatever this says.

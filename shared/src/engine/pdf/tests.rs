@@ -5,6 +5,39 @@ use super::samples::{PdfBuilder, minimal_pdf, with_incremental_update};
 use super::*;
 use crate::domain::channel_policies::ChannelPolicies;
 
+/// The engine's verdict on `bytes`, asserted to be the same whether lopdf's objects are kept
+/// whole or only as far as the checks read them ([`fold`]): every file these tests make, the
+/// hostile ones included, is a case for the folding.
+fn inspect(bytes: &[u8], policy: &PdfPolicy) -> Verdict {
+    let (for_checks, _) = inspect_reading(bytes, policy, Reading::ForChecks);
+    let (whole, _) = inspect_reading(bytes, policy, Reading::Whole);
+    assert_eq!(for_checks, whole, "read for the checks and read whole");
+    for_checks
+}
+
+fn check_pdf(bytes: &[u8]) -> Verdict {
+    inspect(bytes, &PdfPolicy::default())
+}
+
+#[test]
+fn every_fixture_gets_the_same_verdict_read_for_the_checks_as_read_whole() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
+    let mut compared = 0;
+    for dir in ["pdf/fixtures", "signature/fixtures"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("fixtures") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "pdf") {
+                let bytes = std::fs::read(&path).expect("fixture");
+                // `inspect` compares the two readings.
+                let verdict = inspect(&bytes, &PdfPolicy::default());
+                assert!(verdict.facts.is_some(), "{}", path.display());
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 50, "only {compared} fixtures");
+}
+
 fn codes(v: &Verdict) -> Vec<ReasonCode> {
     v.findings.iter().map(|f| f.code).collect()
 }
@@ -1039,9 +1072,15 @@ fn objects_past_the_memory_limit_are_refused_not_read_in_full() {
     let mut policy = PdfPolicy::default();
     assert!(inspect(&pdf, &policy).is_accepted());
     policy.limits.max_structure_bytes = 4 * 1024 * 1024;
-    let (verdict, parsed) = inspect_document(&pdf, &policy);
+    // Read whole (as a signed file is), the arrays pass the limit.
+    let (verdict, parsed) = inspect_reading(&pdf, &policy, Reading::Whole);
     assert_eq!(rejections(&verdict), vec![ReasonCode::TooManyObjects]);
     assert!(parsed.is_none());
+    // Read for the checks, which need none of them, the same file is judged within it.
+    let (verdict, parsed) = inspect_reading(&pdf, &policy, Reading::ForChecks);
+    assert!(verdict.is_accepted(), "{:?}", verdict.findings);
+    assert!(parsed.is_some());
+    let (verdict, _) = inspect_reading(&pdf, &policy, Reading::Whole);
     let finding = &verdict.findings[0];
     assert!(finding.message.contains("4 MiB of memory"), "{finding:?}");
     // The estimate follows what is held: the whole file fits a limit some 30% above it.
@@ -1052,6 +1091,7 @@ fn objects_past_the_memory_limit_are_refused_not_read_in_full() {
             &pdf,
             &PdfPolicy::default().limits,
             Instant::now() + Duration::from_secs(20),
+            Reading::Whole,
         )
         .ok()
         .expect("loads");
@@ -1122,4 +1162,26 @@ fn a_file_without_a_trailer_or_a_catalog_is_refused_not_repaired() {
     let v = check_pdf(pdf);
     assert_eq!(rejections(&v), vec![ReasonCode::Unparseable], "{v:?}");
     assert!(!codes(&v).contains(&ReasonCode::Repaired));
+}
+
+#[test]
+fn one_object_too_large_to_read_is_refused_before_lopdf_parses_it() {
+    let mut policy = PdfPolicy::default();
+    policy.limits.max_structure_bytes = 4 * 1024 * 1024;
+    // 30,000 values: 60 KB of syntax, up to 4.8 MB once parsed, past a 4 MiB limit.
+    let top_level = array_heavy_pdf(1, 30_000);
+    let v = inspect(&top_level, &policy);
+    assert_eq!(rejections(&v), vec![ReasonCode::TooManyObjects]);
+    assert!(
+        v.findings[0].message.contains("holds 30001 values"),
+        "{v:?}"
+    );
+    // The same array as a member of an object stream, which lopdf parses whole.
+    let values = "0 ".repeat(30_000);
+    let packed = hybrid_reference_pdf("/Outlines", &format!("[{values}]"));
+    let v = inspect(&packed, &policy);
+    assert_eq!(rejections(&v), vec![ReasonCode::TooManyObjects]);
+    // Within the default limit both are read.
+    assert!(check_pdf(&top_level).is_accepted());
+    assert!(check_pdf(&packed).is_accepted());
 }
