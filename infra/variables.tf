@@ -82,7 +82,7 @@ variable "revocation_required_services" {
 }
 
 variable "validate_memory_mb" {
-  description = "Memory of the validate function. It holds one document at a time. A scan costs its size plus a few MiB (scripts/bench-pdf: 56 MiB for a 49 MiB scan), but a many-object document costs its object graph: the largest real file measured, Debian's 29 MB LilyPond notation manual, peaks at 197 MiB (scripts/bench-pdf --debian), which with the runtime and the SDK leaves 256 MB no room. 512 MB carries such manuals up to the default 50 MiB limit; Lambda's CPU grows with memory, so a document costs about the same."
+  description = "Memory of the validate function. It holds one document at a time. An unsigned document costs its size plus what its checks read: the worst of 1,983 public PDFs measured (qpdf's and pdf.js's test files, Debian's manuals, signed files) peaked 60 MiB over its size. A signed one is read whole, and its signed revision beside it, each bounded by pdf_policy's max_structure_bytes (192 MiB, refused past it): with a 50 MiB upload, the runtime and the SDK that needs 512 MB. Lambda's CPU grows with memory, so a document costs about the same."
   type        = number
   default     = 512
 }

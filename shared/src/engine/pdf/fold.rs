@@ -62,17 +62,20 @@ pub(crate) enum Need {
     Signature,
 }
 
-/// What the checks need of `object`, walked at most `max_depth` deep (what nests deeper is
-/// kept, for the engine's own walk to refuse).
-pub(crate) fn need(object: &Object, max_depth: usize) -> Need {
-    let mut need = Need::Nothing;
+/// Visits every dictionary in `object` (its own, a stream's, those nested in its arrays and
+/// dictionaries) down to `max_depth`, until `visit` answers `false`; answers whether something
+/// nests deeper (left unvisited).
+pub(crate) fn each_dictionary(
+    object: &Object,
+    max_depth: usize,
+    mut visit: impl FnMut(&Dictionary) -> bool,
+) -> bool {
+    let mut too_deep = false;
     let mut stack: Vec<(&Object, usize)> = vec![(object, 0)];
     while let Some((object, depth)) = stack.pop() {
         if depth > max_depth {
-            return match need {
-                Need::Signature => Need::Signature,
-                _ => Need::Whole,
-            };
+            too_deep = true;
+            continue;
         }
         let dict = match object {
             Object::Dictionary(d) => d,
@@ -83,14 +86,33 @@ pub(crate) fn need(object: &Object, max_depth: usize) -> Need {
             }
             _ => continue,
         };
-        match dictionary_need(dict) {
-            Need::Signature => return Need::Signature,
-            Need::Whole => need = Need::Whole,
-            Need::Nothing => {}
+        if !visit(dict) {
+            break;
         }
         stack.extend(dict.iter().map(|(_, o)| (o, depth + 1)));
     }
-    need
+    too_deep
+}
+
+/// What the checks need of `object`, walked at most `max_depth` deep (what nests deeper is
+/// kept, for the engine's own walk to refuse).
+pub(crate) fn need(object: &Object, max_depth: usize) -> Need {
+    let mut need = Need::Nothing;
+    let too_deep = each_dictionary(object, max_depth, |dict| match dictionary_need(dict) {
+        Need::Signature => {
+            need = Need::Signature;
+            false
+        }
+        Need::Whole => {
+            need = Need::Whole;
+            true
+        }
+        Need::Nothing => true,
+    });
+    match need {
+        Need::Nothing if too_deep => Need::Whole,
+        need => need,
+    }
 }
 
 /// What one dictionary, on its own, asks of the checks.

@@ -600,24 +600,10 @@ fn find_active_content(
         if index % 1024 == 0 {
             on_time(deadline)?;
         }
-        let mut stack: Vec<(&Object, usize)> = vec![(object, 0)];
-        while let Some((object, depth)) = stack.pop() {
-            if depth > max_depth {
-                too_deep = true;
-                continue;
-            }
-            let dict = match object {
-                Object::Dictionary(d) => d,
-                Object::Stream(s) => &s.dict,
-                Object::Array(items) => {
-                    stack.extend(items.iter().map(|o| (o, depth + 1)));
-                    continue;
-                }
-                _ => continue,
-            };
+        too_deep |= fold::each_dictionary(object, max_depth, |dict| {
             classify(document, dict, &mut note);
-            stack.extend(dict.iter().map(|(_, o)| (o, depth + 1)));
-        }
+            true
+        });
     }
     Ok((found, too_deep))
 }
