@@ -167,9 +167,10 @@ impl OfficePki {
         Ok(())
     }
 
-    /// Serves the TSA on a free loopback port; returns its URL. How many requests it answered
-    /// is counted in `answered`.
-    pub async fn serve_tsa(&self, answered: Arc<AtomicU64>) -> anyhow::Result<String> {
+    /// Serves the TSA on a free loopback port; returns its URL.
+    pub async fn serve_tsa(&self) -> anyhow::Result<String> {
+        // Each request's files are numbered apart.
+        let answered = Arc::new(AtomicU64::new(0));
         let pki = self.clone();
         let port = crate::http::serve(move |request| {
             let pki = pki.clone();

@@ -8,9 +8,6 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::process::Command;
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-
 use crate::moto::Moto;
 use crate::office_pki::OfficePki;
 use crate::poller::Poller;
@@ -90,8 +87,6 @@ pub struct Stack {
     pub receipts_poller: StreamPoller,
     /// The test CA that issued the receipt key's certificate, and the TSA.
     pub pki: OfficePki,
-    /// Requests the TSA answered.
-    pub tsa_answered: Arc<AtomicU64>,
     /// Every notification read from the department queues, when collected.
     pub notifications: NotificationLog,
     /// Where logs and state are.
@@ -120,8 +115,7 @@ impl Stack {
         package_functions(&options.bin_dir, &packages).await?;
 
         let pki = OfficePki::create(&work.join("pki")).await?;
-        let tsa_answered = Arc::new(AtomicU64::new(0));
-        let tsa_url = pki.serve_tsa(tsa_answered.clone()).await?;
+        let tsa_url = pki.serve_tsa().await?;
 
         let terraform = Terraform::new(&crate::workspace_root().join("infra"), work, &aws_endpoint);
         terraform.init().await?;
@@ -239,7 +233,6 @@ impl Stack {
             notify_poller,
             receipts_poller,
             pki,
-            tsa_answered,
             notifications,
             work_dir: work.clone(),
         })

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use jiff::civil::Date;
 
-use super::dynamodb::dynamo_error;
+use super::dynamodb::{built, dynamo_error, s};
 use super::{Aws, AwsError};
 use crate::report::{Counts, counter_item_id};
 
@@ -31,16 +31,8 @@ fn mark_id(document_id: &str) -> String {
     format!("counted#{document_id}")
 }
 
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_string())
-}
-
 fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
-}
-
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, AwsError> {
-    result.map_err(|e| AwsError::permanent("dynamodb:TransactWriteItems", e.to_string()))
 }
 
 /// An `ADD` of `delta` to each named counter of a day's shard.

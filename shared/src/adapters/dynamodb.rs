@@ -370,6 +370,16 @@ impl DocumentTable {
 }
 
 /// The ledger item of a (document, department) notification.
+/// A string attribute.
+pub(super) fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_string())
+}
+
+/// A transaction item the SDK's builder refused (a missing required field: our own fault).
+pub(super) fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, AwsError> {
+    result.map_err(|e| AwsError::permanent("dynamodb:TransactWriteItems", e.to_string()))
+}
+
 fn ledger_id(document_id: &str, department: &str) -> String {
     format!("notified#{document_id}#{department}")
 }

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
-use super::dynamodb::dynamo_error;
+use super::dynamodb::{built, dynamo_error, s};
 use super::{Aws, AwsError};
 use crate::register::ports::Entered;
 
@@ -35,14 +35,6 @@ pub fn entry_id(number: &str) -> String {
 /// A document's mark.
 pub fn mark_id(document_id: &str) -> String {
     format!("document#{document_id}")
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_string())
-}
-
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, AwsError> {
-    result.map_err(|e| AwsError::permanent("dynamodb:TransactWriteItems", e.to_string()))
 }
 
 impl RegisterTable {

@@ -639,7 +639,6 @@ async fn validate_runs_the_pdf_engine_with_the_channel_policy() {
 async fn signatures_are_judged_against_the_deployed_trust_anchors() {
     let http = reqwest::Client::new();
     let table = table().await;
-    let record_of = id_of;
     let mut ids = Vec::new();
 
     // A trusted signature (the anchors were deployed by Terraform and read at cold start).
@@ -651,9 +650,9 @@ async fn signatures_are_judged_against_the_deployed_trust_anchors() {
     )
     .await;
     assert_eq!(verdict["status"], "accepted", "{verdict}");
-    ids.push(record_of(&verdict));
+    ids.push(id_of(&verdict));
     let record = table
-        .get(&record_of(&verdict))
+        .get(&id_of(&verdict))
         .await
         .expect("read")
         .expect("record");
@@ -679,9 +678,9 @@ async fn signatures_are_judged_against_the_deployed_trust_anchors() {
         verdict["reasons"][0]["code"], "signature_invalid",
         "{verdict}"
     );
-    ids.push(record_of(&verdict));
+    ids.push(id_of(&verdict));
     let record = table
-        .get(&record_of(&verdict))
+        .get(&id_of(&verdict))
         .await
         .expect("read")
         .expect("record");
@@ -701,9 +700,9 @@ async fn signatures_are_judged_against_the_deployed_trust_anchors() {
         verdict["reasons"][0]["code"], "signature_required",
         "{verdict}"
     );
-    ids.push(record_of(&verdict));
+    ids.push(id_of(&verdict));
     let record = table
-        .get(&record_of(&verdict))
+        .get(&id_of(&verdict))
         .await
         .expect("read")
         .expect("record");
